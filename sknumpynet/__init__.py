@@ -1,0 +1,10 @@
+"""sknumpynet: scikit-learn compatible neural networks on a readable numpy engine.
+
+The estimators (:class:`MLPClassifier`, :class:`MLPRegressor`, :class:`LinearSVM`)
+behave like any scikit-learn estimator; the engine they train with lives in
+:mod:`sknumpynet.nn` and can be used on its own.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

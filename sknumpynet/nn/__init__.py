@@ -1,0 +1,68 @@
+"""The engine: neural-network building blocks in plain numpy.
+
+Nothing here imports scikit-learn, so the engine can be read and used on its
+own. See :class:`Module` for the contract every block follows.
+"""
+
+from . import init
+from ._module import Module, Parameter, Sequential, pack_parameters
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
+from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
+from .layers import BatchNorm1d, Dropout, Identity, Linear
+from .losses import (
+    CrossEntropy,
+    Loss,
+    MSELoss,
+    MultiClassHinge,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+)
+from .optimizers import SGD, Adam, Momentum, Nadam, Optimizer, RMSProp
+from .schedules import (
+    ConstantLR,
+    CosineLR,
+    InverseScalingLR,
+    LRSchedule,
+    ReduceLROnPlateau,
+    get_schedule,
+)
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "BatchNorm1d",
+    "ConstantLR",
+    "CosineLR",
+    "CrossEntropy",
+    "Dropout",
+    "GradientCheckError",
+    "Identity",
+    "InverseScalingLR",
+    "LRSchedule",
+    "LeakyReLU",
+    "Linear",
+    "Loss",
+    "MSELoss",
+    "Module",
+    "Momentum",
+    "MultiClassHinge",
+    "Nadam",
+    "Optimizer",
+    "Parameter",
+    "RMSProp",
+    "ReLU",
+    "ReduceLROnPlateau",
+    "Sequential",
+    "Sigmoid",
+    "SigmoidBinaryCrossEntropy",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "check_loss_gradients",
+    "check_module_gradients",
+    "get_schedule",
+    "init",
+    "log_softmax",
+    "pack_parameters",
+    "softmax",
+]

@@ -1,0 +1,191 @@
+"""Element-wise activations and the softmax. None has parameters.
+
+Each keeps its *output* (not its input) for backward where the derivative can
+be written in terms of it, which lets ``inplace=True`` overwrite the input.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import expit
+
+from ._module import Module
+
+__all__ = ["LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "log_softmax", "softmax"]
+
+
+def softmax(z, axis=-1):
+    """Numerically stable softmax.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_classes)
+    axis : int, default=-1
+
+    Returns
+    -------
+    p : ndarray of the same shape and dtype
+        ``exp(z - max) / sum(exp(z - max))``: finite for any finite ``z``.
+    """
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(z, axis=-1):
+    """Numerically stable log-softmax, ``z - logsumexp(z)``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_classes)
+    axis : int, default=-1
+
+    Returns
+    -------
+    log_p : ndarray of the same shape and dtype
+    """
+    shifted = z - z.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+class _Activation(Module):
+    """Shared plumbing: keep the output in training mode, check backward order."""
+
+    _cache_names = ("_out",)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+        self._out = None
+
+    def _keep(self, out):
+        self._out = out if self.training else None
+        return out
+
+    def _output(self):
+        if self._out is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called before a training-mode forward."
+            )
+        return self._out
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Activation):
+    """Rectified linear unit, ``y = max(x, 0)``; backward ``dx = g * (y > 0)``.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input in forward and the upstream gradient in backward,
+        saving two temporaries per batch. Safe only when nothing else reads
+        them (as inside a network built by the estimators).
+    """
+
+    def forward(self, x):
+        return self._keep(np.maximum(x, 0, out=x if self.inplace else None))
+
+    def backward(self, grad_output):
+        out = self._output()
+        return np.multiply(
+            grad_output, out > 0, out=grad_output if self.inplace else None
+        )
+
+
+class LeakyReLU(_Activation):
+    """Leaky ReLU, ``y = x`` for ``x > 0`` and ``negative_slope * x`` otherwise.
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        Slope for negative inputs, in [0, 1).
+    inplace : bool, default=False
+        Overwrite the input and upstream gradient (see :class:`ReLU`).
+
+    Notes
+    -----
+    Backward: ``dx = g`` where ``y > 0`` and ``negative_slope * g`` elsewhere
+    (the sign of ``y`` equals the sign of ``x`` for a positive slope).
+    """
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(inplace)
+        if not isinstance(negative_slope, numbers.Real) or not 0 <= negative_slope < 1:
+            raise ValueError(f"negative_slope must be in [0, 1), got {negative_slope!r}.")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype, copy=False)
+        self._slope = slope if self.training else None
+        return np.multiply(x, slope, out=x if self.inplace else None)
+
+    def backward(self, grad_output):
+        if getattr(self, "_slope", None) is None:
+            raise RuntimeError("LeakyReLU.backward called before a training-mode forward.")
+        return np.multiply(
+            grad_output, self._slope, out=grad_output if self.inplace else None
+        )
+
+    _cache_names = ("_out", "_slope")
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (
+            ", inplace=True" if self.inplace else ""
+        )
+
+
+class Sigmoid(_Activation):
+    """Logistic sigmoid, ``y = 1 / (1 + exp(-x))``; backward ``dx = g * y * (1 - y)``.
+
+    Uses ``scipy.special.expit``, finite and overflow-free for any input.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input in forward.
+    """
+
+    def forward(self, x):
+        return self._keep(expit(x, out=x if self.inplace else None))
+
+    def backward(self, grad_output):
+        y = self._output()
+        return grad_output * y * (1.0 - y)
+
+
+class Tanh(_Activation):
+    """Hyperbolic tangent; backward ``dx = g * (1 - y**2)``.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input in forward.
+    """
+
+    def forward(self, x):
+        return self._keep(np.tanh(x, out=x if self.inplace else None))
+
+    def backward(self, grad_output):
+        y = self._output()
+        return grad_output * (1.0 - y * y)
+
+
+class Softmax(_Activation):
+    """Softmax over the last axis, computed stably (finite for logits of 1e4).
+
+    Notes
+    -----
+    With ``p = softmax(x)``, backward is ``dx = p * (g - sum(g * p, axis=1))``.
+    To train a classifier prefer :class:`~sknumpynet.nn.SoftmaxCrossEntropy` on
+    the logits, which fuses both and is more accurate.
+    """
+
+    def forward(self, x):
+        return self._keep(softmax(x))
+
+    def backward(self, grad_output):
+        p = self._output()
+        return p * (grad_output - np.sum(grad_output * p, axis=1, keepdims=True))

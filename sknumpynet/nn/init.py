@@ -1,0 +1,135 @@
+"""Weight initialisers. Each draws from the ``numpy.random.Generator`` it is given.
+
+For a weight of shape ``(fan_in, fan_out)``:
+
+============== =================================================
+glorot_uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+glorot_normal  N(0, s^2), s = sqrt(2 / (fan_in + fan_out))
+he_uniform     U(-a, a), a = sqrt(6 / fan_in)
+he_normal      N(0, s^2), s = sqrt(2 / fan_in)
+============== =================================================
+
+Glorot (Xavier) keeps the activation variance steady for tanh and sigmoid; He
+(Kaiming) accounts for ReLU zeroing half of its inputs.
+"""
+
+import numpy as np
+
+__all__ = ["glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "get_initializer"]
+
+
+def _check(shape, rng):
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"Initialisers expect a 2-D shape of positive sizes, got {shape}.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}.")
+
+
+def glorot_uniform(shape, rng, dtype=np.float32):
+    """Glorot/Xavier uniform initialisation.
+
+    Parameters
+    ----------
+    shape : tuple of (int, int)
+        ``(fan_in, fan_out)``.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dtype : dtype, default=np.float32
+
+    Returns
+    -------
+    weight : ndarray of shape ``shape``
+    """
+    _check(shape, rng)
+    bound = np.sqrt(6.0 / (shape[0] + shape[1]))
+    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
+
+
+def glorot_normal(shape, rng, dtype=np.float32):
+    """Glorot/Xavier normal initialisation.
+
+    Parameters
+    ----------
+    shape : tuple of (int, int)
+        ``(fan_in, fan_out)``.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dtype : dtype, default=np.float32
+
+    Returns
+    -------
+    weight : ndarray of shape ``shape``
+    """
+    _check(shape, rng)
+    std = np.sqrt(2.0 / (shape[0] + shape[1]))
+    return (rng.standard_normal(size=shape) * std).astype(dtype, copy=False)
+
+
+def he_uniform(shape, rng, dtype=np.float32):
+    """He/Kaiming uniform initialisation (for ReLU-family activations).
+
+    Parameters
+    ----------
+    shape : tuple of (int, int)
+        ``(fan_in, fan_out)``.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dtype : dtype, default=np.float32
+
+    Returns
+    -------
+    weight : ndarray of shape ``shape``
+    """
+    _check(shape, rng)
+    bound = np.sqrt(6.0 / shape[0])
+    return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
+
+
+def he_normal(shape, rng, dtype=np.float32):
+    """He/Kaiming normal initialisation (for ReLU-family activations).
+
+    Parameters
+    ----------
+    shape : tuple of (int, int)
+        ``(fan_in, fan_out)``.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dtype : dtype, default=np.float32
+
+    Returns
+    -------
+    weight : ndarray of shape ``shape``
+    """
+    _check(shape, rng)
+    std = np.sqrt(2.0 / shape[0])
+    return (rng.standard_normal(size=shape) * std).astype(dtype, copy=False)
+
+
+_INITIALIZERS = {
+    "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+}
+
+
+def get_initializer(name):
+    """Look an initialiser up by name.
+
+    Parameters
+    ----------
+    name : {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal"} or callable
+        A callable ``f(shape, rng, dtype)`` is returned unchanged.
+
+    Returns
+    -------
+    init : callable
+    """
+    if callable(name):
+        return name
+    try:
+        return _INITIALIZERS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown initialiser {name!r}; choose one of {sorted(_INITIALIZERS)}."
+        ) from None

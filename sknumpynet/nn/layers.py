@@ -1,0 +1,288 @@
+"""Layers with parameters or modes: Linear, Dropout, BatchNorm1d, Identity."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._module import Module, Parameter
+from .init import get_initializer
+
+__all__ = ["BatchNorm1d", "Dropout", "Identity", "Linear"]
+
+
+def check_batch(x, n_features, owner):
+    """Raise a clear error unless ``x`` is a 2-D batch with ``n_features`` columns."""
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 2:
+        raise ValueError(
+            f"{owner} expects a 2-D array of shape (n_samples, {n_features}), "
+            f"got {'shape ' + str(shape) if shape is not None else type(x).__name__}."
+        )
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(
+            f"{owner} expects {n_features} features per sample, got {shape[1]} "
+            f"(input shape {shape})."
+        )
+
+
+def _check_positive_int(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+class Linear(Module):
+    """Fully connected layer, ``y = x @ W + b``.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample.
+    out_features : int
+        Size of each output sample.
+    bias : bool, default=True
+        Whether to learn an additive bias ``b``.
+    rng : numpy.random.Generator, default=None
+        Source of randomness for the initial weights. None uses a fresh,
+        unseeded Generator.
+    dtype : dtype, default=np.float32
+        The dtype of the weights; inputs are cast to it, so the layer computes
+        in this precision.
+    init : str or callable, default="he_uniform"
+        Weight initialiser (see :mod:`sknumpynet.nn.init`). He suits the
+        ReLU family; use "glorot_uniform" for tanh or sigmoid networks.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_features, out_features)
+    bias : Parameter of shape (out_features,) or None
+    needs_input_grad : bool
+        When False, ``backward`` skips the product ``grad @ W.T`` and returns
+        None. Set it on a network's first layer, whose input gradient nobody
+        reads, to save a third of that layer's work.
+
+    Notes
+    -----
+    Backward, for a batch ``x`` of shape (n, in) and upstream gradient ``g`` of
+    shape (n, out)::
+
+        dW = x.T @ g        (in, out)
+        db = g.sum(axis=0)  (out,)
+        dx = g @ W.T        (n, in)
+
+    ``x`` may be a scipy sparse matrix (CSR); then no input gradient is
+    computed.
+    """
+
+    _cache_names = ("_x",)
+
+    def __init__(
+        self, in_features, out_features, bias=True, *, rng=None, dtype=np.float32,
+        init="he_uniform",
+    ):
+        super().__init__()
+        self.in_features = _check_positive_int(in_features, "in_features")
+        self.out_features = _check_positive_int(out_features, "out_features")
+        rng = np.random.default_rng() if rng is None else rng
+        self.dtype = np.dtype(dtype)
+        weight = get_initializer(init)((self.in_features, self.out_features), rng, self.dtype)
+        self.weight = Parameter(weight)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if bias else None
+        self._params = [self.weight] if self.bias is None else [self.weight, self.bias]
+        self.needs_input_grad = True
+        self._x = None
+
+    def forward(self, x):
+        check_batch(x, self.in_features, "Linear")
+        x = x.astype(self.weight.value.dtype, copy=False)
+        if self.training:
+            self._x = x
+        out = x @ self.weight.value
+        if self.bias is not None:
+            out += self.bias.value
+        return np.asarray(out)
+
+    def backward(self, grad_output):
+        if self._x is None:
+            raise RuntimeError("Linear.backward called before a training-mode forward.")
+        x = self._x
+        if sp.issparse(x):
+            self.weight.grad[...] = x.T @ grad_output
+        else:
+            np.matmul(x.T, grad_output, out=self.weight.grad)
+        if self.bias is not None:
+            np.sum(grad_output, axis=0, out=self.bias.grad)
+        if not self.needs_input_grad or sp.issparse(x):
+            return None
+        return grad_output @ self.weight.value.T
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, dtype={self.dtype.name}"
+        )
+
+
+class Dropout(Module):
+    """Inverted dropout.
+
+    In training mode each unit is zeroed with probability ``p`` and the kept
+    units are scaled by ``1 / (1 - p)``, so the expected output equals the
+    input; in evaluation mode the layer is the identity.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of dropping a unit, in [0, 1).
+    rng : numpy.random.Generator, default=None
+        Source of the masks. None uses a fresh, unseeded Generator.
+
+    Notes
+    -----
+    ``y = x * m`` with ``m = (u >= p) / (1 - p)``, ``u ~ U[0, 1)``; backward is
+    ``dx = g * m`` with the same mask.
+    """
+
+    _cache_names = ("_mask",)
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        if not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability p must be in [0, 1), got {p!r}.")
+        self.p = float(p)
+        self.rng = np.random.default_rng() if rng is None else rng
+        self._mask = None
+
+    def forward(self, x):
+        check_batch(x, None, "Dropout")
+        if not self.training or self.p == 0.0:
+            self._mask = None
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        mask = self.rng.random(x.shape, dtype=dtype) >= self.p
+        self._mask = mask.astype(dtype) * (1.0 / (1.0 - self.p))
+        return x * self._mask
+
+    def backward(self, grad_output):
+        if self._mask is None:
+            return grad_output
+        return grad_output * self._mask
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation over the sample axis of a 2-D batch.
+
+    Training mode normalises with the batch mean and (biased) variance and
+    updates the running statistics; evaluation mode uses the running
+    statistics::
+
+        x_hat = (x - mean) / sqrt(var + eps)
+        y = gamma * x_hat + beta
+        running_mean = (1 - momentum) * running_mean + momentum * batch_mean
+        running_var = (1 - momentum) * running_var + momentum * unbiased_batch_var
+
+    Parameters
+    ----------
+    num_features : int
+        Number of features (columns).
+    eps : float, default=1e-5
+        Added to the variance for numerical stability (a constant feature
+        normalises to zero, not NaN).
+    momentum : float, default=0.1
+        Weight of the current batch in the running statistics, in (0, 1].
+    dtype : dtype, default=np.float32
+
+    Attributes
+    ----------
+    gamma : Parameter of shape (num_features,)
+        Scale, initialised to ones.
+    beta : Parameter of shape (num_features,)
+        Shift, initialised to zeros.
+    running_mean : ndarray of shape (num_features,)
+    running_var : ndarray of shape (num_features,)
+
+    Notes
+    -----
+    Backward in training mode, with ``dx_hat = g * gamma`` and ``n`` rows::
+
+        dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps)
+
+    and in evaluation mode ``dx = g * gamma / sqrt(running_var + eps)``; in both
+    ``dgamma = sum(g * x_hat)``, ``dbeta = sum(g)`` over rows.
+    """
+
+    _cache_names = ("_x_hat", "_inv_std")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        self.num_features = _check_positive_int(num_features, "num_features")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps!r}.")
+        if not 0.0 < momentum <= 1.0:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum!r}.")
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self.dtype = np.dtype(dtype)
+        self.gamma = Parameter(np.ones(self.num_features, dtype=self.dtype))
+        self.beta = Parameter(np.zeros(self.num_features, dtype=self.dtype))
+        self._params = [self.gamma, self.beta]
+        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_var = np.ones(self.num_features, dtype=self.dtype)
+        self._x_hat = None
+        self._inv_std = None
+
+    def forward(self, x):
+        check_batch(x, self.num_features, "BatchNorm1d")
+        x = x.astype(self.gamma.value.dtype, copy=False)
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(
+                    "BatchNorm1d needs at least 2 samples per batch in training mode "
+                    f"to estimate a variance, got {n}. Use a larger batch or call eval()."
+                )
+            mean = x.mean(axis=0)
+            centered = x - mean
+            var = np.mean(centered * centered, axis=0)
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean
+            self.running_var *= 1.0 - m
+            self.running_var += (m * n / (n - 1)) * var
+        else:
+            centered = x - self.running_mean
+            var = self.running_var
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = centered * inv_std
+        self._x_hat, self._inv_std = x_hat, inv_std
+        return x_hat * self.gamma.value + self.beta.value
+
+    def backward(self, grad_output):
+        if self._x_hat is None:
+            raise RuntimeError("BatchNorm1d.backward called before forward.")
+        x_hat = self._x_hat
+        np.sum(grad_output * x_hat, axis=0, out=self.gamma.grad)
+        np.sum(grad_output, axis=0, out=self.beta.grad)
+        scale = self.gamma.value * self._inv_std
+        if not self.training:
+            return grad_output * scale
+        mean_g = self.beta.grad / x_hat.shape[0]
+        mean_g_xhat = self.gamma.grad / x_hat.shape[0]
+        return (grad_output - mean_g - x_hat * mean_g_xhat) * scale
+
+    def extra_repr(self):
+        return f"num_features={self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class Identity(Module):
+    """The identity map: ``forward(x) = x`` and ``backward(g) = g``."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output

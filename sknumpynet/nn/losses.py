@@ -1,0 +1,307 @@
+"""Losses: a per-sample loss averaged over the batch, with optional sample weights.
+
+Every loss is called as ``loss(scores, target, sample_weight=None)`` and returns
+the weighted mean over the batch, ``sum_i w_i l_i / sum_i w_i`` (the plain mean
+when ``sample_weight`` is None), as a Python float. ``loss.backward()`` then
+returns ``d loss / d scores``, an array shaped like ``scores``. A sample weight
+of 2 is therefore the same as the row appearing twice.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import expit
+
+from .activations import log_softmax
+
+__all__ = [
+    "CrossEntropy",
+    "Loss",
+    "MSELoss",
+    "MultiClassHinge",
+    "SigmoidBinaryCrossEntropy",
+    "SoftmaxCrossEntropy",
+]
+
+
+class Loss:
+    """Base class: validation, weighting and the ``backward`` bookkeeping.
+
+    Subclasses implement ``_per_sample(scores, target)`` returning the loss of
+    each row, shape (n_samples,), and the gradient of each row's loss with
+    respect to its scores, shape like ``scores``.
+
+    Attributes
+    ----------
+    check_finite : bool, default=True
+        Raise ValueError on NaN or infinite scores. Training loops that detect
+        divergence themselves set it to False and test the returned float.
+    """
+
+    check_finite = True
+
+    def __call__(self, scores, target, sample_weight=None):
+        """Compute the (weighted) mean loss over the batch.
+
+        Parameters
+        ----------
+        scores : ndarray of shape (n_samples, n_outputs)
+            The network's output.
+        target : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            What each loss expects; see the subclass.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights with a positive sum.
+
+        Returns
+        -------
+        loss : float
+        """
+        scores = self._check_scores(scores)
+        n = scores.shape[0]
+        target = np.asarray(target)
+        if target.shape[0] != n:
+            raise ValueError(
+                f"{type(self).__name__}: target has {target.shape[0]} rows but scores "
+                f"have {n}."
+            )
+        per_sample, grad = self._per_sample(scores, target)
+        if sample_weight is None:
+            loss = per_sample.mean()
+            grad *= 1.0 / n
+        else:
+            w = self._normalized_weights(sample_weight, n).astype(scores.dtype)
+            loss = per_sample @ w
+            grad *= w.reshape((n,) + (1,) * (grad.ndim - 1))
+        self._grad = grad
+        return float(loss)
+
+    def backward(self):
+        """Return the gradient of the last computed loss with respect to the scores.
+
+        Returns
+        -------
+        grad : ndarray, shaped like the last ``scores``
+        """
+        grad = getattr(self, "_grad", None)
+        if grad is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before the loss.")
+        return grad
+
+    def _per_sample(self, scores, target):
+        raise NotImplementedError
+
+    def _check_scores(self, scores):
+        scores = np.asarray(scores)
+        if scores.ndim != 2 or scores.shape[0] == 0:
+            raise ValueError(
+                f"{type(self).__name__} expects scores of shape (n_samples, n_outputs) "
+                f"with n_samples >= 1, got shape {scores.shape}."
+            )
+        if scores.dtype not in (np.float32, np.float64):
+            scores = scores.astype(np.float64)
+        if self.check_finite and not np.isfinite(scores).all():
+            raise ValueError(f"{type(self).__name__}: scores contain NaN or infinity.")
+        return scores
+
+    @staticmethod
+    def _normalized_weights(sample_weight, n):
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}.")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        total = w.sum()
+        if total <= 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        return w / total
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _check_class_target(target, n_classes, owner):
+    if target.ndim != 1 or not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"{owner} expects integer class indices of shape (n_samples,), got "
+            f"dtype {target.dtype} and shape {target.shape}."
+        )
+    if target.size and (target.min() < 0 or target.max() >= n_classes):
+        raise ValueError(
+            f"{owner}: class indices must lie in [0, {n_classes}), got values in "
+            f"[{target.min()}, {target.max()}]."
+        )
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by the negative log-likelihood, fused for stability.
+
+    ``l_i = -log softmax(s_i)[y_i] = logsumexp(s_i) - s_i[y_i]``, and
+    ``d l_i / d s_i = softmax(s_i) - onehot(y_i)``. Computed on the max-shifted
+    logits, so logits of 1e4 give a finite loss and gradient.
+
+    Targets are integer class indices of shape (n_samples,) in
+    ``[0, n_classes)``.
+    """
+
+    def _per_sample(self, scores, target):
+        _check_class_target(target, scores.shape[1], type(self).__name__)
+        rows = np.arange(scores.shape[0])
+        grad = log_softmax(scores)
+        per_sample = -grad[rows, target]
+        np.exp(grad, out=grad)
+        grad[rows, target] -= 1.0
+        return per_sample, grad
+
+
+class CrossEntropy(Loss):
+    """Cross-entropy on probabilities, ``l_i = -sum_k t_ik log p_ik``.
+
+    Probabilities are clipped to ``[eps, 1]`` (``eps`` the machine epsilon of
+    their dtype) so that a zero probability gives a large, finite loss. The
+    gradient is that of the clipped function: ``-t / p`` where ``p >= eps``,
+    else 0.
+
+    Targets are integer class indices of shape (n_samples,) or one-hot (or
+    soft) targets of shape (n_samples, n_classes).
+    """
+
+    def _per_sample(self, scores, target):
+        if target.ndim == 1:
+            _check_class_target(target, scores.shape[1], type(self).__name__)
+            onehot = np.zeros_like(scores)
+            onehot[np.arange(scores.shape[0]), target] = 1.0
+            target = onehot
+        elif target.shape != scores.shape:
+            raise ValueError(
+                f"CrossEntropy: one-hot target shape {target.shape} differs from "
+                f"scores shape {scores.shape}."
+            )
+        eps = np.finfo(scores.dtype).eps
+        p = np.clip(scores, eps, 1.0)
+        target = target.astype(scores.dtype, copy=False)
+        per_sample = -(target * np.log(p)).sum(axis=1)
+        grad = np.where(scores >= eps, -target / p, 0.0).astype(scores.dtype, copy=False)
+        return per_sample, grad
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Sigmoid followed by binary cross-entropy per output, fused for stability.
+
+    ``l_i = sum_k [log(1 + exp(s_ik)) - t_ik s_ik]`` and
+    ``d l_i / d s_ik = sigmoid(s_ik) - t_ik``. Used for multilabel targets.
+
+    Targets are 0/1 (or soft) of shape (n_samples, n_outputs).
+    """
+
+    def _per_sample(self, scores, target):
+        if target.shape != scores.shape:
+            raise ValueError(
+                f"SigmoidBinaryCrossEntropy: target shape {target.shape} differs from "
+                f"scores shape {scores.shape}."
+            )
+        target = target.astype(scores.dtype, copy=False)
+        per_sample = (np.logaddexp(0, scores) - target * scores).sum(axis=1)
+        grad = expit(scores)
+        grad -= target
+        return per_sample, grad
+
+
+class MSELoss(Loss):
+    """Squared error averaged over outputs, ``l_i = mean_k (s_ik - t_ik)^2``.
+
+    ``d l_i / d s_ik = 2 (s_ik - t_ik) / n_outputs``. Targets have the shape of
+    the scores (a 1-D target is read as one column).
+    """
+
+    def _per_sample(self, scores, target):
+        if target.ndim == 1:
+            target = target.reshape(-1, 1)
+        if target.shape != scores.shape:
+            raise ValueError(
+                f"MSELoss: target shape {target.shape} differs from scores shape "
+                f"{scores.shape}."
+            )
+        diff = scores - target.astype(scores.dtype, copy=False)
+        per_sample = np.mean(diff * diff, axis=1)
+        diff *= 2.0 / scores.shape[1]
+        return per_sample, diff
+
+
+class MultiClassHinge(Loss):
+    """The multiclass SVM (hinge) loss on class scores.
+
+    With ``s`` a row of scores, ``y`` its class, ``m`` the margin and
+    ``h_j = max(0, s_j - s_y + m)``:
+
+    - ``"weston_watkins"``: ``l = sum_{j != y} h_j`` (each wrong class that comes
+      within the margin is penalised);
+    - ``"crammer_singer"``: ``l = max_{j != y} h_j`` (only the worst offender);
+    - ``"ovr"``: one binary hinge per class, ``l = sum_k max(0, m - t_k s_k)``
+      with ``t_k = +1`` for the true class and -1 otherwise. With a single
+      score column this is the binary SVM: class 1 is ``t = +1``.
+
+    ``squared=True`` squares each hinge term (the "squared hinge"), which is
+    differentiable and penalises large violations more.
+
+    Parameters
+    ----------
+    margin : float, default=1.0
+        The margin ``m``, positive.
+    kind : {"weston_watkins", "crammer_singer", "ovr"}, default="weston_watkins"
+    squared : bool, default=False
+
+    Notes
+    -----
+    Targets are integer class indices of shape (n_samples,).
+    """
+
+    KINDS = ("weston_watkins", "crammer_singer", "ovr")
+
+    def __init__(self, margin=1.0, kind="weston_watkins", squared=False):
+        if not isinstance(margin, numbers.Real) or not margin > 0:
+            raise ValueError(f"margin must be a positive number, got {margin!r}.")
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}.")
+        self.margin = float(margin)
+        self.kind = kind
+        self.squared = bool(squared)
+
+    def _per_sample(self, scores, target):
+        n, k = scores.shape
+        owner = type(self).__name__
+        if self.kind == "ovr":
+            _check_class_target(target, max(k, 2), owner)
+            if k == 1:
+                sign = (2.0 * target - 1.0).reshape(-1, 1)
+            else:
+                sign = -np.ones_like(scores)
+                sign[np.arange(n), target] = 1.0
+            sign = sign.astype(scores.dtype, copy=False)
+            margins = self.margin - sign * scores
+            np.maximum(margins, 0, out=margins)
+            per_sample, dh = self._hinge(margins)
+            return per_sample, -sign * dh
+        _check_class_target(target, k, owner)
+        if k < 2:
+            raise ValueError(f"{owner} with kind={self.kind!r} needs at least 2 columns.")
+        rows = np.arange(n)
+        margins = scores - scores[rows, target][:, None] + self.margin
+        margins[rows, target] = 0.0
+        if self.kind == "crammer_singer":
+            worst = margins.argmax(axis=1)
+            h = np.maximum(margins[rows, worst], 0)
+            margins.fill(0)
+            margins[rows, worst] = h
+        np.maximum(margins, 0, out=margins)
+        per_sample, grad = self._hinge(margins)
+        grad[rows, target] = -grad.sum(axis=1)
+        return per_sample, grad
+
+    def _hinge(self, h):
+        """Per-sample sum of (squared) hinge terms and their derivative in h."""
+        if self.squared:
+            return (h * h).sum(axis=1), 2.0 * h
+        return h.sum(axis=1), (h > 0).astype(h.dtype)
+
+    def __repr__(self):
+        return f"MultiClassHinge(margin={self.margin}, kind={self.kind!r}, squared={self.squared})"

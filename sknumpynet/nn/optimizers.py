@@ -1,0 +1,313 @@
+"""First-order optimizers: SGD (with momentum and Nesterov), RMSProp, Adam, Nadam.
+
+An optimizer is built on a list of :class:`~sknumpynet.nn.Parameter` and
+updates them in place from their ``.grad`` on every :meth:`Optimizer.step`.
+
+On construction the parameters are packed into one contiguous buffer (see
+:func:`~sknumpynet.nn.pack_parameters`): ``p.value`` and ``p.grad`` become
+views into it, so a step is a handful of vectorised operations over all the
+parameters at once, whatever their number. Optimizer state (velocities, moment
+estimates) lives here, never in the layers.
+
+In the formulas below ``w`` is a parameter, ``g`` its gradient (plus
+``weight_decay * w``: coupled L2 regularisation), ``lr`` the learning rate and
+``t`` the step count, starting at 1.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ._module import pack_parameters
+
+__all__ = ["SGD", "Adam", "Momentum", "Nadam", "Optimizer", "RMSProp"]
+
+
+def _check_number(value, name, low, high=None, low_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if ok:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high
+    if not ok:
+        bounds = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'})"
+        raise ValueError(f"{name} must be a finite number in {bounds}, got {value!r}.")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: parameter packing, weight decay and the step counter.
+
+    Parameters
+    ----------
+    params : list of Parameter
+        The parameters to update; they must share one dtype.
+    lr : float
+        Learning rate, positive. May be changed between steps (schedules do).
+    weight_decay : float, default=0.0
+        Coupled L2 penalty: ``weight_decay * w`` is added to each gradient.
+
+    Attributes
+    ----------
+    t : int
+        Number of steps taken.
+    """
+
+    def __init__(self, params, lr, weight_decay=0.0):
+        self.params = list(params)
+        self.lr = _check_number(lr, "lr", 0.0, low_open=True)
+        self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
+        self.t = 0
+        self._pack()
+
+    def _pack(self):
+        self._w, self._g = pack_parameters(self.params)
+        self._buf = np.empty_like(self._w)
+
+    def step(self):
+        """Update every parameter in place from its current ``.grad``."""
+        if self._w is None or not np.shares_memory(self.params[0].value, self._w):
+            self._pack()  # parameters were replaced, e.g. after unpickling
+        self.t += 1
+        g = self._g
+        if self.weight_decay:
+            g = np.multiply(self._w, self.weight_decay, out=self._state("_decayed_grad"))
+            g += self._g
+        self._update(self._w, g)
+
+    def _update(self, w, g):
+        raise NotImplementedError
+
+    def _state(self, name):
+        """A zero-initialised state buffer shaped like the flat parameters."""
+        arr = getattr(self, name, None)
+        if arr is None or arr.shape != self._w.shape:
+            arr = np.zeros_like(self._w)
+            setattr(self, name, arr)
+        return arr
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # the parameters pickle with the network; repack on load
+        state["_w"] = state["_g"] = state["_buf"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
+        return f"{type(self).__name__}({args})"
+
+    def _hyper(self):
+        return {"lr": self.lr, "weight_decay": self.weight_decay}
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Update (Sutskever et al., 2013, in the form PyTorch uses)::
+
+        v = momentum * v + g
+        w = w - lr * v                          (classical momentum)
+        w = w - lr * (g + momentum * v)         (nesterov=True)
+
+    With ``momentum=0`` this is plain ``w = w - lr * g``.
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float, default=0.01
+    momentum : float, default=0.0
+        In [0, 1).
+    nesterov : bool, default=False
+        Nesterov's accelerated gradient; needs ``momentum > 0``.
+    weight_decay : float, default=0.0
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        self.momentum = _check_number(momentum, "momentum", 0.0, 1.0)
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs a positive momentum.")
+        self.nesterov = bool(nesterov)
+        super().__init__(params, lr, weight_decay)
+
+    def _update(self, w, g):
+        if self.momentum == 0:
+            np.multiply(g, self.lr, out=self._buf)
+            w -= self._buf
+            return
+        v = self._state("_velocity")
+        v *= self.momentum
+        v += g
+        if self.nesterov:
+            np.multiply(v, self.momentum, out=self._buf)
+            self._buf += g
+            self._buf *= self.lr
+        else:
+            np.multiply(v, self.lr, out=self._buf)
+        w -= self._buf
+
+    def _hyper(self):
+        return {**super()._hyper(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Momentum(SGD):
+    """SGD with momentum 0.9 by default (see :class:`SGD` for the update).
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float, default=0.01
+    momentum : float, default=0.9
+    nesterov : bool, default=False
+    weight_decay : float, default=0.0
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.9, nesterov=False, weight_decay=0.0):
+        super().__init__(params, lr, momentum, nesterov, weight_decay)
+
+
+class RMSProp(Optimizer):
+    """RMSProp (Hinton, 2012): scale each step by a running RMS of the gradient.
+
+    Update::
+
+        s = rho * s + (1 - rho) * g**2
+        w = w - lr * g / (sqrt(s) + eps)
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float, default=0.001
+    rho : float, default=0.9
+        Decay of the squared-gradient average, in [0, 1).
+    eps : float, default=1e-8
+    weight_decay : float, default=0.0
+    """
+
+    def __init__(self, params, lr=0.001, rho=0.9, eps=1e-8, weight_decay=0.0):
+        self.rho = _check_number(rho, "rho", 0.0, 1.0)
+        self.eps = _check_number(eps, "eps", 0.0, low_open=True)
+        super().__init__(params, lr, weight_decay)
+
+    def _update(self, w, g):
+        s, buf = self._state("_square_avg"), self._buf
+        s *= self.rho
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - self.rho
+        s += buf
+        np.sqrt(s, out=buf)
+        buf += self.eps
+        np.divide(g, buf, out=buf)
+        buf *= self.lr
+        w -= buf
+
+    def _hyper(self):
+        return {**super()._hyper(), "rho": self.rho, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015).
+
+    Update::
+
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        m_hat = m / (1 - beta_1**t)
+        v_hat = v / (1 - beta_2**t)
+        w = w - lr * m_hat / (sqrt(v_hat) + epsilon)
+
+    computed in the equivalent form of the paper's section 2,
+    ``w -= lr_t * m / (sqrt(v) + epsilon * sqrt(1 - beta_2**t))`` with
+    ``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, which saves two passes.
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float, default=0.001
+    beta_1 : float, default=0.9
+        Decay of the first-moment estimate, in [0, 1).
+    beta_2 : float, default=0.999
+        Decay of the second-moment estimate, in [0, 1).
+    epsilon : float, default=1e-8
+    weight_decay : float, default=0.0
+    """
+
+    def __init__(
+        self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0
+    ):
+        self.beta_1 = _check_number(beta_1, "beta_1", 0.0, 1.0)
+        self.beta_2 = _check_number(beta_2, "beta_2", 0.0, 1.0)
+        self.epsilon = _check_number(epsilon, "epsilon", 0.0, low_open=True)
+        super().__init__(params, lr, weight_decay)
+
+    def _moments(self, g):
+        """Update and return the first and second moment estimates."""
+        m, v, buf = self._state("_m"), self._state("_v"), self._buf
+        m *= self.beta_1
+        np.multiply(g, 1.0 - self.beta_1, out=buf)
+        m += buf
+        v *= self.beta_2
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - self.beta_2
+        v += buf
+        return m, v
+
+    def _update(self, w, g):
+        m, v = self._moments(g)
+        buf = self._buf
+        # Python floats keep float32 arithmetic in float32 (NEP 50)
+        bias2 = math.sqrt(1.0 - self.beta_2**self.t)
+        lr_t = self.lr * bias2 / (1.0 - self.beta_1**self.t)
+        np.sqrt(v, out=buf)
+        buf += self.epsilon * bias2
+        np.divide(m, buf, out=buf)
+        buf *= lr_t
+        w -= buf
+
+    def _hyper(self):
+        return {
+            **super()._hyper(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class Nadam(Adam):
+    """Nadam: Adam with Nesterov momentum (Dozat, 2016).
+
+    Update, with ``m`` and ``v`` as in :class:`Adam`::
+
+        m_hat = beta_1 * m / (1 - beta_1**(t + 1)) + (1 - beta_1) * g / (1 - beta_1**t)
+        v_hat = v / (1 - beta_2**t)
+        w = w - lr * m_hat / (sqrt(v_hat) + epsilon)
+
+    the first moment looks one step ahead, as Nesterov momentum does.
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float, default=0.001
+    beta_1 : float, default=0.9
+    beta_2 : float, default=0.999
+    epsilon : float, default=1e-8
+    weight_decay : float, default=0.0
+    """
+
+    def _update(self, w, g):
+        m, v = self._moments(g)
+        buf, b1, t = self._buf, self.beta_1, self.t
+        # numerator m_hat, built in a separate buffer so buf can hold the denominator
+        num = self._state("_num")
+        np.multiply(m, b1 / (1.0 - b1 ** (t + 1)), out=num)
+        np.multiply(g, (1.0 - b1) / (1.0 - b1**t), out=buf)
+        num += buf
+        np.divide(v, 1.0 - self.beta_2**t, out=buf)
+        np.sqrt(buf, out=buf)
+        buf += self.epsilon
+        np.divide(num, buf, out=buf)
+        buf *= self.lr
+        w -= buf
