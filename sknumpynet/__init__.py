@@ -7,4 +7,6 @@ behave like any scikit-learn estimator; the engine they train with lives in
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

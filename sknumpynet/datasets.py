@@ -420,7 +420,10 @@ def _guidance(name):
             "(installs them in /usr/share/datasets/fashion-mnist);"
         )
     mirrors = " or ".join(MIRRORS[name]) or "(no mirror configured)"
-    lines.append(f"  - or download them from {mirrors}.")
+    lines.append(
+        f"  - or let the fetcher download them (download_if_missing=True) from "
+        f"{mirrors}."
+    )
     return "\n".join(lines)
 
 
@@ -463,6 +466,8 @@ def _download_one(url, dest, sha256):
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, dest)
     except BaseException as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()  # it holds the connection open
         if tmp_name is not None:
             try:
                 os.unlink(tmp_name)

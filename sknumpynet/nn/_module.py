@@ -175,6 +175,33 @@ class Module:
             params.extend(child.parameters())
         return params
 
+    def buffers(self):
+        """Return the non-trainable state arrays of this module and its children.
+
+        Buffers (such as BatchNorm1d's running statistics) change during
+        training but are not updated by optimizers. Together with the parameter
+        values they are the module's whole state.
+
+        Returns
+        -------
+        buffers : list of ndarray
+        """
+        arrays = [getattr(self, name) for name in getattr(self, "_buffer_names", ())]
+        for child in self._children:
+            arrays.extend(child.buffers())
+        return arrays
+
+    def state_arrays(self):
+        """Return every array that defines the module's state, in a fixed order.
+
+        Returns
+        -------
+        arrays : list of ndarray
+            The parameter values, then the buffers. Copy them to take a
+            snapshot; ``np.copyto`` them back (in place) to restore it.
+        """
+        return [p.value for p in self.parameters()] + self.buffers()
+
     def zero_grad(self):
         """Set every parameter gradient to zero, in place."""
         for p in self.parameters():

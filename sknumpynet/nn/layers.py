@@ -216,6 +216,7 @@ class BatchNorm1d(Module):
     """
 
     _cache_names = ("_x_hat", "_inv_std")
+    _buffer_names = ("running_mean", "running_var")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
         super().__init__()

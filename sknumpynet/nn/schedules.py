@@ -165,7 +165,8 @@ class CosineLR(LRSchedule):
 
     def _next_lr(self, loss):
         progress = min(self.epoch, self.t_max) / self.t_max
-        return self.min_lr + (self.initial_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        cosine = (1 + math.cos(math.pi * progress)) / 2
+        return self.min_lr + (self.initial_lr - self.min_lr) * cosine
 
 
 _SCHEDULES = {
@@ -194,5 +195,6 @@ def get_schedule(name, lr, **kwargs):
     try:
         cls = _SCHEDULES[name]
     except KeyError:
-        raise ValueError(f"Unknown schedule {name!r}; choose one of {sorted(_SCHEDULES)}.") from None
+        choices = sorted(_SCHEDULES)
+        raise ValueError(f"Unknown schedule {name!r}; choose one of {choices}.") from None
     return cls(lr, **kwargs)

@@ -1,0 +1,734 @@
+"""Multi-layer perceptrons: :class:`MLPClassifier` and :class:`MLPRegressor`."""
+
+import numbers
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+from . import nn
+from ._base import BaseNetwork, forward_in_chunks
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "logistic", "identity")
+
+
+def _activation_module(name):
+    if name == "relu":
+        return nn.ReLU(inplace=True)
+    if name == "leaky_relu":
+        return nn.LeakyReLU(inplace=True)
+    if name == "tanh":
+        return nn.Tanh(inplace=True)
+    if name == "logistic":
+        return nn.Sigmoid(inplace=True)
+    return nn.Identity()
+
+
+def _per_layer(value, n_layers, name):
+    """Expand a scalar or a per-layer list to a list of length ``n_layers``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ValueError(
+                f"{name} has {len(value)} entries but there are {n_layers} hidden layers."
+            )
+        return list(value)
+    return [value] * n_layers
+
+
+class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
+    """The network, penalty and embeddings shared by both MLPs."""
+
+    _parameter_constraints = {
+        **BaseNetwork._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS)), list, tuple],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left"), list, tuple],
+        "batch_norm": ["boolean"],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+        "embedding_layer": [Interval(numbers.Integral, None, None, closed="neither"),
+                            StrOptions({"all"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        dropout=0.0,
+        batch_norm=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        embedding_layer=-1,
+        n_threads=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.restore_best_weights = restore_best_weights
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.embedding_layer = embedding_layer
+        self.n_threads = n_threads
+
+    # -- network ----------------------------------------------------------------
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _build_network(self, n_features, n_outputs, dtype, rng):
+        sizes = self._hidden_sizes()
+        activations = _per_layer(self.activation, len(sizes), "activation")
+        dropouts = _per_layer(self.dropout, len(sizes), "dropout")
+        for a in activations:
+            if a not in _ACTIVATIONS:
+                raise ValueError(f"Unknown activation {a!r}; choose one of {_ACTIVATIONS}.")
+        for p in dropouts:
+            if not isinstance(p, numbers.Real) or not 0 <= p < 1:
+                raise ValueError(f"dropout must be in [0, 1), got {p!r}.")
+        blocks, width = [], n_features
+        for size, act, p in zip(sizes, activations, dropouts):
+            init = "he_uniform" if act in ("relu", "leaky_relu") else "glorot_uniform"
+            layers = [nn.Linear(width, size, rng=rng, dtype=dtype, init=init)]
+            if self.batch_norm:
+                layers.append(nn.BatchNorm1d(size, dtype=dtype))
+            layers.append(_activation_module(act))
+            if p > 0:
+                layers.append(nn.Dropout(p, rng=rng))
+            blocks.append(nn.Sequential(*layers))
+            width = size
+        output = nn.Linear(width, n_outputs, rng=rng, dtype=dtype, init="glorot_uniform")
+        network = nn.Sequential(*blocks, output)
+        first = blocks[0][0] if blocks else output
+        first.needs_input_grad = False  # nobody reads the gradient of the data
+        return network
+
+    def _penalty(self, total_weight):
+        return self.alpha, True
+
+    @property
+    def n_layers_(self):
+        """int: Number of layers, input and output included (as scikit-learn)."""
+        check_is_fitted_network(self)
+        return len(self.network_) + 1
+
+    @property
+    def coefs_(self):
+        """list of ndarray: ``coefs_[i]`` has shape (n_units_in, n_units_out) of layer i."""
+        check_is_fitted_network(self)
+        return [m.weight.value for m in _layer_linears(self.network_)]
+
+    @property
+    def intercepts_(self):
+        """list of ndarray: ``intercepts_[i]`` has shape (n_units_out,) of layer i."""
+        check_is_fitted_network(self)
+        return [m.bias.value for m in _layer_linears(self.network_)]
+
+    # -- embeddings ---------------------------------------------------------------
+
+    def _embedding_widths(self):
+        sizes = self._hidden_sizes()
+        if not sizes:
+            raise ValueError("transform needs at least one hidden layer.")
+        if self.embedding_layer == "all":
+            return sizes
+        idx = self.embedding_layer
+        if not -len(sizes) <= idx < len(sizes):
+            raise ValueError(
+                f"embedding_layer={idx} is out of range for {len(sizes)} hidden layers."
+            )
+        return [sizes[idx]]
+
+    @property
+    def _n_features_out(self):
+        return sum(self._embedding_widths())
+
+    def transform(self, X):
+        """Hidden-layer embeddings of ``X``, in evaluation mode.
+
+        Dropout is off and batch norm uses its running statistics. The layer is
+        chosen by ``embedding_layer``: the activations after that hidden layer,
+        or all hidden layers side by side for ``"all"``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_features_out)
+            ``n_features_out`` is the width of the chosen layer, or the sum of
+            all widths for ``"all"``.
+        """
+        X = self._check_input(X)
+        n_hidden = len(self.network_) - 1
+        if n_hidden == 0:
+            raise ValueError("transform needs at least one hidden layer.")
+        self._embedding_widths()  # validates embedding_layer
+        if self.embedding_layer == "all":
+            parts = [self._forward(X, stop=i + 1) for i in range(n_hidden)]
+            return np.hstack(parts)
+        index = self.embedding_layer % n_hidden
+        return self._forward(X, stop=index + 1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def check_is_fitted_network(estimator):
+    if "network_" not in estimator.__dict__:
+        raise AttributeError(
+            f"This {type(estimator).__name__} instance is not fitted yet."
+        )
+
+
+def _layer_linears(network):
+    return [block[0] if isinstance(block, nn.Sequential) else block for block in network]
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier with dropout, batch norm and embeddings.
+
+    A feed-forward network of ``Linear -> [BatchNorm1d] -> activation ->
+    [Dropout]`` blocks and a linear output, trained by minibatch gradient
+    descent on the softmax cross-entropy (one logistic output per label for
+    binary and multilabel targets), with an L2 penalty on the weights.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Width of each hidden layer.
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"} or list, default="relu"
+        Hidden-layer activation, or one per hidden layer.
+    dropout : float or list of float, default=0.0
+        Dropout probability after each hidden layer, in [0, 1), or one per layer.
+    batch_norm : bool, default=False
+        Batch normalisation after each hidden Linear layer.
+    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+        Optimizer (see :mod:`sknumpynet.nn.optimizers`). "sgd" is plain SGD;
+        "momentum" and "nesterov" use ``momentum``; "rmsprop" decays its
+        squared-gradient average with ``beta_2``.
+    alpha : float, default=1e-4
+        L2 penalty: the batch objective is ``loss + alpha / (2 n_batch) * sum ||W||^2``.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Schedule per epoch: constant; ``lr / (epoch + 1) ** power_t``; divided by
+        5 whenever ``n_iter_no_change`` epochs bring no improvement (training
+        stops below 1e-6); cosine annealing to 0 over ``max_iter`` epochs.
+    learning_rate_init : float, default=1e-3
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of "invscaling".
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout masks, shuffling and the
+        validation split. An int makes fits repeatable bit for bit.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no progress.
+    verbose : int, default=0
+        1 prints a line per epoch; 2 shows a tqdm progress bar with the loss.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of re-initialising.
+    momentum : float, default=0.9
+        Momentum of the "momentum" and "nesterov" solvers.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when
+        its accuracy stops improving for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    restore_best_weights : bool, default=True
+        With early stopping, end with the weights of the best validation epoch.
+    beta_1 : float, default=0.9
+        Adam/Nadam first-moment decay.
+    beta_2 : float, default=0.999
+        Adam/Nadam second-moment decay (and RMSProp's decay).
+    epsilon : float, default=1e-8
+        Adam/Nadam/RMSProp numerical stabiliser.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    embedding_layer : int or "all", default=-1
+        Hidden layer whose activations :meth:`transform` returns; "all"
+        concatenates every hidden layer.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    n_threads : int or None, default=None
+        Cap on BLAS threads during fit and predict (threadpoolctl); None
+        leaves the BLAS as it is.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    loss_ : float
+        Last epoch's mean loss (L2 term included).
+    loss_curve_ : list of float
+        Mean loss of every epoch.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping, else None.
+    best_validation_score_ : float or None
+    coefs_ : list of ndarray
+        Weight matrix of each layer, shape (n_in, n_out).
+    intercepts_ : list of ndarray
+        Bias vector of each layer.
+    network_ : sknumpynet.nn.Sequential
+        The fitted network (in evaluation mode).
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        "softmax" (multiclass) or "logistic" (binary, multilabel).
+    history_ : list of dict
+        Per-epoch records: epoch, loss, validation_score, learning_rate, seconds.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknumpynet import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _stratify_validation = True
+    _encode_classes = True
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        dropout=0.0,
+        batch_norm=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        embedding_layer=-1,
+        class_weight=None,
+        n_threads=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            embedding_layer=embedding_layer, n_threads=n_threads,
+        )
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 input trains in float32, anything else in float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a weight of 2 counts the row twice.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if not hasattr(self, "network_") and classes is None and np.ndim(y) == 1:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
+    def _encode_targets(self, y, first_call, classes):
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    "A 2-D y must be a binary indicator matrix (multilabel); got "
+                    f"target type {type_of_target(y)!r}."
+                )
+            n_labels = y.shape[1]
+            if not first_call and self._label_kind != "multilabel":
+                raise ValueError("The model was fitted on a 1-D target; got a multilabel y.")
+            attrs = {"classes_": np.arange(n_labels), "_label_kind": "multilabel",
+                     "out_activation_": "logistic"}
+            return np.asarray(y, dtype=np.float64), n_labels, attrs
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first_call:
+            known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(known) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the "
+                    f"data, but the data contains only one class: {known[0]!r}."
+                )
+        else:
+            known = self.classes_
+            if classes is not None and not np.array_equal(np.unique(classes), known):
+                raise ValueError(
+                    f"classes={list(classes)} differs from the classes of the first "
+                    f"call to partial_fit, {list(known)}."
+                )
+        index = np.searchsorted(known, y)
+        index = np.clip(index, 0, len(known) - 1)
+        unseen = known[index] != y
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
+                f"classes {known.tolist()}."
+            )
+        binary = len(known) == 2
+        attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
+                 "out_activation_": "logistic" if binary else "softmax"}
+        if binary:
+            return index.astype(np.float64).reshape(-1, 1), 1, attrs
+        return index.astype(np.intp), len(known), attrs
+
+    def _make_loss(self, target_attrs):
+        if target_attrs["_label_kind"] == "multiclass":
+            return nn.SoftmaxCrossEntropy()
+        return nn.SigmoidBinaryCrossEntropy()
+
+    def _class_sample_weight(self, y_encoded, target_attrs, partial):
+        return class_sample_weight(
+            self.class_weight, y_encoded, target_attrs["classes_"], partial
+        )
+
+    def _validation_score(self, network, X, y_encoded, sample_weight):
+        scores = forward_in_chunks(network, X)
+        if y_encoded.ndim == 1:
+            predicted = scores.argmax(axis=1)
+        else:
+            predicted = (scores > 0).astype(y_encoded.dtype)
+        return accuracy_score(y_encoded, predicted, sample_weight=sample_weight)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1, in the order of ``classes_``; for multilabel targets,
+            the independent probability of each label.
+        """
+        X = self._check_input(X)
+        scores = self._forward(X)
+        if self._label_kind == "multiclass":
+            return nn.softmax(scores)
+        p = expit(scores)
+        if self._label_kind == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._check_input(X)
+        scores = self._forward(X)
+        if self._label_kind == "multiclass":
+            return nn.log_softmax(scores)
+        log_p = -np.logaddexp(0, -scores)
+        log_not_p = -np.logaddexp(0, scores)
+        if self._label_kind == "binary":
+            return np.hstack([log_not_p, log_p])
+        return log_p
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``, or a 0/1 indicator matrix for multilabel.
+        """
+        X = self._check_input(X)
+        scores = self._forward(X)
+        if self._label_kind == "multilabel":
+            return (scores > 0).astype(int)
+        if self._label_kind == "binary":
+            return self.classes_[(scores[:, 0] > 0).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+def class_sample_weight(class_weight, y_encoded, classes, partial):
+    """Per-sample weights for ``class_weight``, from encoded targets.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+        Dict keys are the original class labels.
+    y_encoded : ndarray of shape (n_samples,) or (n_samples, 1) or (n_samples, n_labels)
+        Class indices, a binary 0/1 column, or a multilabel indicator matrix.
+    classes : ndarray of shape (n_classes,)
+    partial : bool
+        True inside ``partial_fit``, where "balanced" is refused.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    if class_weight is None:
+        return None
+    if partial and class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported for partial_fit: pass a dict "
+            "of class weights computed on the whole data instead."
+        )
+    y = np.asarray(y_encoded)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return compute_sample_weight(class_weight, y)
+    index = y.reshape(-1).astype(np.intp)
+    return compute_sample_weight(class_weight, classes[index])
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    """Multi-layer perceptron regressor with dropout, batch norm and embeddings.
+
+    The same network as :class:`MLPClassifier` with a linear output, trained on
+    the mean squared error plus an L2 penalty on the weights.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"} or list, default="relu"
+    dropout : float or list of float, default=0.0
+    batch_norm : bool, default=False
+    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+    alpha : float, default=1e-4
+    batch_size : int or "auto", default="auto"
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+    learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+    max_iter : int, default=200
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+    tol : float, default=1e-4
+    verbose : int, default=0
+    warm_start : bool, default=False
+    momentum : float, default=0.9
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its R^2
+        stops improving.
+    validation_fraction : float, default=0.1
+    restore_best_weights : bool, default=True
+    beta_1 : float, default=0.9
+    beta_2 : float, default=0.999
+    epsilon : float, default=1e-8
+    n_iter_no_change : int, default=10
+    embedding_layer : int or "all", default=-1
+    n_threads : int or None, default=None
+
+    See :class:`MLPClassifier` for the meaning of each parameter.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_iter_ : int
+    t_ : int
+    loss_ : float
+        Last epoch's mean squared error (L2 term included).
+    loss_curve_ : list of float
+    best_loss_ : float or None
+    validation_scores_ : list of float or None
+        Validation R^2 per epoch with early stopping.
+    best_validation_score_ : float or None
+    coefs_ : list of ndarray
+    intercepts_ : list of ndarray
+    network_ : sknumpynet.nn.Sequential
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+        Always "identity".
+    history_ : list of dict
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def _encode_targets(self, y, first_call, classes):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        return y, y.shape[1], {"out_activation_": "identity"}
+
+    def _make_loss(self, target_attrs):
+        return nn.MSELoss()
+
+    def _validation_score(self, network, X, y_encoded, sample_weight):
+        return r2_score(y_encoded, forward_in_chunks(network, X), sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        X = self._check_input(X)
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

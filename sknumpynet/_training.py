@@ -1,0 +1,218 @@
+"""The minibatch training loop: batch -> epoch, with divergence and Ctrl-C handling.
+
+This module knows the engine (``nn``) and nothing of scikit-learn. The
+estimators in ``_base`` drive it one epoch at a time and decide when to stop.
+"""
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .nn import Linear
+
+__all__ = ["EpochRecord", "Interrupted", "Trainer", "interrupt_guard"]
+
+
+class Interrupted(Exception):
+    """Raised by :meth:`Trainer.run_epoch` when a Ctrl-C asked training to stop."""
+
+
+class _Flag:
+    stop = False
+
+
+@contextlib.contextmanager
+def interrupt_guard():
+    """Turn the first Ctrl-C into a polite request to stop after the current batch.
+
+    Inside the block the first SIGINT sets ``flag.stop``; the training loop
+    checks it after every batch. A second SIGINT raises KeyboardInterrupt at
+    once, as usual. Outside the main thread (where Python delivers no signals)
+    the guard does nothing.
+
+    Yields
+    ------
+    flag : object with a boolean ``stop`` attribute
+    """
+    flag = _Flag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag.stop:
+            raise KeyboardInterrupt
+        flag.stop = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not allowed here (e.g. some embedded interpreters)
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch number over the estimator's lifetime.
+    loss : float
+        Mean training loss over the epoch's batches, L2 penalty included.
+    validation_score : float or None
+        Score on the held-out validation set, when early stopping uses one.
+    learning_rate : float
+        The learning rate used during the epoch.
+    seconds : float
+        Wall time of the epoch.
+    """
+
+    epoch: int
+    loss: float
+    validation_score: float | None = None
+    learning_rate: float = 0.0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class Trainer:
+    """Minibatch gradient descent of a network on a loss.
+
+    One batch: gather the rows into a reused buffer, forward, loss, backward,
+    add the L2 gradient, optimizer step. One epoch: shuffle the row order with
+    the Generator, then every batch in turn.
+
+    Parameters
+    ----------
+    network : Module
+        Trained in place.
+    loss : Loss
+    optimizer : Optimizer
+        Built on ``network.parameters()``.
+    batch_size : int
+    rng : numpy.random.Generator
+        Shuffles the rows.
+    shuffle : bool, default=True
+    alpha : float, default=0.0
+        L2 penalty on the weights of every Linear layer (not the biases): the
+        objective of a batch with total sample weight ``n_b`` is
+        ``loss + alpha / (2 n_b) * sum ||W||^2``, as scikit-learn's MLP.
+    alpha_per_batch : bool, default=True
+        False uses ``alpha / 2 * sum ||W||^2`` whatever the batch (the linear
+        SVM's minibatch objective, where ``alpha = 1 / (C n)``).
+    flag : object with a ``stop`` attribute, default=None
+        Set by :func:`interrupt_guard`; checked after every batch.
+    """
+
+    def __init__(
+        self, network, loss, optimizer, *, batch_size, rng, shuffle=True, alpha=0.0,
+        alpha_per_batch=True, flag=None,
+    ):
+        self.network, self.loss, self.optimizer = network, loss, optimizer
+        self.batch_size, self.rng, self.shuffle = int(batch_size), rng, shuffle
+        self.alpha, self.alpha_per_batch = float(alpha), alpha_per_batch
+        self.flag = flag
+        self.weights = [m.weight for m in _modules(network) if isinstance(m, Linear)]
+        self.loss.check_finite = False  # divergence is detected on the returned float
+        self._buffer = None
+
+    def _gather(self, X, idx):
+        """Rows ``idx`` of ``X``, copied into a buffer reused across batches."""
+        if sp.issparse(X):
+            return X[idx]
+        n = len(idx)
+        if self._buffer is None or self._buffer.shape[0] < n or self._buffer.dtype != X.dtype:
+            self._buffer = np.empty((max(n, self.batch_size),) + X.shape[1:], dtype=X.dtype)
+        return np.take(X, idx, axis=0, out=self._buffer[:n])
+
+    def train_batch(self, xb, yb, wb=None):
+        """One optimizer step on one batch.
+
+        Parameters
+        ----------
+        xb : ndarray of shape (batch, n_features)
+        yb : ndarray
+            Targets as the loss expects.
+        wb : ndarray of shape (batch,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        loss : float
+            The batch's loss including the L2 term (NaN or inf on divergence).
+        """
+        scores = self.network.forward(xb)
+        value = self.loss(scores, yb, wb)
+        self.network.backward(self.loss.backward())
+        if self.alpha:
+            scale = self.alpha
+            if self.alpha_per_batch:
+                scale /= len(yb) if wb is None else float(wb.sum())
+            for w in self.weights:
+                w.grad += scale * w.value
+                value += 0.5 * scale * float(np.vdot(w.value, w.value))
+        self.optimizer.step()
+        return value
+
+    def run_epoch(self, X, y, sample_weight=None):
+        """Train on every row once, in (shuffled) minibatches.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (n_samples, n_features)
+        y : ndarray
+        sample_weight : ndarray of shape (n_samples,), default=None
+
+        Returns
+        -------
+        mean_loss : float
+            The batch losses averaged with the batches' sizes (or weights). A
+            non-finite value means training diverged; the epoch stops at once.
+
+        Raises
+        ------
+        Interrupted
+            If the interrupt flag was raised; the current batch finished first.
+        """
+        n = X.shape[0]
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        self.network.train()
+        total, seen = 0.0, 0.0
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            wb = None if sample_weight is None else sample_weight[idx]
+            if wb is not None and not wb.any():
+                continue  # a batch of zero weight carries no gradient
+            value = self.train_batch(self._gather(X, idx), y[idx], wb)
+            size = len(idx) if wb is None else float(wb.sum())
+            total += value * size
+            seen += size
+            if not np.isfinite(value):
+                return float(value)
+            if self.flag is not None and self.flag.stop:
+                raise Interrupted
+        return total / seen
+
+    def timed_epoch(self, X, y, sample_weight=None):
+        """:meth:`run_epoch` and its wall time in seconds."""
+        start = time.perf_counter()
+        loss = self.run_epoch(X, y, sample_weight)
+        return loss, time.perf_counter() - start
+
+
+def _modules(module):
+    """Every module in the tree, depth first."""
+    yield module
+    for child in getattr(module, "_children", ()):
+        yield from _modules(child)
