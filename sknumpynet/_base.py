@@ -137,11 +137,16 @@ class BaseNetwork(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        dtype = [np.float32, np.float64] if first_call else self.network_dtype_
+        dtype = [np.float64, np.float32] if first_call else self.network_dtype_
         X, y = validate_data(
             self, X, y, reset=first_call, accept_sparse="csr", dtype=dtype,
             multi_output=True, y_numeric=not hasattr(self, "_encode_classes"),
         )
+        if getattr(self, "batch_norm", False) and X.shape[0] < 2:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 samples to estimate batch statistics, "
+                f"got n_samples = {X.shape[0]} (1 sample)."
+            )
         y_enc, n_outputs, target_attrs = self._encode_targets(y, first_call, classes)
         if not first_call and n_outputs != self.n_outputs_:
             raise ValueError(

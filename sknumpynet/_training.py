@@ -189,8 +189,8 @@ class Trainer:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         self.network.train()
         total, seen = 0.0, 0.0
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for start, stop in batch_bounds(n, self.batch_size):
+            idx = order[start:stop]
             wb = None if sample_weight is None else sample_weight[idx]
             if wb is not None and not wb.any():
                 continue  # a batch of zero weight carries no gradient
@@ -209,6 +209,27 @@ class Trainer:
         start = time.perf_counter()
         loss = self.run_epoch(X, y, sample_weight)
         return loss, time.perf_counter() - start
+
+
+def batch_bounds(n_samples, batch_size):
+    """``(start, stop)`` of each minibatch; a lone last row joins the batch before.
+
+    A batch of one row would make BatchNorm1d's variance undefined, so
+    ``n_samples = k * batch_size + 1`` gives a last batch of ``batch_size + 1``.
+
+    Parameters
+    ----------
+    n_samples : int
+    batch_size : int
+
+    Returns
+    -------
+    bounds : list of (int, int)
+    """
+    starts = list(range(0, n_samples, batch_size))
+    if len(starts) > 1 and n_samples - starts[-1] == 1:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n_samples]))
 
 
 def _modules(module):

@@ -19,11 +19,14 @@ Where the fetchers look for the four files (``train-images-idx3-ubyte.gz``,
 
 The first folder holding every file the requested subset needs is used.
 Files found this way are checked for a valid IDX structure and the expected
-shapes, sample counts (:data:`EXPECTED_N_SAMPLES`) and label range.  When no
-folder qualifies and ``download_if_missing=True``, the missing files are
-downloaded from :data:`MIRRORS` into ``<data_home>/<name>`` (if ``data_home``
-was given) or into the cache folder, and each downloaded file is verified
-against the SHA-256 checksums in :data:`SHA256` before it is moved into place.
+shapes, sample counts (:data:`EXPECTED_N_SAMPLES`) and label range, and
+compressed label files are hashed to make sure they are not those of the
+other data set (both use the same file names).  When no folder qualifies and
+``download_if_missing=True``, the missing files are downloaded from
+:data:`MIRRORS` into ``<data_home>/<name>`` (if ``data_home`` was given) or
+into the cache folder, and each downloaded file is verified against the
+SHA-256 checksums in :data:`SHA256` before it is moved into place.  Download
+failures raise :class:`DownloadError`, an :class:`OSError`.
 
 The module-level constants :data:`MIRRORS`, :data:`SHA256`,
 :data:`SYSTEM_DATA_DIRS` and :data:`EXPECTED_N_SAMPLES` are read at call time,
@@ -167,7 +170,8 @@ Handwritten digits 0-9: 28x28 grayscale images, 60,000 training and 10,000
 test samples, size-normalized and centered.
 
 Source: http://yann.lecun.com/exdb/mnist/ (files fetched from mirrors).
-License: CC BY-SA 3.0 (as stated by the Keras and TensorFlow distributions).
+Copyright Yann LeCun and Corinna Cortes; distributed under CC BY-SA 3.0 (as
+stated in the Keras documentation).
 
 Reference: Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-based
 learning applied to document recognition. Proc. IEEE 86(11), 1998.
@@ -178,10 +182,10 @@ Data layout
 -----------
 
 subset: {subset!r} ({n} samples)
-data: uint8 array of shape ({n}, 784), pixel values 0-255, row-major
-    flattened images (scale them yourself, e.g. ``X / 255.0``).
-images: uint8 array of shape ({n}, 28, 28), sharing memory with ``data``.
-target: int64 array of shape ({n},), class indices 0-9.
+data: uint8 array of shape ({n}, 784) (or DataFrame), pixel values 0-255,
+    row-major flattened images (scale them yourself, e.g. ``X / 255.0``).
+images: uint8 array of shape ({n}, 28, 28).
+target: int64 array of shape ({n},) (or Series), class indices 0-9.
 """
 
 # IDX element type code -> big-endian numpy dtype.
@@ -480,7 +484,7 @@ def _download_one(url, dest, sha256):
         raise
 
 
-def _download(name, filename, dest_dir, data_home):
+def _download(name, filename, dest_dir):
     """Download ``filename`` into ``dest_dir``, trying each mirror in turn."""
     sha256 = SHA256[name][filename]
     failures = []
@@ -518,7 +522,7 @@ def _locate(name, data_home, stems, download_if_missing):
     dest_dir.mkdir(parents=True, exist_ok=True)
     for stem in stems:
         if _find_file(dest_dir, stem) is None:
-            _download(name, f"{stem}.gz", dest_dir, data_home)
+            _download(name, f"{stem}.gz", dest_dir)
     return [_find_file(dest_dir, stem) for stem in stems]
 
 
@@ -560,6 +564,25 @@ def _load_pair(images_path, labels_path, part):
     return images, labels
 
 
+def _check_not_other_data_set(name, label_paths):
+    """Refuse label files whose checksum says they belong to the other data set.
+
+    MNIST and Fashion-MNIST use the same file names, so a folder holding one
+    of them directly would otherwise be loaded silently as the other.  Only
+    the small label files are hashed; uncompressed files are not checked.
+    """
+    for path in label_paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        for other, table in SHA256.items():
+            if other != name and digest == table.get(path.name):
+                raise ValueError(
+                    f"{path} is the {_TITLES[other]} file (its SHA-256 matches), "
+                    f"not {_TITLES[name]}: pass a folder holding the "
+                    f"{_TITLES[name]} files, or a parent folder with a '{name}' "
+                    "sub-folder"
+                )
+
+
 def _fetch(name, data_home, subset, download_if_missing, return_X_y, as_frame):
     """Shared implementation of the two fetchers."""
     if subset not in _SUBSETS:
@@ -577,6 +600,7 @@ def _fetch(name, data_home, subset, download_if_missing, return_X_y, as_frame):
     parts = _SUBSETS[subset]
     stems = [stem for part in parts for stem in _FILE_STEMS[part]]
     paths = _locate(name, data_home, stems, download_if_missing)
+    _check_not_other_data_set(name, paths[1::2])
     loaded = [
         _load_pair(paths[2 * i], paths[2 * i + 1], part) for i, part in enumerate(parts)
     ]
@@ -622,8 +646,10 @@ def fetch_fashion_mnist(
     See the module docstring for where the files are searched and cached.
     Files found in a search folder are checked for a valid IDX structure,
     28x28 uint8 images, as many labels as images, labels in 0..9 and the
-    expected counts (60,000 train, 10,000 test); downloaded files are also
-    verified against SHA-256 checksums.
+    expected counts (60,000 train, 10,000 test), and compressed label files
+    must not be those of the other data set (MNIST and Fashion-MNIST share
+    file names); downloaded files are also verified against SHA-256
+    checksums.
 
     Parameters
     ----------
@@ -681,8 +707,8 @@ def fetch_fashion_mnist(
     ------
     ValueError
         If ``subset`` is invalid, or a file found or downloaded is not valid
-        (bad IDX structure, unexpected shape, count or label); the message
-        names the file.
+        (bad IDX structure, unexpected shape, count or label, or a label file
+        of the other data set); the message names the file.
     FileNotFoundError
         If the files are not found and ``download_if_missing`` is False.  The
         message lists the folders searched and the ways to provide the files.
@@ -721,8 +747,10 @@ def fetch_mnist(
     See the module docstring for where the files are searched and cached.
     Files found in a search folder are checked for a valid IDX structure,
     28x28 uint8 images, as many labels as images, labels in 0..9 and the
-    expected counts (60,000 train, 10,000 test); downloaded files are also
-    verified against SHA-256 checksums.
+    expected counts (60,000 train, 10,000 test), and compressed label files
+    must not be those of the other data set (MNIST and Fashion-MNIST share
+    file names); downloaded files are also verified against SHA-256
+    checksums.
 
     Parameters
     ----------
@@ -777,8 +805,8 @@ def fetch_mnist(
     ------
     ValueError
         If ``subset`` is invalid, or a file found or downloaded is not valid
-        (bad IDX structure, unexpected shape, count or label); the message
-        names the file.
+        (bad IDX structure, unexpected shape, count or label, or a label file
+        of the other data set); the message names the file.
     FileNotFoundError
         If the files are not found and ``download_if_missing`` is False.  The
         message lists the folders searched and the ways to provide the files.

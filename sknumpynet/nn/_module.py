@@ -97,7 +97,10 @@ def pack_parameters(params):
 def _packed_buffers(params):
     """Return the shared flat buffers if ``params`` are packed in order, else None."""
     flat_value, flat_grad = params[0].value.base, params[0].grad.base
-    if flat_value is None or flat_grad is None or flat_value.ndim != 1:
+    # a base may also be a non-array buffer (mmap of a memory-mapped load, bytes)
+    if not isinstance(flat_value, np.ndarray) or not isinstance(flat_grad, np.ndarray):
+        return None
+    if flat_value.ndim != 1:
         return None
     start = 0
     for p in params:

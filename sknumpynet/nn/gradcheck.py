@@ -21,7 +21,13 @@ class GradientCheckError(AssertionError):
 
 
 def relative_error(analytic, numeric):
-    """Element-wise ``|a - n| / max(|a| + |n|, 1e-8)``, its maximum as a float.
+    """``max|a - n| / max(max|a| + max|n|, 1e-8)``: the error relative to the gradient's scale.
+
+    The rounding error of a central difference is absolute (about
+    ``machine_eps * |f| / eps``), not relative to each entry, so entries far
+    smaller than the largest one are compared against the array's scale rather
+    than against themselves; an element-wise ratio would flag correct
+    gradients whose random upstream weight happens to be tiny.
 
     Parameters
     ----------
@@ -34,7 +40,8 @@ def relative_error(analytic, numeric):
     a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)))
+    scale = max(float(np.max(np.abs(a)) + np.max(np.abs(n))), 1e-8)
+    return float(np.max(np.abs(a - n))) / scale
 
 
 def _as_float64(module):
@@ -43,14 +50,18 @@ def _as_float64(module):
     stack = [module]
     while stack:
         m = stack.pop()
+        # parameters listed only in _params (not as attributes) are cast too
+        params = {id(p): p for p in m._params}
         for name, value in vars(m).items():
             if isinstance(value, Parameter):
-                value.value = value.value.astype(np.float64)
-                value.grad = value.grad.astype(np.float64)
+                params[id(value)] = value
             elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 setattr(m, name, value.astype(np.float64))
             elif isinstance(value, np.dtype):
                 setattr(m, name, np.dtype(np.float64))
+        for p in params.values():
+            p.value = p.value.astype(np.float64)
+            p.grad = p.grad.astype(np.float64)
         stack.extend(m._children)
     return module
 
@@ -103,7 +114,7 @@ def check_module_gradients(
     eps : float, default=1e-6
         Finite-difference step.
     tol : float, default=1e-6
-        Largest accepted relative error.
+        Largest accepted relative error, as measured by :func:`relative_error`.
     raise_error : bool, default=True
         Raise :class:`GradientCheckError` past ``tol``; otherwise only return.
 
