@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .nn import Linear
+from .nn import BatchNorm1d, Linear
 
 __all__ = ["EpochRecord", "Interrupted", "Trainer", "interrupt_guard"]
 
@@ -124,6 +124,7 @@ class Trainer:
         self.alpha, self.alpha_per_batch = float(alpha), alpha_per_batch
         self.flag = flag
         self.weights = [m.weight for m in _modules(network) if isinstance(m, Linear)]
+        self.batch_norms = [m for m in _modules(network) if isinstance(m, BatchNorm1d)]
         self.loss.check_finite = False  # divergence is detected on the returned float
         self._buffer = None
 
@@ -152,6 +153,8 @@ class Trainer:
         loss : float
             The batch's loss including the L2 term (NaN or inf on divergence).
         """
+        for bn in self.batch_norms:  # weighted batch statistics, as the weighted loss
+            bn.batch_weight = wb
         scores = self.network.forward(xb)
         value = self.loss(scores, yb, wb)
         self.network.backward(self.loss.backward())

@@ -204,18 +204,24 @@ class BatchNorm1d(Module):
         Shift, initialised to zeros.
     running_mean : ndarray of shape (num_features,)
     running_var : ndarray of shape (num_features,)
+    batch_weight : ndarray of shape (n_samples,) or None
+        Optional non-negative weights of the rows of the next training batch,
+        set by a training loop that uses sample weights. The batch mean and
+        variance then become weighted (a row of weight 2 counts twice, as in
+        the loss), and the unbiased correction uses the total weight.
 
     Notes
     -----
-    Backward in training mode, with ``dx_hat = g * gamma`` and ``n`` rows::
+    Backward in training mode, with ``dx_hat = g * gamma``, ``n`` rows and
+    ``p_i = 1 / n`` (or the normalised batch weights)::
 
-        dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps)
+        dx_i = (dx_hat_i - p_i sum(dx_hat) - p_i x_hat_i sum(dx_hat * x_hat)) / sqrt(var + eps)
 
     and in evaluation mode ``dx = g * gamma / sqrt(running_var + eps)``; in both
     ``dgamma = sum(g * x_hat)``, ``dbeta = sum(g)`` over rows.
     """
 
-    _cache_names = ("_x_hat", "_inv_std")
+    _cache_names = ("_x_hat", "_inv_std", "_p", "batch_weight")
     _buffer_names = ("running_mean", "running_var")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
@@ -235,6 +241,8 @@ class BatchNorm1d(Module):
         self.running_var = np.ones(self.num_features, dtype=self.dtype)
         self._x_hat = None
         self._inv_std = None
+        self._p = None
+        self.batch_weight = None
 
     def forward(self, x):
         check_batch(x, self.num_features, "BatchNorm1d")
@@ -246,14 +254,26 @@ class BatchNorm1d(Module):
                     "BatchNorm1d needs at least 2 samples per batch in training mode "
                     f"to estimate a variance, got {n}. Use a larger batch or call eval()."
                 )
-            mean = x.mean(axis=0)
-            centered = x - mean
-            var = np.mean(centered * centered, axis=0)
+            if self.batch_weight is None:
+                self._p, total = None, n
+                mean = x.mean(axis=0)
+                centered = x - mean
+                var = np.mean(centered * centered, axis=0)
+            else:
+                w = np.asarray(self.batch_weight, dtype=x.dtype)
+                if w.shape != (n,):
+                    raise ValueError(f"batch_weight must have shape ({n},), got {w.shape}.")
+                total = float(w.sum())
+                self._p = p = w / total
+                mean = p @ x
+                centered = x - mean
+                var = p @ (centered * centered)
             m = self.momentum
+            unbiased = total / (total - 1) if total > 1 else 1.0
             self.running_mean *= 1.0 - m
             self.running_mean += m * mean
             self.running_var *= 1.0 - m
-            self.running_var += (m * n / (n - 1)) * var
+            self.running_var += (m * unbiased) * var
         else:
             centered = x - self.running_mean
             var = self.running_var
@@ -271,9 +291,8 @@ class BatchNorm1d(Module):
         scale = self.gamma.value * self._inv_std
         if not self.training:
             return grad_output * scale
-        mean_g = self.beta.grad / x_hat.shape[0]
-        mean_g_xhat = self.gamma.grad / x_hat.shape[0]
-        return (grad_output - mean_g - x_hat * mean_g_xhat) * scale
+        p = 1.0 / x_hat.shape[0] if self._p is None else self._p[:, None]
+        return (grad_output - p * self.beta.grad - (p * x_hat) * self.gamma.grad) * scale
 
     def extra_repr(self):
         return f"num_features={self.num_features}, eps={self.eps}, momentum={self.momentum}"
