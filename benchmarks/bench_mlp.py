@@ -200,7 +200,9 @@ def run_system(system, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=DEFAULT_DATA, help="folder with the Fashion-MNIST IDX files")
+    parser.add_argument(
+        "--data", default=DEFAULT_DATA, help="folder with the Fashion-MNIST IDX files"
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--max-samples", type=int, default=None)
     parser.add_argument("--predict-rows", type=int, default=1_000_000)
@@ -238,7 +240,8 @@ def main(argv=None):
         print(f"{r['system']:<12}{r['median_epoch_seconds']:>9.3f}{ratio:>8.2f}"
               f"{r['test_accuracy']:>10.4f}{r['peak_rss_mib']:>10.0f}{rps:>16,.0f}"
               f"{rps_ratio:>8.2f}{r.get('predict_extra_peak_mib', float('nan')):>10.0f}")
-    print(f"{'GEMM floor':<12}{floor:>9.3f}   ({gflop_epoch:.1f} GFLOP/epoch at {gflops:.0f} GFLOP/s)")
+    print(f"{'GEMM floor':<12}{floor:>9.3f}   "
+          f"({gflop_epoch:.1f} GFLOP/epoch at {gflops:.0f} GFLOP/s)")
     if ours:
         share = ours["median_epoch_seconds"] / floor
         print(f"sknumpynet takes {share:.2f}x the GEMM floor "
