@@ -98,7 +98,13 @@ class Linear(Module):
         x = x.astype(self.weight.value.dtype, copy=False)
         if self.training:
             self._x = x
-        out = x @ self.weight.value
+        if self.out_features == 1 and not sp.issparse(x):
+            # BLAS's matrix-vector kernel rounds a row differently depending on its
+            # position in the block; einsum gives every row the same result whatever
+            # batch it comes in, so chunked prediction equals one big batch exactly.
+            out = np.einsum("ij,jk->ik", x, self.weight.value)
+        else:
+            out = x @ self.weight.value
         if self.bias is not None:
             out += self.bias.value
         return np.asarray(out)
