@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import get_blas_funcs
 
 from .nn import BatchNorm1d, Linear
 
@@ -163,8 +164,10 @@ class Trainer:
             if self.alpha_per_batch:
                 scale /= len(yb) if wb is None else float(wb.sum())
             for w in self.weights:
-                w.grad += scale * w.value
-                value += 0.5 * scale * float(np.vdot(w.value, w.value))
+                # grad += scale * w in one in-place BLAS pass (axpy), no temporary
+                w_flat, g_flat = w.value.reshape(-1), w.grad.reshape(-1)
+                get_blas_funcs("axpy", (w_flat,))(w_flat, g_flat, a=scale)
+                value += 0.5 * scale * float(np.dot(w_flat, w_flat))
         self.optimizer.step()
         return value
 

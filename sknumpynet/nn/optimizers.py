@@ -244,27 +244,33 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
 
     def _moments(self, g):
-        """Update and return the first and second moment estimates."""
+        """Update and return the moment estimates, kept scaled to save passes.
+
+        Returns ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``: the recursions
+        ``m' = beta_1 m' + g`` and ``v' = beta_2 v' + g**2`` need two and three
+        passes over the parameters instead of three and four.
+        """
         m, v, buf = self._state("_m"), self._state("_v"), self._buf
         m *= self.beta_1
-        np.multiply(g, 1.0 - self.beta_1, out=buf)
-        m += buf
+        m += g
         v *= self.beta_2
         np.multiply(g, g, out=buf)
-        buf *= 1.0 - self.beta_2
         v += buf
         return m, v
 
     def _update(self, w, g):
         m, v = self._moments(g)
-        buf = self._buf
-        # Python floats keep float32 arithmetic in float32 (NEP 50)
-        bias2 = math.sqrt(1.0 - self.beta_2**self.t)
-        lr_t = self.lr * bias2 / (1.0 - self.beta_1**self.t)
+        buf, b1, b2, t = self._buf, self.beta_1, self.beta_2, self.t
+        # The rule above with m = (1 - b1) m' and v = (1 - b2) v' substituted:
+        #   w -= lr_t (1 - b1) / sqrt(1 - b2) * m' / (sqrt(v') + eps sqrt(1 - b2**t) / sqrt(1 - b2))
+        # Python floats keep the float32 arithmetic in float32 (NEP 50).
+        bias2 = math.sqrt(1.0 - b2**t)
+        lr_t = self.lr * bias2 / (1.0 - b1**t)
+        scale = lr_t * (1.0 - b1) / math.sqrt(1.0 - b2)
         np.sqrt(v, out=buf)
-        buf += self.epsilon * bias2
+        buf += self.epsilon * bias2 / math.sqrt(1.0 - b2)
+        buf *= 1.0 / scale
         np.divide(m, buf, out=buf)
-        buf *= lr_t
         w -= buf
 
     def _hyper(self):
@@ -298,14 +304,14 @@ class Nadam(Adam):
     """
 
     def _update(self, w, g):
-        m, v = self._moments(g)
-        buf, b1, t = self._buf, self.beta_1, self.t
+        m, v = self._moments(g)  # scaled: m = (1 - b1) m', v = (1 - b2) v'
+        buf, b1, b2, t = self._buf, self.beta_1, self.beta_2, self.t
         # numerator m_hat, built in a separate buffer so buf can hold the denominator
         num = self._state("_num")
-        np.multiply(m, b1 / (1.0 - b1 ** (t + 1)), out=num)
+        np.multiply(m, b1 * (1.0 - b1) / (1.0 - b1 ** (t + 1)), out=num)
         np.multiply(g, (1.0 - b1) / (1.0 - b1**t), out=buf)
         num += buf
-        np.divide(v, 1.0 - self.beta_2**t, out=buf)
+        np.multiply(v, (1.0 - b2) / (1.0 - b2**t), out=buf)
         np.sqrt(buf, out=buf)
         buf += self.epsilon
         np.divide(num, buf, out=buf)
