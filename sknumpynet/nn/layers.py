@@ -96,8 +96,9 @@ class Linear(Module):
     def forward(self, x):
         check_batch(x, self.in_features, "Linear")
         x = x.astype(self.weight.value.dtype, copy=False)
-        if self.training:
-            self._x = x
+        # keep the input for backward only in training: an eval-mode forward
+        # (prediction) must not leave a stale batch behind
+        self._x = x if self.training else None
         if self.out_features == 1 and not sp.issparse(x):
             # BLAS's matrix-vector kernel rounds a row differently depending on its
             # position in the block; einsum gives every row the same result whatever
@@ -269,8 +270,12 @@ class BatchNorm1d(Module):
                 w = np.asarray(self.batch_weight, dtype=x.dtype)
                 if w.shape != (n,):
                     raise ValueError(f"batch_weight must have shape ({n},), got {w.shape}.")
-                total = float(w.sum())
-                self._p = p = w / total
+                if (w < 0).any() or not w.sum() > 0:
+                    raise ValueError("batch_weight must be non-negative with a positive sum.")
+                self._p = p = w / w.sum()
+                # frequency weights count as that many rows, but never fewer rows
+                # than carry weight (so rescaled weights cannot inflate the variance)
+                total = max(float(w.sum()), float(np.count_nonzero(w)))
                 mean = p @ x
                 centered = x - mean
                 var = p @ (centered * centered)

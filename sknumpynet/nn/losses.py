@@ -158,8 +158,8 @@ class CrossEntropy(Loss):
 
     Probabilities are clipped to ``[eps, 1]`` (``eps`` the machine epsilon of
     their dtype) so that a zero probability gives a large, finite loss. The
-    gradient is that of the clipped function: ``-t / p`` where ``p >= eps``,
-    else 0.
+    gradient is that of the clipped function: ``-t / p`` where
+    ``eps <= p <= 1``, else 0.
 
     Targets are integer class indices of shape (n_samples,) or one-hot (or
     soft) targets of shape (n_samples, n_classes).
@@ -180,7 +180,8 @@ class CrossEntropy(Loss):
         p = np.clip(scores, eps, 1.0)
         target = target.astype(scores.dtype, copy=False)
         per_sample = -(target * np.log(p)).sum(axis=1)
-        grad = np.where(scores >= eps, -target / p, 0.0).astype(scores.dtype, copy=False)
+        inside = (scores >= eps) & (scores <= 1.0)
+        grad = np.where(inside, -target / p, 0.0).astype(scores.dtype, copy=False)
         return per_sample, grad
 
 

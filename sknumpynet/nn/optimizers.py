@@ -67,7 +67,7 @@ class Optimizer:
 
     def step(self):
         """Update every parameter in place from its current ``.grad``."""
-        if self._w is None or not np.shares_memory(self.params[0].value, self._w):
+        if not self._is_packed():
             self._pack()  # parameters were replaced, e.g. after unpickling
         self.t += 1
         g = self._g
@@ -75,6 +75,15 @@ class Optimizer:
             g = np.multiply(self._w, self.weight_decay, out=self._state("_decayed_grad"))
             g += self._g
         self._update(self._w, g)
+
+    def _is_packed(self):
+        """True while every ``p.value`` and ``p.grad`` still views the flat buffers.
+
+        Any parameter can be replaced (``p.value = new_array``, unpickling), not
+        only the first; its new array would otherwise be silently left alone.
+        """
+        w, g = self._w, self._g
+        return w is not None and all(p.value.base is w and p.grad.base is g for p in self.params)
 
     def _update(self, w, g):
         raise NotImplementedError
@@ -91,6 +100,8 @@ class Optimizer:
         state = self.__dict__.copy()
         # the parameters pickle with the network; repack on load
         state["_w"] = state["_g"] = state["_buf"] = None
+        for scratch in ("_num", "_decayed_grad"):  # rebuilt on the next step
+            state.pop(scratch, None)
         return state
 
     def __setstate__(self, state):

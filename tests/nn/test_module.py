@@ -136,6 +136,34 @@ def test_sequential_parameters_order_and_count():
     assert ReLU().parameters() == [] and Identity().parameters() == []
 
 
+def test_buffers_and_state_arrays():
+    net = make_net()
+    bn = net[3]
+    buffers = net.buffers()
+    assert len(buffers) == 2
+    assert buffers[0] is bn.running_mean and buffers[1] is bn.running_var
+    state = net.state_arrays()
+    params = net.parameters()
+    assert len(state) == len(params) + 2
+    assert all(a is p.value for a, p in zip(state, params))
+    assert ReLU().buffers() == [] and Linear(2, 2).buffers() == []
+    # a snapshot restored with np.copyto brings the same function back
+    x = np.random.default_rng(0).standard_normal((6, 3))
+    snapshot = [a.copy() for a in state]
+    net.eval()
+    before = net(x)
+    net.train()
+    for _ in range(3):
+        net(x * 2 + 1)  # moves the running statistics
+    for p in params:
+        p.value += 0.1
+    net.eval()
+    assert not np.allclose(net(x), before)
+    for a, s in zip(net.state_arrays(), snapshot):
+        np.copyto(a, s)
+    np.testing.assert_array_equal(net(x), before)
+
+
 def test_zero_grad_zeroes_every_gradient_in_place():
     net = make_net()
     x = np.random.default_rng(1).standard_normal((6, 3))

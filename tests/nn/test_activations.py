@@ -1,0 +1,174 @@
+"""Tests of ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, softmax and log_softmax."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sknumpynet.nn import (
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    check_module_gradients,
+    log_softmax,
+    softmax,
+)
+
+ACTIVATIONS = {
+    "relu": lambda inplace: ReLU(inplace=inplace),
+    "leaky_relu": lambda inplace: LeakyReLU(0.01, inplace=inplace),
+    "leaky_relu_0.3": lambda inplace: LeakyReLU(0.3, inplace=inplace),
+    "sigmoid": lambda inplace: Sigmoid(inplace=inplace),
+    "tanh": lambda inplace: Tanh(inplace=inplace),
+    "softmax": lambda inplace: Softmax(inplace=inplace),
+}
+
+
+def reference(name, x):
+    """Each activation written out element by element in plain Python floats."""
+    flat = x.tolist()
+    if name == "softmax":
+        rows = []
+        for row in flat:
+            e = [math.exp(v) for v in row]
+            rows.append([v / sum(e) for v in e])
+        return np.array(rows)
+    f = {
+        "relu": lambda v: v if v > 0 else 0.0,
+        "leaky_relu": lambda v: v if v > 0 else 0.01 * v,
+        "leaky_relu_0.3": lambda v: v if v > 0 else 0.3 * v,
+        "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+        "tanh": math.tanh,
+    }[name]
+    return np.array([[f(v) for v in row] for row in flat])
+
+
+def away_from_kinks(x):
+    """Move entries within 1e-2 of 0 (the ReLU kink) to 0.5."""
+    return np.where(np.abs(x) < 1e-2, 0.5, x)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 3), (6, 7)])
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_gradients(name, inplace, shape, seed):
+    rng = np.random.default_rng(seed)
+    x = away_from_kinks(rng.standard_normal(shape) * 2)
+    assert check_module_gradients(ACTIVATIONS[name](inplace), x, rng) < 1e-6
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_forward_matches_reference(name):
+    x = np.random.default_rng(0).standard_normal((5, 4)) * 3
+    out = ACTIVATIONS[name](False)(x.copy())
+    np.testing.assert_allclose(out, reference(name, x), rtol=1e-12, atol=1e-15)
+    assert out.shape == x.shape and out.dtype == x.dtype
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_inplace_gives_the_same_results(name):
+    rng = np.random.default_rng(1)
+    x = away_from_kinks(rng.standard_normal((6, 4)))
+    g = rng.standard_normal((6, 4))
+    plain, inplace = ACTIVATIONS[name](False), ACTIVATIONS[name](True)
+    x_plain = x.copy()
+    out = plain(x_plain)
+    dx = plain.backward(g.copy())
+    np.testing.assert_array_equal(x_plain, x)  # the plain version leaves its input alone
+    x_inplace = x.copy()
+    out_inplace = inplace(x_inplace)
+    np.testing.assert_allclose(out_inplace, out, rtol=1e-15)
+    np.testing.assert_allclose(inplace.backward(g.copy()), dx, rtol=1e-15)
+    if name != "softmax":  # element-wise activations reuse the input's memory
+        assert np.shares_memory(out_inplace, x_inplace)
+
+
+def test_relu_and_leaky_relu_backward_hand_computed():
+    x = np.array([[-2.0, 3.0], [0.5, -0.25]])
+    g = np.array([[1.5, -2.0], [4.0, 8.0]])
+    relu = ReLU()
+    relu(x)
+    np.testing.assert_array_equal(relu.backward(g), [[0.0, -2.0], [4.0, 0.0]])
+    leaky = LeakyReLU(0.1)
+    np.testing.assert_allclose(leaky(x), [[-0.2, 3.0], [0.5, -0.025]])
+    np.testing.assert_allclose(leaky.backward(g), [[0.15, -2.0], [4.0, 0.8]])
+
+
+def test_softmax_backward_matches_its_jacobian():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5))
+    g = rng.standard_normal((4, 5))
+    layer = Softmax()
+    p = layer(x)
+    dx = layer.backward(g)
+    for i in range(4):
+        jac = np.diag(p[i]) - np.outer(p[i], p[i])  # d p_j / d x_k
+        np.testing.assert_allclose(dx[i], jac.T @ g[i], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("negative_slope", [-0.1, 1.0, 2, float("nan"), "0.1"])
+def test_leaky_relu_rejects_bad_slope(negative_slope):
+    with pytest.raises(ValueError, match="negative_slope"):
+        LeakyReLU(negative_slope)
+
+
+# ------------------------------------------------------------- extreme inputs
+
+BIG = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4], [-1e4, 0.0, -3e3]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_is_finite_and_normalised_for_huge_logits(dtype):
+    z = BIG.astype(dtype)
+    p = softmax(z)
+    assert p.dtype == dtype
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(p, [[1, 0, 0], [0, 0, 1], [0.5, 0.5, 0], [0, 1, 0]], atol=1e-6)
+    layer = Softmax()
+    out = layer(z)
+    np.testing.assert_array_equal(out, p)
+    dx = layer.backward(np.random.default_rng(0).standard_normal(z.shape).astype(dtype))
+    assert np.isfinite(dx).all()
+
+
+def test_log_softmax_is_finite_for_huge_logits():
+    log_p = log_softmax(BIG)
+    assert np.isfinite(log_p).all()
+    # exact values: the shift is the row max, and the other terms underflow
+    np.testing.assert_allclose(log_p[0], [0.0, -2e4, -1e4])
+    np.testing.assert_allclose(log_p[2], [-math.log(2), -math.log(2), -2e4 - math.log(2)])
+    np.testing.assert_allclose(np.exp(log_p), softmax(BIG), atol=1e-15)
+
+
+def test_log_softmax_matches_reference_for_moderate_logits():
+    z = np.random.default_rng(0).standard_normal((5, 4)) * 5
+    expected = [[v - math.log(sum(math.exp(u) for u in row)) for v in row] for row in z.tolist()]
+    np.testing.assert_allclose(log_softmax(z), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_tanh_are_finite_for_huge_inputs(dtype):
+    x = np.array([[1e4, -1e4, 0.0, 800.0, -800.0]], dtype=dtype)
+    with np.errstate(all="raise"):  # no overflow warnings either
+        y = Sigmoid()(x.copy())
+    assert y.dtype == dtype and np.isfinite(y).all()
+    np.testing.assert_allclose(y, [[1.0, 0.0, 0.5, 1.0, 0.0]], atol=1e-7)
+    layer = Sigmoid()
+    layer(x.copy())
+    assert np.isfinite(layer.backward(np.ones_like(x))).all()
+    t = Tanh()(x.copy())
+    np.testing.assert_allclose(t, [[1.0, -1.0, 0.0, 1.0, -1.0]], atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_keep_the_dtype(name):
+    for dtype in (np.float32, np.float64):
+        x = np.random.default_rng(0).standard_normal((3, 4)).astype(dtype)
+        layer = ACTIVATIONS[name](False)
+        out = layer(x)
+        dx = layer.backward(np.ones_like(out) * 0.5 + x)
+        assert out.dtype == dtype and dx.dtype == dtype

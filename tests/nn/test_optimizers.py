@@ -1,0 +1,337 @@
+"""Tests of SGD (plain, momentum, Nesterov), Momentum, RMSProp, Adam and Nadam.
+
+The expected values are computed here, in float64, straight from the update
+formulas written in each optimizer's docstring (bias corrections and all),
+not from the rearranged forms the implementation uses.
+"""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from sknumpynet.nn import (
+    SGD,
+    Adam,
+    Linear,
+    Momentum,
+    Nadam,
+    Parameter,
+    ReLU,
+    RMSProp,
+    Sequential,
+    pack_parameters,
+)
+
+CASES = {
+    "sgd": (SGD, {"lr": 0.1}),
+    "sgd_momentum": (SGD, {"lr": 0.1, "momentum": 0.9}),
+    "sgd_nesterov": (SGD, {"lr": 0.1, "momentum": 0.8, "nesterov": True}),
+    "momentum": (Momentum, {"lr": 0.05}),  # momentum=0.9 by default
+    "rmsprop": (RMSProp, {"lr": 0.01, "rho": 0.8, "eps": 1e-3}),
+    "adam": (Adam, {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.9, "epsilon": 1e-3}),
+    "nadam": (Nadam, {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.9, "epsilon": 1e-3}),
+}
+SHAPES = [(2, 3), (3,), (1, 1)]
+
+
+def reference_run(name, hyper, values, grads_per_step, weight_decay, lrs=None):
+    """Apply the docstring update rules, parameter by parameter, in float64."""
+    w = [np.array(v, dtype=np.float64) for v in values]
+    state = [{} for _ in w]
+    for t, grads in enumerate(grads_per_step, start=1):
+        lr = hyper["lr"] if lrs is None else lrs[t - 1]
+        for i, (wi, st) in enumerate(zip(w, state)):
+            g = grads[i] + weight_decay * wi  # coupled L2
+            if name == "sgd":
+                w[i] = wi - lr * g
+            elif name in ("sgd_momentum", "momentum", "sgd_nesterov"):
+                mu = hyper.get("momentum", 0.9)
+                v = mu * st.get("v", 0.0) + g
+                st["v"] = v
+                if hyper.get("nesterov", False):
+                    w[i] = wi - lr * (g + mu * v)
+                else:
+                    w[i] = wi - lr * v
+            elif name == "rmsprop":
+                rho, eps = hyper["rho"], hyper["eps"]
+                s = rho * st.get("s", 0.0) + (1 - rho) * g**2
+                st["s"] = s
+                w[i] = wi - lr * g / (np.sqrt(s) + eps)
+            elif name in ("adam", "nadam"):
+                b1, b2, eps = hyper["beta_1"], hyper["beta_2"], hyper["epsilon"]
+                m = b1 * st.get("m", 0.0) + (1 - b1) * g
+                v = b2 * st.get("v", 0.0) + (1 - b2) * g**2
+                st["m"], st["v"] = m, v
+                v_hat = v / (1 - b2**t)
+                if name == "adam":
+                    m_hat = m / (1 - b1**t)
+                else:
+                    m_hat = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1**t)
+                w[i] = wi - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+def make_params(seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [Parameter(rng.standard_normal(s).astype(dtype)) for s in SHAPES]
+
+
+def gradient_sequence(n_steps, seed=1):
+    rng = np.random.default_rng(seed)
+    return [[rng.standard_normal(s) for s in SHAPES] for _ in range(n_steps)]
+
+
+def run(opt, params, grads_per_step, lrs=None):
+    for step, grads in enumerate(grads_per_step):
+        if lrs is not None:
+            opt.lr = lrs[step]
+        for p, g in zip(params, grads):
+            p.grad[...] = g  # in place: the gradient lives in the packed buffer
+        opt.step()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("name", CASES)
+def test_steps_match_the_docstring_formula(name, weight_decay):
+    cls, hyper = CASES[name]
+    params = make_params()
+    start = [p.value.copy() for p in params]
+    grads = gradient_sequence(3)
+    opt = cls(params, weight_decay=weight_decay, **hyper)
+    for n_steps in (1, 2, 3):
+        run(opt, params, grads[n_steps - 1 : n_steps])
+        expected = reference_run(name, hyper, start, grads[:n_steps], weight_decay)
+        for p, e in zip(params, expected):
+            np.testing.assert_allclose(p.value, e, rtol=1e-12, atol=1e-14)
+        assert opt.t == n_steps
+    # the steps actually moved every parameter
+    assert all(not np.allclose(p.value, s) for p, s in zip(params, start))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_learning_rate_changes_between_steps_are_used(name):
+    cls, hyper = CASES[name]
+    params = make_params()
+    start = [p.value.copy() for p in params]
+    grads = gradient_sequence(3)
+    lrs = [hyper["lr"], hyper["lr"] / 4, hyper["lr"] * 3]
+    run(cls(params, **hyper), params, grads, lrs)
+    expected = reference_run(name, hyper, start, grads, 0.0, lrs)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.value, e, rtol=1e-12, atol=1e-14)
+
+
+def test_scalar_steps_hand_computed():
+    # SGD with momentum 0.9, lr 0.1, gradients 0.5 then 0.25:
+    # v1 = 0.5, w1 = 1 - 0.05 = 0.95; v2 = 0.45 + 0.25 = 0.7, w2 = 0.95 - 0.07 = 0.88
+    p = Parameter(np.array([1.0]))
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad[...] = 0.5
+    opt.step()
+    assert p.value[0] == pytest.approx(0.95, abs=1e-15)
+    p.grad[...] = 0.25
+    opt.step()
+    assert p.value[0] == pytest.approx(0.88, abs=1e-15)
+    # Nesterov, same numbers: w1 = 1 - 0.1 (0.5 + 0.45) = 0.905;
+    # v2 = 0.7, w2 = 0.905 - 0.1 (0.25 + 0.63) = 0.817
+    p = Parameter(np.array([1.0]))
+    opt = SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    p.grad[...] = 0.5
+    opt.step()
+    assert p.value[0] == pytest.approx(0.905, abs=1e-15)
+    p.grad[...] = 0.25
+    opt.step()
+    assert p.value[0] == pytest.approx(0.817, abs=1e-15)
+    # Adam's first step is lr * g / (|g| + epsilon): about lr * sign(g)
+    p = Parameter(np.array([1.0, 1.0]))
+    opt = Adam([p], lr=0.1, epsilon=1e-8)
+    p.grad[...] = [0.5, -4.0]
+    opt.step()
+    np.testing.assert_allclose(p.value, [1 - 0.1 * 0.5 / (0.5 + 1e-8), 1 + 0.1 * 4 / (4 + 1e-8)],
+                               rtol=1e-15)
+    # RMSProp's first step is lr * g / (sqrt(1 - rho) |g| + eps)
+    p = Parameter(np.array([2.0]))
+    opt = RMSProp([p], lr=0.01, rho=0.9, eps=1e-8)
+    p.grad[...] = 3.0
+    opt.step()
+    assert p.value[0] == pytest.approx(2.0 - 0.01 * 3.0 / (math.sqrt(0.1) * 3.0 + 1e-8), abs=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "sgd_nesterov", "momentum"])
+def test_momentum_is_carried_across_steps(name):
+    cls, hyper = CASES[name]
+    p = Parameter(np.array([0.0]))
+    opt = cls([p], **hyper)
+    p.grad[...] = 1.0
+    opt.step()
+    after_first = p.value.copy()
+    p.grad[...] = 0.0  # no gradient: only the velocity moves the weight
+    opt.step()
+    mu = hyper.get("momentum", 0.9)
+    moved = p.value[0] - after_first[0]
+    expected = -hyper["lr"] * mu * mu if hyper.get("nesterov") else -hyper["lr"] * mu
+    assert moved == pytest.approx(expected, rel=1e-12)
+
+
+def test_plain_sgd_with_zero_gradient_does_not_move():
+    params = make_params()
+    start = [p.value.copy() for p in params]
+    SGD(params, lr=0.5).step()
+    for p, s in zip(params, start):
+        np.testing.assert_array_equal(p.value, s)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_parameters_are_packed_in_one_buffer_and_values_kept(name):
+    cls, hyper = CASES[name]
+    rng = np.random.default_rng(0)
+    net = Sequential(Linear(3, 4, rng=rng, dtype=np.float64), ReLU(),
+                     Linear(4, 2, rng=rng, dtype=np.float64))
+    net[0].bias.value[...] = rng.standard_normal(4)
+    params = net.parameters()
+    before = [p.value.copy() for p in params]
+    x = rng.standard_normal((5, 3))
+    out_before = net(x)
+
+    opt = cls(params, **hyper)
+
+    flat_value, flat_grad = pack_parameters(params)  # returns the existing buffers
+    assert flat_value.size == sum(b.size for b in before)
+    for p, b in zip(params, before):
+        assert np.shares_memory(p.value, flat_value)
+        assert np.shares_memory(p.grad, flat_grad)
+        np.testing.assert_array_equal(p.value, b)
+    np.testing.assert_array_equal(net(x), out_before)
+    # backward writes into the shared gradient buffer and step updates the layers
+    net.backward(rng.standard_normal((5, 2)))
+    np.testing.assert_array_equal(flat_grad, np.concatenate([p.grad.ravel() for p in params]))
+    weight = net[0].weight.value
+    opt.step()
+    assert net[0].weight.value is weight  # updated in place
+    assert not np.array_equal(weight, before[0])
+    assert not np.array_equal(net(x), out_before)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_float32_parameters_stay_float32(name):
+    cls, hyper = CASES[name]
+    params = make_params(dtype=np.float32)
+    start = [p.value.astype(np.float64) for p in params]
+    grads = gradient_sequence(2)
+    run(cls(params, weight_decay=0.01, **hyper), params, grads)
+    expected = reference_run(name, hyper, start, grads, 0.01)
+    for p, e in zip(params, expected):
+        assert p.value.dtype == np.float32 and p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.value, e, rtol=1e-5, atol=1e-6)
+
+
+def test_mixed_dtypes_are_rejected():
+    params = [Parameter(np.ones(2)), Parameter(np.ones(2, dtype=np.float32))]
+    with pytest.raises(ValueError, match="dtype"):
+        Adam(params)
+
+
+@pytest.mark.parametrize("cls", [SGD, Momentum, RMSProp, Adam, Nadam])
+@pytest.mark.parametrize("lr", [-0.1, 0, 0.0, float("nan"), float("inf"), None, "0.1", True])
+def test_bad_learning_rate_raises(cls, lr):
+    with pytest.raises(ValueError, match="lr"):
+        cls(make_params(), lr=lr)
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, match",
+    [
+        (SGD, {"momentum": 1.0}, "momentum"),
+        (SGD, {"momentum": -0.5}, "momentum"),
+        (SGD, {"nesterov": True}, "nesterov"),
+        (SGD, {"weight_decay": -1e-3}, "weight_decay"),
+        (RMSProp, {"rho": 1.0}, "rho"),
+        (RMSProp, {"eps": 0.0}, "eps"),
+        (Adam, {"beta_1": 1.0}, "beta_1"),
+        (Adam, {"beta_2": -0.1}, "beta_2"),
+        (Nadam, {"epsilon": -1.0}, "epsilon"),
+        (Adam, {"weight_decay": float("nan")}, "weight_decay"),
+    ],
+)
+def test_bad_hyper_parameters_raise(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(make_params(), **kwargs)
+
+
+def quadratic_grads(params, centres):
+    """Gradient of 0.5 * ||w - c||^2, written into each p.grad."""
+    for p, c in zip(params, centres):
+        p.grad[...] = p.value - c
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+@pytest.mark.parametrize("name", CASES)
+def test_pickled_optimizer_keeps_stepping_like_its_twin(name, weight_decay):
+    cls, hyper = CASES[name]
+    rng = np.random.default_rng(0)
+    net = Sequential(Linear(3, 4, rng=rng, dtype=np.float64), ReLU(),
+                     Linear(4, 2, rng=rng, dtype=np.float64))
+    opt = cls(net.parameters(), weight_decay=weight_decay, **hyper)
+    centres = [rng.standard_normal(p.shape) for p in net.parameters()]
+    for _ in range(2):
+        quadratic_grads(net.parameters(), centres)
+        opt.step()
+
+    net2, opt2 = pickle.loads(pickle.dumps((net, opt)))
+    assert opt2.params == net2.parameters()  # the same Parameter objects
+    assert opt2.t == opt.t == 2
+    for _ in range(3):
+        for n, o in ((net, opt), (net2, opt2)):
+            quadratic_grads(n.parameters(), centres)
+            o.step()
+    for p, q in zip(net.parameters(), net2.parameters(), strict=True):
+        np.testing.assert_array_equal(q.value, p.value)
+    # and the unpickled optimizer really updates the unpickled network
+    assert np.shares_memory(net2[0].weight.value, pack_parameters(opt2.params)[0])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_optimizers_minimise_a_quadratic(name):
+    cls, hyper = CASES[name]
+    params = make_params()
+    centres = [np.full(p.shape, 0.7) for p in params]
+    opt = cls(params, **hyper)
+    for _ in range(1000):
+        quadratic_grads(params, centres)
+        opt.step()
+    for p, c in zip(params, centres):
+        np.testing.assert_allclose(p.value, c, atol=2e-2)
+
+
+def test_repr_lists_hyper_parameters():
+    text = repr(Adam(make_params(), lr=0.5, beta_1=0.7))
+    assert text.startswith("Adam(") and "lr=0.5" in text and "beta_1=0.7" in text
+    assert "nesterov=True" in repr(SGD(make_params(), momentum=0.5, nesterov=True))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_replaced_parameter_array_is_still_updated(name):
+    # setting p.value (here the bias, not the first parameter) after the
+    # optimizer was built must not leave that parameter out of the updates
+    cls, hyper = CASES[name]
+    params = make_params()
+    opt = cls(params, **hyper)
+    grads = gradient_sequence(2)
+    run(opt, params, grads[:1])
+    params[1].value = np.full(3, 0.25)
+    start = [p.value.copy() for p in params]
+    run(opt, params, grads[1:])
+    assert not np.allclose(params[1].value, 0.25)
+    for p, s in zip(params, start):
+        assert not np.allclose(p.value, s)
+    assert np.shares_memory(params[1].value, pack_parameters(params)[0])
+    # same step as an optimizer that has seen the same history from the start
+    twin_params = make_params()
+    twin = cls(twin_params, **hyper)
+    run(twin, twin_params, grads[:1])
+    twin_params[1].value[...] = 0.25
+    run(twin, twin_params, grads[1:])
+    for p, q in zip(params, twin_params):
+        np.testing.assert_allclose(p.value, q.value, rtol=1e-12, atol=1e-15)
