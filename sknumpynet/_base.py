@@ -14,6 +14,7 @@ import contextlib
 import copy
 import numbers
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from . import nn
-from ._training import Interrupted, Trainer, interrupt_guard
+from ._training import Interrupted, SecondInterrupt, Trainer, interrupt_guard
 
 __all__ = ["BaseNetwork", "FORMAT_VERSION"]
 
@@ -58,6 +59,32 @@ def make_rng(random_state):
     if isinstance(random_state, np.random.Generator):
         return np.random.default_rng(random_state.integers(np.iinfo(np.int64).max))
     raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}.")
+
+
+_BLAS_LOCK = threading.Lock()
+_blas = {"users": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _limit_blas(n_threads):
+    """threadpool_limits for fits that may overlap in several threads.
+
+    The BLAS thread count is process-wide: the first fit in limits it, the last
+    one out restores what it found. (Nested threadpool_limits blocks in several
+    threads would restore in the wrong order and leave the BLAS limited.)
+    """
+    with _BLAS_LOCK:
+        if _blas["users"] == 0:
+            _blas["limiter"] = threadpool_limits(limits=n_threads, user_api="blas")
+        _blas["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas["users"] -= 1
+            if _blas["users"] == 0:
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
 
 
 class BaseNetwork(BaseEstimator):
@@ -117,7 +144,7 @@ class BaseNetwork(BaseEstimator):
     def _threads(self):
         if self.n_threads is None:
             return contextlib.nullcontext()
-        return threadpool_limits(limits=self.n_threads, user_api="blas")
+        return _limit_blas(self.n_threads)
 
     def _fit(self, X, y, sample_weight=None, *, partial=False, classes=None):
         self._validate_params()
@@ -199,7 +226,7 @@ class BaseNetwork(BaseEstimator):
             "best_loss": best_loss, "best_val": best_val, "no_improve": 0,
             "best_state": None, "converged": False, "stopped": None,
         }
-        n_iter = 0
+        n_iter, snapshot = 0, None
         max_epochs = 1 if partial else self.max_iter
         records = []
         with interrupt_guard() as flag:
@@ -211,9 +238,12 @@ class BaseNetwork(BaseEstimator):
             try:
                 for epoch in range(max_epochs):
                     optimizer.lr = schedule(epoch) if schedule else optimizer.lr
+                    previous = snapshot if n_iter else None  # start of the last epoch
                     snapshot = [a.copy() for a in network.state_arrays()]
                     try:
                         loss, seconds = trainer.timed_epoch(X, y_enc, sample_weight)
+                    except SecondInterrupt:
+                        raise  # a second Ctrl-C: _fit puts the previous state back
                     except (Interrupted, KeyboardInterrupt):
                         _restore(network, snapshot)
                         state["stopped"] = "interrupted"
@@ -226,6 +256,21 @@ class BaseNetwork(BaseEstimator):
                         break
                     if not np.isfinite(loss):
                         _restore(network, snapshot)
+                        if previous is not None and not _finite_outputs(network, X):
+                            # this epoch's starting weights overflow already (they
+                            # were only checked on its first batch): one epoch back
+                            _restore(network, previous)
+                            n_iter, t = n_iter - 1, t - n_samples
+                            loss_curve.pop()
+                            records.pop()
+                            if early_stopping:
+                                val_scores.pop()
+                        if not _finite_outputs(network, X):
+                            raise ValueError(
+                                f"Training diverged (loss is {loss}) and no earlier weights "
+                                "give finite outputs. Lower learning_rate_init (now "
+                                f"{self.learning_rate_init}) or standardise the features."
+                            )
                         state["stopped"] = "diverged"
                         warnings.warn(
                             f"Training diverged in epoch {len(loss_curve) + 1} (loss is "
@@ -479,6 +524,13 @@ def _linears(modules):
             found.append(m)
         found.extend(_linears(getattr(m, "_children", [])))
     return found
+
+
+def _finite_outputs(network, X):
+    """Whether the network, in evaluation mode, maps every row of X to finite outputs."""
+    network.eval()
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(forward_in_chunks(network, X)).all())
 
 
 def _restore(network, snapshot):

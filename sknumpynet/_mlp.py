@@ -467,7 +467,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             if len(known) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {known[0]!r}."
+                    f"data, but the data contains only one class: {known.tolist()[0]!r}."
                 )
         else:
             known = self.classes_

@@ -16,11 +16,15 @@ from scipy.linalg.blas import get_blas_funcs
 
 from .nn import BatchNorm1d, Linear
 
-__all__ = ["EpochRecord", "Interrupted", "Trainer", "interrupt_guard"]
+__all__ = ["EpochRecord", "Interrupted", "SecondInterrupt", "Trainer", "interrupt_guard"]
 
 
 class Interrupted(Exception):
     """Raised by :meth:`Trainer.run_epoch` when a Ctrl-C asked training to stop."""
+
+
+class SecondInterrupt(KeyboardInterrupt):
+    """The second Ctrl-C inside :func:`interrupt_guard`: stop at once, keep nothing."""
 
 
 class _Flag:
@@ -47,7 +51,7 @@ def interrupt_guard():
 
     def handler(signum, frame):
         if flag.stop:
-            raise KeyboardInterrupt
+            raise SecondInterrupt
         flag.stop = True
 
     try:

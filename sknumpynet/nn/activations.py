@@ -27,7 +27,8 @@ def softmax(z, axis=-1):
     p : ndarray of the same shape and dtype
         ``exp(z - max) / sum(exp(z - max))``: finite for any finite ``z``.
     """
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    with np.errstate(over="ignore"):  # -inf for a spread beyond the range: exp gives 0
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -44,8 +45,11 @@ def log_softmax(z, axis=-1):
     -------
     log_p : ndarray of the same shape and dtype
     """
-    shifted = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # a spread beyond the dtype's range: -inf, clipped below
+        shifted = z - z.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    if shifted.dtype.kind == "f":  # log p below the smallest float is not -inf
+        np.maximum(shifted, np.finfo(shifted.dtype).min, out=shifted)
     return shifted
 
 

@@ -1,0 +1,778 @@
+"""Reliability: bad input, divergence, interruption, persistence, concurrency, numerics.
+
+Every estimator-level test runs on MLPClassifier, MLPRegressor (where a
+regressor makes sense) and LinearSVM (with and without ``probability=True``,
+which validates and trains through its own path). What "nothing lost" means
+is checked bit for bit: a failed call must leave every attribute pickling to
+the same bytes and every prediction equal; an interrupted or diverged fit must
+hold exactly the weights of a twin fitted for fewer epochs with the same seed.
+
+Real Ctrl-C is simulated with ``os.kill(os.getpid(), SIGINT)`` sent from inside
+a batch. While those tests run, SIGINT is routed to a handler that raises an
+ordinary exception, so a signal the estimator fails to catch fails the test
+instead of stopping the whole pytest session.
+"""
+
+import functools
+import io
+import os
+import pickle
+import signal
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sknumpynet
+from sknumpynet import MLPClassifier, MLPRegressor, nn
+from sknumpynet._base import FORMAT_VERSION
+from sknumpynet._training import Trainer
+
+HAS_SVM = hasattr(sknumpynet, "LinearSVM")
+needs_svm = pytest.mark.skipif(not HAS_SVM, reason="sknumpynet.LinearSVM is not available yet")
+
+N_SAMPLES, N_FEATURES, BATCH_SIZE = 60, 4, 20
+BATCHES_PER_EPOCH = N_SAMPLES // BATCH_SIZE
+
+
+# -- estimators ----------------------------------------------------------------------
+
+COMMON = dict(batch_size=BATCH_SIZE, random_state=0, n_threads=1, max_iter=6)
+
+
+def mlp_classifier(**params):
+    return MLPClassifier(**{"hidden_layer_sizes": (6,), "learning_rate_init": 0.01,
+                            **COMMON, **params})
+
+
+def mlp_regressor(**params):
+    return MLPRegressor(**{"hidden_layer_sizes": (6,), "learning_rate_init": 0.01,
+                           **COMMON, **params})
+
+
+def linear_svm(**params):
+    # a constant rate: the default cosine schedule depends on max_iter, and the
+    # twins below compare a long fit with a shorter one epoch by epoch
+    return sknumpynet.LinearSVM(**{"learning_rate": "constant", "learning_rate_init": 0.01,
+                                   **COMMON, **params})
+
+
+linear_svm_proba = functools.partial(linear_svm, probability=True)
+
+CLASSIFIERS = [
+    pytest.param(mlp_classifier, id="MLPClassifier"),
+    pytest.param(linear_svm, id="LinearSVM", marks=needs_svm),
+    pytest.param(linear_svm_proba, id="LinearSVM-proba", marks=needs_svm),
+]
+ESTIMATORS = [*CLASSIFIERS[:1], pytest.param(mlp_regressor, id="MLPRegressor"), *CLASSIFIERS[1:]]
+OUTPUT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function",
+                  "transform")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+# -- data and helpers ------------------------------------------------------------------
+
+
+def make_data(seed=0, n_samples=N_SAMPLES):
+    """Standardised X, three balanced-ish classes from it, and a linear target."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, N_FEATURES))
+    y_class = np.argmax(X[:, :3], axis=1)
+    y_reg = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.standard_normal(n_samples)
+    return X, y_class, y_reg
+
+
+X, Y_CLASS, Y_REG = make_data()
+
+
+def target(est, y_class=Y_CLASS, y_reg=Y_REG):
+    return y_class if is_classifier(est) else y_reg
+
+
+def fitted(factory, X=X, **params):
+    est = factory(**params)
+    return est.fit(X, target(est))
+
+
+def outputs(est, X):
+    """Every output method the estimator offers, by name."""
+    return {name: getattr(est, name)(X) for name in OUTPUT_METHODS if hasattr(est, name)}
+
+
+def assert_outputs_equal(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype, name
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def assert_outputs_finite(out):
+    for name, value in out.items():
+        if value.dtype.kind == "f":
+            assert np.isfinite(value).all(), f"{name} is not finite"
+
+
+def fingerprint(est):
+    """Each attribute of the estimator as pickled bytes (caches are not pickled)."""
+    return {name: pickle.dumps(value) for name, value in vars(est).items()}
+
+
+def assert_unchanged(est, before):
+    after = fingerprint(est)
+    assert after.keys() == before.keys(), (
+        f"attributes added {sorted(after.keys() - before.keys())}, "
+        f"removed {sorted(before.keys() - after.keys())}"
+    )
+    changed = sorted(k for k in before if before[k] != after[k])
+    assert not changed, f"attributes changed: {changed}"
+
+
+def state(est):
+    """Copies of every array of the fitted network: weights, biases, BatchNorm buffers."""
+    return [a.copy() for a in est.network_.state_arrays()]
+
+
+def assert_same_state(a, b):
+    sa, sb = state(a), state(b)
+    assert len(sa) == len(sb)
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y, err_msg=f"state array {i}")
+
+
+def patch_train_batch(monkeypatch, hook):
+    """Wrap Trainer.train_batch; ``hook(trainer, call_number, run)`` does the batch."""
+    original = Trainer.train_batch
+    calls = []
+
+    def train_batch(self, *args, **kwargs):
+        calls.append(len(calls) + 1)
+        return hook(self, len(calls), lambda: original(self, *args, **kwargs))
+
+    monkeypatch.setattr(Trainer, "train_batch", train_batch)
+    return calls
+
+
+def batch_number(epoch, batch):
+    """1-based number of a batch counted over the whole fit."""
+    return (epoch - 1) * BATCHES_PER_EPOCH + batch
+
+
+# -- bad input: a clear ValueError before any state changes ----------------------------
+
+
+def _with(X, value):
+    X = X.copy()
+    X[3, 1] = value
+    return X
+
+
+def _object_column(X):
+    X = X.astype(object)
+    X[5, 2] = "seven"
+    return X
+
+
+# name -> (X, y for classifiers, y for regressors, sample_weight, message); None: not applicable
+BAD_FIT_INPUTS = {
+    "nan_in_X": (_with(X, np.nan), Y_CLASS, Y_REG, None, r"Input X contains NaN"),
+    "inf_in_X": (_with(X, np.inf), Y_CLASS, Y_REG, None, r"Input X contains infinity"),
+    "neg_inf_in_X": (_with(X, -np.inf), Y_CLASS, Y_REG, None, r"Input X contains infinity"),
+    "nan_in_y": (X, np.where(Y_CLASS == 1, np.nan, Y_CLASS), np.where(Y_CLASS == 1, np.nan, Y_REG),
+                 None, r"Input y contains NaN"),
+    "inf_in_y": (X, np.where(Y_CLASS == 1, np.inf, Y_CLASS), np.where(Y_CLASS == 1, np.inf, Y_REG),
+                 None, r"Input y contains infinity"),
+    "nan_in_sample_weight": (X, Y_CLASS, Y_REG, np.where(Y_CLASS == 1, np.nan, 1.0),
+                             r"sample_weight contains NaN"),
+    "empty_X": (X[:0], Y_CLASS[:0], Y_REG[:0], None,
+                r"Found array with 0 sample\(s\) \(shape=\(0, 4\)\) while a minimum of 1"),
+    "3d_X": (X[:, :, None], Y_CLASS, Y_REG, None, r"Found array with dim 3"),
+    "string_feature": (_object_column(X), Y_CLASS, Y_REG, None,
+                       r"could not convert string to float: 'seven'"),
+    "one_class": (X, np.full(N_SAMPLES, 2), None, None, r"at least 2 classes"),
+    "one_sample": (X[:1], Y_CLASS[:1], None, None, r"at least 2 classes"),
+    "continuous_y_to_classifier": (X, Y_REG, None, None, r"Unknown label type: continuous"),
+    "2_rows_of_y_for_3_of_X": (X[:3], Y_CLASS[:2], Y_REG[:2], None,
+                               r"inconsistent numbers of samples"),
+}
+
+
+def _bad_fit_case(name, est):
+    X_bad, y_c, y_r, sw, message = BAD_FIT_INPUTS[name]
+    y = y_c if is_classifier(est) else y_r
+    if y is None:
+        pytest.skip("not a bad input for a regressor")
+    return X_bad, y, sw, message
+
+
+@pytest.mark.parametrize("case", list(BAD_FIT_INPUTS))
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_bad_input_to_unfitted_fit_raises_and_sets_nothing(factory, case):
+    est = factory()
+    X_bad, y, sw, message = _bad_fit_case(case, est)
+    params = dict(vars(est))
+    with pytest.raises(ValueError, match=message):
+        est.fit(X_bad, y, sample_weight=sw)
+    assert vars(est) == params  # no fitted attribute, not even n_features_in_
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_output_methods_of_an_unfitted_estimator_raise_not_fitted(factory):
+    est = factory()
+    for name in outputs(fitted(factory), X):
+        with pytest.raises(NotFittedError):
+            getattr(est, name)(X)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "warm_start"])
+@pytest.mark.parametrize("case", list(BAD_FIT_INPUTS))
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_failed_fit_keeps_the_fitted_model(factory, case, method):
+    est = fitted(factory, warm_start=method == "warm_start")
+    X_bad, y, sw, message = _bad_fit_case(case, est)
+    if method != "fit" and case in ("one_class", "one_sample"):
+        pytest.skip("a batch of one known class is valid when training goes on")
+    before, predictions = fingerprint(est), outputs(est, X)
+    fit = est.partial_fit if method == "partial_fit" else est.fit
+    with pytest.raises(ValueError, match=message):
+        fit(X_bad, y, sample_weight=sw)
+    assert_unchanged(est, before)
+    assert_outputs_equal(outputs(est, X), predictions)
+
+
+def test_one_sample_regression():
+    # scikit-learn's MLPRegressor trains on one sample, and so does this one;
+    # where one sample cannot work (batch statistics), the error says so
+    est = mlp_regressor().fit(X[:1], Y_REG[:1])
+    assert np.isfinite(est.predict(X)).all()
+    bn = mlp_regressor(batch_norm=True)
+    with pytest.raises(ValueError, match=r"at least 2 samples"):
+        bn.fit(X[:1], Y_REG[:1])
+    assert not hasattr(bn, "n_features_in_")
+
+
+@pytest.mark.parametrize(
+    "bad_X, message",
+    [
+        (X[:, :3], r"X has 3 features, but \w+ is expecting 4 features as input"),
+        (np.hstack([X, X]), r"X has 8 features, but \w+ is expecting 4 features as input"),
+        (_with(X, np.nan), r"Input X contains NaN"),
+        (_with(X, np.inf), r"Input X contains infinity"),
+        (X[:0], r"Found array with 0 sample\(s\)"),
+        (X[:, :, None], r"Found array with dim 3"),
+        (_object_column(X), r"could not convert string to float"),
+    ],
+    ids=["3_features", "8_features", "nan", "inf", "empty", "3d", "string"],
+)
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_bad_input_to_every_output_method(factory, bad_X, message):
+    est = fitted(factory)
+    before, predictions = fingerprint(est), outputs(est, X)
+    for name in predictions:
+        with pytest.raises(ValueError, match=message):
+            getattr(est, name)(bad_X)
+    assert_unchanged(est, before)
+    assert_outputs_equal(outputs(est, X), predictions)
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_other_feature_names_at_predict(factory):
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = factory().fit(frame, target(factory()))
+    renamed = frame.rename(columns={"d": "e"})
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(renamed)
+
+
+@pytest.mark.parametrize("factory", CLASSIFIERS)
+def test_partial_fit_labels_outside_classes(factory):
+    est = factory()
+    y_new = np.where(Y_CLASS == 2, 7, Y_CLASS)
+    params = dict(vars(est))
+    with pytest.raises(ValueError, match=r"\[7\].*not in classes \[0, 1, 2\]"):
+        est.partial_fit(X, y_new, classes=[0, 1, 2])
+    assert vars(est) == params
+
+    est.partial_fit(X, Y_CLASS, classes=[0, 1, 2])
+    before, predictions = fingerprint(est), outputs(est, X)
+    with pytest.raises(ValueError, match=r"\[7\].*not in classes \[0, 1, 2\]"):
+        est.partial_fit(X, y_new)
+    with pytest.raises(ValueError, match=r"classes"):
+        est.partial_fit(X, Y_CLASS, classes=[0, 1, 2, 3])
+    assert_unchanged(est, before)
+    assert_outputs_equal(outputs(est, X), predictions)
+
+
+@pytest.mark.parametrize("factory", CLASSIFIERS)
+def test_partial_fit_needs_classes_and_two_of_them(factory):
+    est = factory()
+    with pytest.raises(ValueError, match=r"classes must be passed"):
+        est.partial_fit(X, Y_CLASS)
+    with pytest.raises(ValueError, match=r"at least 2 classes"):
+        est.partial_fit(X, np.zeros(N_SAMPLES, int), classes=[0])
+    assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "warm_start"])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_exception_during_training_keeps_the_fitted_model(factory, method, monkeypatch):
+    est = fitted(factory, warm_start=method == "warm_start")
+    before, predictions = fingerprint(est), outputs(est, X)
+
+    def hook(trainer, call, run):
+        value = run()  # the weights move, then training fails
+        if call == 2:
+            raise RuntimeError("disk full")
+        return value
+
+    patch_train_batch(monkeypatch, hook)
+    fit = est.partial_fit if method == "partial_fit" else est.fit
+    with pytest.raises(RuntimeError, match="disk full"):
+        fit(X, target(est))
+    assert_unchanged(est, before)
+    assert_outputs_equal(outputs(est, X), predictions)
+
+
+# -- divergence ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_divergence_restores_the_last_finite_epoch(factory, monkeypatch):
+    """A loss that turns NaN in epoch 3 leaves the weights after epoch 2."""
+    diverging = batch_number(3, 2)
+
+    def hook(trainer, call, run):
+        value = run()
+        if call == diverging:  # the weights blew up in this step
+            for p in trainer.network.parameters():
+                p.value[...] = np.nan
+            return float("nan")
+        return value
+
+    calls = patch_train_batch(monkeypatch, hook)
+    est = factory(max_iter=10)
+    with pytest.warns(ConvergenceWarning, match=r"(?s)diverged.*learning_rate_init"):
+        est.fit(X, target(est))
+    assert len(calls) == diverging, "training went on after the loss became NaN"
+    monkeypatch.undo()
+
+    twin = fitted(factory, max_iter=2)
+    assert_same_state(est, twin)
+    assert est.loss_curve_ == twin.loss_curve_
+    assert est.n_iter_ == 2
+    assert_outputs_finite(outputs(est, X))
+    assert_outputs_equal(outputs(est, X), outputs(twin, X))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lr", [1e4, 1e30])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_huge_learning_rate(factory, lr, dtype, monkeypatch):
+    """Training stops at the first non-finite batch; what is left predicts finitely."""
+    values = []
+
+    def hook(trainer, call, run):
+        values.append(run())
+        return values[-1]
+
+    patch_train_batch(monkeypatch, hook)
+    est = factory(solver="sgd", learning_rate_init=lr, max_iter=30)
+    Xd = X.astype(dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(Xd, target(est))
+    monkeypatch.undo()
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    diverged = [m for m in messages if "diverged" in m]
+    if lr == 1e30:
+        assert diverged, f"no divergence warning; got {messages}"
+    finite = np.isfinite(values)
+    if diverged:
+        assert "learning_rate_init" in diverged[0] and "StandardScaler" in diverged[0]
+        assert not finite[-1] and finite[:-1].all(), "training went on after divergence"
+        assert est.n_iter_ < 30
+    else:
+        assert finite.all()
+    assert len(est.loss_curve_) == est.n_iter_
+    assert np.isfinite(est.loss_curve_).all()
+    assert_outputs_finite(outputs(est, Xd))
+    if diverged and est.n_iter_ > 0:
+        twin = factory(solver="sgd", learning_rate_init=lr, max_iter=est.n_iter_)
+        twin.fit(Xd, target(twin))
+        assert_same_state(est, twin)
+        assert est.loss_curve_ == twin.loss_curve_
+
+
+# -- interruption ------------------------------------------------------------------------
+
+
+class StraySigint(Exception):
+    """A SIGINT that reached the test's own handler: the estimator did not catch it."""
+
+
+@pytest.fixture
+def sigint_guarded():
+    """Route SIGINT to a handler raising StraySigint for the test's duration."""
+
+    def handler(signum, frame):
+        raise StraySigint("SIGINT reached the test's handler")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    yield handler
+    signal.signal(signal.SIGINT, previous)
+
+
+def send_sigint():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.001)  # the Python-level handler runs before this returns
+
+
+def fit_no_escape(est, *args):
+    try:
+        return est.fit(*args)
+    except KeyboardInterrupt:  # would otherwise stop the whole pytest session
+        pytest.fail("KeyboardInterrupt escaped fit after a single interrupt")
+
+
+def _check_kept_epoch_2(est, factory):
+    assert est.n_iter_ == 2
+    assert len(est.loss_curve_) == 2
+    twin = fitted(factory, max_iter=2)
+    assert_same_state(est, twin)
+    assert est.loss_curve_ == twin.loss_curve_
+    assert_outputs_equal(outputs(est, X), outputs(twin, X))
+    # usable: it keeps training
+    est.partial_fit(X, target(est))
+    assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_sigint_stops_after_the_batch_and_keeps_the_last_epoch(
+    factory, monkeypatch, sigint_guarded
+):
+    interrupted_at = batch_number(3, 2)
+
+    def hook(trainer, call, run):
+        if call == interrupted_at:
+            send_sigint()
+        return run()
+
+    calls = patch_train_batch(monkeypatch, hook)
+    est = factory(max_iter=10)
+    with pytest.warns(UserWarning, match=r"(?i)interrupted"):
+        fit_no_escape(est, X, target(est))
+    assert len(calls) == interrupted_at, "training did not stop after the current batch"
+    assert signal.getsignal(signal.SIGINT) is sigint_guarded
+    monkeypatch.undo()
+    _check_kept_epoch_2(est, factory)
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_keyboard_interrupt_inside_a_batch_keeps_the_last_epoch(factory, monkeypatch):
+    interrupted_at = batch_number(3, 2)
+
+    def hook(trainer, call, run):
+        if call == interrupted_at:
+            run()  # half way: this batch's step is taken, the epoch is not complete
+            raise KeyboardInterrupt
+        return run()
+
+    patch_train_batch(monkeypatch, hook)
+    est = factory(max_iter=10)
+    with pytest.warns(UserWarning, match=r"(?i)interrupted"):
+        fit_no_escape(est, X, target(est))
+    monkeypatch.undo()
+    _check_kept_epoch_2(est, factory)
+
+
+@pytest.mark.parametrize("previously_fitted", [False, True], ids=["unfitted", "refit"])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_second_sigint_propagates_and_keeps_the_previous_state(
+    factory, previously_fitted, monkeypatch, sigint_guarded
+):
+    est = fitted(factory, max_iter=3) if previously_fitted else factory(max_iter=3)
+    if previously_fitted:
+        est.set_params(max_iter=10)
+    before = fingerprint(est)
+    predictions = outputs(est, X) if previously_fitted else None
+
+    def hook(trainer, call, run):
+        if call == batch_number(2, 2):
+            send_sigint()
+            send_sigint()
+        return run()
+
+    calls = patch_train_batch(monkeypatch, hook)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, target(est))
+    assert len(calls) == batch_number(2, 2), "the second Ctrl-C did not stop at once"
+    assert signal.getsignal(signal.SIGINT) is sigint_guarded
+    monkeypatch.undo()
+    assert_unchanged(est, before)
+    if previously_fitted:
+        assert_outputs_equal(outputs(est, X), predictions)
+    else:
+        with pytest.raises(NotFittedError):
+            check_is_fitted(est)
+
+
+# -- persistence ------------------------------------------------------------------------
+
+
+def _roundtrip(est, how):
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(est))
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+@pytest.mark.parametrize("data", ["float64", "float32", "pandas"])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_persistence_round_trip(factory, data, how):
+    Xd = X.astype(np.float32) if data != "float64" else X
+    if data == "pandas":
+        Xd = pd.DataFrame(Xd, columns=["age", "height", "weight", "income"])
+    est = factory()
+    est.fit(Xd, target(est))
+    loaded = _roundtrip(est, how)
+    assert type(loaded) is type(est)
+    assert loaded.get_params() == est.get_params()
+    assert loaded.n_features_in_ == N_FEATURES
+    if data == "pandas":
+        np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    else:
+        assert not hasattr(loaded, "feature_names_in_")
+    assert loaded.loss_curve_ == est.loss_curve_
+    assert_same_state(loaded, est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. no "X does not have valid feature names"
+        out_loaded = outputs(loaded, Xd)
+    out = outputs(est, Xd)
+    assert_outputs_equal(out_loaded, out)
+    if data != "float64":
+        assert all(v.dtype == np.float32 for v in out.values() if v.dtype.kind == "f")
+    # nothing lost: training goes on exactly as it would have without the round trip
+    est.partial_fit(Xd, target(est))
+    loaded.partial_fit(Xd, target(est))
+    assert_same_state(loaded, est)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_model_from_a_newer_format_refuses_to_load(factory, how):
+    est = fitted(factory)
+    assert est._format_version == FORMAT_VERSION
+    est._format_version = FORMAT_VERSION + 1
+    with pytest.raises(ValueError, match=rf"(?i)(format|version)\D*\b{FORMAT_VERSION + 1}\b"):
+        _roundtrip(est, how)
+
+
+# -- concurrency ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [*ESTIMATORS, pytest.param(functools.partial(mlp_classifier, batch_norm=True, dropout=0.2),
+                               id="MLPClassifier-bn-dropout")],
+)
+def test_concurrent_inference_equals_serial(factory):
+    Xbig, y_class, y_reg = make_data(seed=1, n_samples=400)
+    est = factory()
+    est.fit(Xbig, target(est, y_class, y_reg))
+    # different inputs, so that a buffer or cache shared between calls shows
+    inputs = [Xbig * (1.0 + 0.1 * k) for k in range(4)]
+    serial = {
+        (name, k): value.copy()
+        for k, Xk in enumerate(inputs)
+        for name, value in outputs(est, Xk).items()
+    }
+    tasks = list(serial) * 20
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda task: getattr(est, task[0])(inputs[task[1]]), tasks))
+    assert len(results) == len(tasks) >= 8 * 20
+    for task, value in zip(tasks, results):
+        np.testing.assert_array_equal(value, serial[task], err_msg=str(task))
+
+
+# Runs before the threaded fits below: overlapping fits that leak a BLAS limit
+# would otherwise leave the thread count at 1 and this test with nothing to see.
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_overlapping_fits_leave_the_blas_thread_count_as_found(monkeypatch):
+    """n_threads limits BLAS only while fitting: fits that overlap in time must not
+    leave the process's BLAS limited when they are done (A starts, B starts, A ends,
+    B ends)."""
+    found = _blas_threads()
+    if not found or max(found) < 2:
+        pytest.skip("no BLAS running more than one thread: nothing to observe")
+    a_training, b_training, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def hook(trainer, call, run):
+        if threading.current_thread().name == "fit-a":
+            a_training.set()
+            b_training.wait(10)
+        else:
+            b_training.set()
+            a_done.wait(10)
+        return run()
+
+    patch_train_batch(monkeypatch, hook)
+
+    def fit(name):
+        mlp_classifier(max_iter=1, batch_size=N_SAMPLES).fit(X, Y_CLASS)
+        if name == "fit-a":
+            a_done.set()
+
+    a = threading.Thread(target=fit, args=("fit-a",), name="fit-a")
+    b = threading.Thread(target=fit, args=("fit-b",), name="fit-b")
+    a.start()
+    assert a_training.wait(10)
+    b.start()
+    a.join(20)
+    b.join(20)
+    left = _blas_threads()
+    if left != found:  # put the process back for the tests that follow
+        threadpool_limits(limits=max(found), user_api="blas")
+    assert left == found, f"BLAS left at {left} threads, found at {found}"
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_concurrent_fits_equal_serial_fits(factory):
+    data = [make_data(seed=2), make_data(seed=3)]
+    template = factory(max_iter=15)
+    serial = []
+    for Xd, y_class, y_reg in data:
+        serial.append(clone(template).fit(Xd, target(template, y_class, y_reg)))
+
+    barrier = threading.Barrier(2)
+
+    def fit(i):
+        Xd, y_class, y_reg = data[i]
+        est = clone(template)
+        barrier.wait()
+        return est.fit(Xd, target(est, y_class, y_reg))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = list(pool.map(fit, range(2)))
+    for est, ref, (Xd, _, _) in zip(threaded, serial, data):
+        assert_same_state(est, ref)
+        assert est.loss_curve_ == ref.loss_curve_
+        assert_outputs_equal(outputs(est, Xd), outputs(ref, Xd))
+
+
+# -- numerics -----------------------------------------------------------------------------
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_log_softmax_sigmoid_finite_for_extreme_inputs(dtype):
+    big = float(np.finfo(dtype).max)
+    z = np.array(
+        [[-1e30, 1e30, 0.0], [1e30, 1e30, 1e30], [-1e30, -1e30, -1e30],
+         [-F32_MAX, F32_MAX, 1.0], [F32_MAX, F32_MAX, -F32_MAX], [-big, big, 0.0],
+         [-big, -big, -big], [0.0, 1e-30, -1e-30]],
+        dtype=dtype,
+    )
+    with np.errstate(all="ignore"):  # finiteness is the point, not warnings
+        p = nn.softmax(z)
+        log_p = nn.log_softmax(z)
+        sig = nn.Sigmoid().forward(z.copy())
+        sig_inplace = nn.Sigmoid(inplace=True).forward(z.copy())
+        soft = nn.Softmax().forward(z.copy())
+    assert p.dtype == dtype and log_p.dtype == dtype
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(soft, p)
+    assert np.isfinite(log_p).all(), f"log_softmax not finite:\n{log_p}"
+    assert (log_p <= 0).all()
+    np.testing.assert_allclose(np.exp(log_p), p, atol=1e-7)
+    assert np.isfinite(sig).all() and ((sig >= 0) & (sig <= 1)).all()
+    np.testing.assert_array_equal(sig, sig_inplace)
+    np.testing.assert_array_equal(sig, expit(z))
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0, 1e4, -1e6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_constant_feature_is_finite(dtype, value):
+    rng = np.random.default_rng(0)
+    bn = nn.BatchNorm1d(3, dtype=dtype)
+    x = rng.standard_normal((8, 3)).astype(dtype)
+    x[:, 1] = value
+    for _ in range(60):  # the running variance of the constant column decays to 0
+        out = bn.forward(x)
+        grad = bn.backward(rng.standard_normal(out.shape).astype(dtype))
+        assert np.isfinite(out).all() and np.isfinite(grad).all()
+        assert all(np.isfinite(p.grad).all() for p in bn.parameters())
+    assert abs(out[:, 1]).max() < 1e-2  # a constant normalises to (about) zero
+    bn.eval()
+    out = bn.forward(x)
+    assert np.isfinite(out).all()
+    assert np.isfinite(bn.backward(np.ones_like(out))).all()
+
+
+@pytest.mark.parametrize("data", ["constant_column", "all_constant"])
+def test_batchnorm_classifier_on_constant_features(data):
+    Xc = X.copy()
+    if data == "constant_column":
+        Xc[:, 2] = 5.0
+    else:
+        Xc[:] = 5.0  # every hidden unit then has zero batch variance
+    est = mlp_classifier(batch_norm=True, max_iter=20)
+    est.fit(Xc, Y_CLASS)
+    assert np.isfinite(est.loss_curve_).all()
+    out = outputs(est, Xc)
+    assert_outputs_finite(out)
+    if data == "constant_column":
+        assert est.score(Xc, Y_CLASS) > 0.6
+
+
+@pytest.mark.parametrize("solver, lr", [("adam", 0.01), ("sgd", 0.1)])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_float32_inputs_scaled_by_1e4_train_or_fail_clearly(factory, solver, lr):
+    Xs = (X * 1e4).astype(np.float32)
+    est = factory(solver=solver, learning_rate_init=lr, max_iter=20)
+    y = target(est, Y_CLASS, Y_REG * 1e4)
+    try:
+        est.fit(Xs, y)
+    except ValueError as error:  # a clear refusal is acceptable ...
+        assert len(str(error)) > 20
+        return
+    assert np.isfinite(est.loss_curve_).all()  # ... silent NaN is not
+    assert_outputs_finite(outputs(est, Xs))
+
+
+@pytest.mark.parametrize("scale", [1e8, 1e16])
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_huge_feature_scale_trains_or_fails_clearly(factory, scale):
+    """Unscaled features of magnitude 1e16 and labels with noise (so that some
+    held-out rows are misclassified by huge margins): a clear ValueError or a
+    model with finite outputs, never a crash or NaN."""
+    y_noisy = np.random.default_rng(5).integers(0, 3, N_SAMPLES)
+    Xs = X * scale
+    est = factory(max_iter=20)
+    try:
+        est.fit(Xs, target(est, y_noisy, Y_REG * scale))
+    except ValueError as error:
+        assert len(str(error)) > 20
+        return
+    assert np.isfinite(est.loss_curve_).all()
+    assert_outputs_finite(outputs(est, Xs))
