@@ -8,5 +8,6 @@ behave like any scikit-learn estimator; the engine they train with lives in
 __version__ = "0.1.0"
 
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
+from ._svm import LinearSVM  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__"]
