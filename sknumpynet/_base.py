@@ -158,6 +158,12 @@ class BaseNetwork(BaseEstimator):
             raise
 
     def _fit_unsafe(self, X, y, sample_weight, partial, classes):
+        """Validate, train and commit the fitted attributes; the subclass extension point.
+
+        Runs inside :meth:`_fit`, which restores the previous state if it
+        raises, so an override may split the data or post-process (as
+        LinearSVM does for calibration) and stay all-or-nothing.
+        """
         fitted = hasattr(self, "network_")
         first_call = not fitted or not (partial or self.warm_start)
         if y is None:

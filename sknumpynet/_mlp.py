@@ -10,6 +10,7 @@ from sklearn.base import (
     RegressorMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -231,9 +232,11 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
 
 
 def check_is_fitted_network(estimator):
+    """Raise NotFittedError (an AttributeError, so hasattr stays truthful) if unfitted."""
     if "network_" not in estimator.__dict__:
-        raise AttributeError(
-            f"This {type(estimator).__name__} instance is not fitted yet."
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
+            "with appropriate arguments before using this estimator."
         )
 
 
@@ -319,7 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     classes_ : ndarray of shape (n_classes,)
         Class labels (for multilabel targets, the label indices).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
     n_iter_ : int
         Epochs run.
@@ -460,30 +463,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             attrs = {"classes_": np.arange(n_labels), "_label_kind": "multilabel",
                      "out_activation_": "logistic"}
             return np.asarray(y, dtype=np.float64), n_labels, attrs
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if first_call:
-            known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-            if len(known) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {known.tolist()[0]!r}."
-                )
-        else:
-            known = self.classes_
-            if classes is not None and not np.array_equal(np.unique(classes), known):
-                raise ValueError(
-                    f"classes={list(classes)} differs from the classes of the first "
-                    f"call to partial_fit, {list(known)}."
-                )
-        index = np.searchsorted(known, y)
-        index = np.clip(index, 0, len(known) - 1)
-        unseen = known[index] != y
-        if unseen.any():
-            raise ValueError(
-                f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
-                f"classes {known.tolist()}."
-            )
+        fitted_classes = None if first_call else self.classes_
+        index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
         binary = len(known) == 2
         attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
                  "out_activation_": "logistic" if binary else "softmax"}
@@ -578,6 +559,59 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return tags
 
 
+def encode_class_labels(y, classes, fitted_classes, owner):
+    """Check 1-D class labels and map them to indices into the sorted classes.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+        Class labels (a column vector is accepted with a DataConversionWarning).
+    classes : array-like or None
+        The ``classes=`` argument of ``partial_fit``, if any.
+    fitted_classes : ndarray or None
+        ``classes_`` of an already fitted model, or None on a first fit.
+    owner : str
+        The estimator's name, for error messages.
+
+    Returns
+    -------
+    index : ndarray of shape (n_samples,)
+        Position of each label in ``known``.
+    known : ndarray of shape (n_classes,)
+        The sorted classes.
+
+    Raises
+    ------
+    ValueError
+        For continuous targets, fewer than two classes, labels outside
+        ``classes``, or ``classes`` that differ from the fitted ones.
+    """
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if fitted_classes is None:
+        known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if len(known) < 2:
+            raise ValueError(
+                f"{owner} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {known.tolist()[0]!r}."
+            )
+    else:
+        known = fitted_classes
+        if classes is not None and not np.array_equal(np.unique(classes), known):
+            raise ValueError(
+                f"classes={list(classes)} differs from the classes of the first "
+                f"call to partial_fit, {list(known)}."
+            )
+    index = np.clip(np.searchsorted(known, y), 0, len(known) - 1)
+    unseen = known[index] != y
+    if unseen.any():
+        raise ValueError(
+            f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
+            f"classes {known.tolist()}."
+        )
+    return index, known
+
+
 def class_sample_weight(class_weight, y_encoded, classes, partial):
     """Per-sample weights for ``class_weight``, from encoded targets.
 
@@ -651,7 +685,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Attributes
     ----------
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
     n_iter_ : int
     t_ : int
     loss_ : float

@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
 
 from . import nn
 from ._base import BaseNetwork, forward_in_chunks, make_rng
-from ._mlp import MLPClassifier, check_is_fitted_network, class_sample_weight
+from ._mlp import check_is_fitted_network, class_sample_weight, encode_class_labels
 
 __all__ = ["LinearSVM"]
 
@@ -384,12 +384,10 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
                 f"{type(self).__name__} does not support multilabel or multi-output "
                 f"targets; y should be 1-D, got shape {np.shape(y)}."
             )
-        # MLPClassifier's encoding checks the labels and the classes of partial_fit
-        encoded, _, attrs = MLPClassifier._encode_targets(self, y, first_call, classes)
-        index = encoded.reshape(-1).astype(np.intp)
-        n_classes = len(attrs["classes_"])
-        n_outputs = 1 if n_classes == 2 and self.multi_class == "ovr" else n_classes
-        return index, n_outputs, {"classes_": attrs["classes_"]}
+        fitted_classes = None if first_call else self.classes_
+        index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
+        n_outputs = 1 if len(known) == 2 and self.multi_class == "ovr" else len(known)
+        return index.astype(np.intp), n_outputs, {"classes_": known}
 
     def _build_network(self, n_features, n_outputs, dtype, rng):
         linear = nn.Linear(

@@ -180,6 +180,12 @@ class Tanh(_Activation):
 class Softmax(_Activation):
     """Softmax over the last axis, computed stably (finite for logits of 1e4).
 
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Accepted for a uniform activation API; the softmax always allocates
+        its output.
+
     Notes
     -----
     With ``p = softmax(x)``, backward is ``dx = p * (g - sum(g * p, axis=1))``.

@@ -1,0 +1,555 @@
+"""The ``sknumpynet demo`` job: train, compare with scikit-learn, draw, save.
+
+:func:`run_demo` loads a data set, trains sknumpynet's :class:`MLPClassifier`
+and :class:`LinearSVM` (with a progress bar) and scikit-learn's
+``MLPClassifier`` and ``LinearSVC`` on the same split, prints a table of test
+accuracy and fit time, and writes to the output folder:
+
+``learning_curves.png``
+    Training loss and validation accuracy per epoch.
+``predictions.png``
+    Test images titled with predicted and true labels (green right, red wrong).
+``confusion_matrix.png``
+    The MLP's confusion matrix on the test set.
+``embeddings.png``
+    A t-SNE (or PCA) map of raw pixels beside one of the MLP's embeddings.
+``model.joblib``
+    The fitted MLP as a Pipeline that takes raw pixels (``linear_svm.joblib``
+    likewise for the LinearSVM).
+``results.json``
+    The table and the settings, for scripts.
+
+The command line in :mod:`sknumpynet.__main__` only parses arguments and
+calls :func:`run_demo`; the figures are drawn by :mod:`sknumpynet._plotting`.
+"""
+
+import importlib.util
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DATASETS", "DemoError", "DemoResult", "run_demo", "scale_pixels"]
+
+#: Data sets the demo knows, with their defaults.
+DATASETS = {
+    "digits": {
+        "title": "digits (scikit-learn, 8x8)",
+        "epochs": 30,
+        "hidden": (128, 64),
+        "max_samples": None,
+    },
+    "fashion-mnist": {
+        "title": "Fashion-MNIST (28x28)",
+        "epochs": 15,
+        "hidden": (256, 128),
+        "max_samples": 20_000,
+    },
+    "mnist": {
+        "title": "MNIST (28x28)",
+        "epochs": 15,
+        "hidden": (256, 128),
+        "max_samples": 20_000,
+    },
+}
+
+#: Most test samples shown in the 2-D maps (t-SNE grows fast with their number).
+MAP_SAMPLES = 1000
+#: Images in the prediction grid.
+GRID_IMAGES = 32
+
+
+class DemoError(Exception):
+    """The demo cannot run: data unavailable, an output folder that cannot be made..."""
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` did.
+
+    Attributes
+    ----------
+    dataset : str
+        The data set's name.
+    rows : list of dict
+        One per model: ``model``, ``library``, ``accuracy``, ``fit_seconds``,
+        ``epochs`` (None where the notion does not apply).
+    files : dict of str to pathlib.Path
+        The files written, by kind.
+    X_test : ndarray of shape (n_test, n_features)
+        The raw test pixels.
+    y_test : ndarray of shape (n_test,)
+        The test labels.
+    y_pred : ndarray of shape (n_test,)
+        The saved model's predictions for ``X_test``.
+    """
+
+    dataset: str
+    rows: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    X_test: np.ndarray = None
+    y_test: np.ndarray = None
+    y_pred: np.ndarray = None
+
+
+def scale_pixels(X, max_value=255.0):
+    """Raw pixel values to float32 in [0, 1]: ``X / max_value``.
+
+    A module-level function, so a :class:`~sklearn.preprocessing.FunctionTransformer`
+    built on it pickles by reference.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Pixel values in ``[0, max_value]``.
+    max_value : float, default=255.0
+        The largest possible pixel value (16 for scikit-learn's digits).
+
+    Returns
+    -------
+    X_scaled : ndarray of shape (n_samples, n_features), dtype float32
+    """
+    return np.asarray(X, dtype=np.float32) / np.float32(max_value)
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _subsample(X, y, n, rng):
+    """At most ``n`` rows, every class kept in proportion (stratified)."""
+    if n is None or n >= len(y):
+        return X, y
+    from sklearn.model_selection import train_test_split
+
+    try:
+        _, X_small, _, y_small = train_test_split(X, y, test_size=n, stratify=y,
+                                                  random_state=int(rng.integers(2**31)))
+    except ValueError:  # too few samples for every class: plain random rows
+        keep = np.sort(rng.choice(len(y), size=n, replace=False))
+        return X[keep], y[keep]
+    return X_small, y_small
+
+
+def load_dataset(name, *, data_home=None, max_samples=None, seed=0):
+    """Load a demo data set, split into train and test.
+
+    Parameters
+    ----------
+    name : {"digits", "fashion-mnist", "mnist"}
+    data_home : str or os.PathLike, default=None
+        Passed to the Fashion-MNIST and MNIST fetchers.
+    max_samples : int, default=None
+        At most this many training samples and this many test samples
+        (stratified). For digits, which has no fixed split, at most this many
+        samples before the 75 / 25 split.
+    seed : int, default=0
+
+    Returns
+    -------
+    data : dict
+        ``X_train``, ``y_train``, ``X_test``, ``y_test`` (raw pixels),
+        ``image_shape``, ``max_value`` and ``class_names``.
+
+    Raises
+    ------
+    DemoError
+        If the data cannot be found or downloaded.
+    """
+    rng = np.random.default_rng(seed)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        digits = load_digits()
+        X, y = _subsample(digits.data, digits.target, max_samples, rng)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=seed
+        )
+        return {
+            "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
+            "image_shape": (8, 8), "max_value": 16.0,
+            "class_names": [str(c) for c in digits.target_names],
+        }
+    if name not in DATASETS:
+        raise DemoError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    from . import datasets
+
+    fetch = datasets.fetch_fashion_mnist if name == "fashion-mnist" else datasets.fetch_mnist
+    try:
+        train = fetch(data_home, subset="train")
+        test = fetch(data_home, subset="test")
+    except (OSError, ValueError) as exc:
+        where = f" in {data_home} or" if data_home else ""
+        raise DemoError(
+            f"could not load {DATASETS[name]['title']}: {_first_line(exc)} "
+            f"(put the four IDX files{where} in a folder passed with --data-home, "
+            "or check the network)"
+        ) from exc
+    X_train, y_train = _subsample(train.data, train.target, max_samples, rng)
+    X_test, y_test = _subsample(test.data, test.target, max_samples, rng)
+    return {
+        "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
+        "image_shape": (28, 28), "max_value": 255.0,
+        "class_names": [str(c) for c in train.target_names],
+    }
+
+
+def linear_svm_class():
+    """sknumpynet's LinearSVM, or None in a version that does not have it yet.
+
+    Returns
+    -------
+    cls : type or None
+    """
+    try:
+        from . import LinearSVM
+    except ImportError:
+        return None
+    return LinearSVM
+
+
+def _with_supported(estimator, **params):
+    """Set the ``params`` that ``estimator`` has, ignore the others."""
+    known = estimator.get_params(deep=False)
+    return estimator.set_params(**{k: v for k, v in params.items() if k in known})
+
+
+def _pixel_pipeline(estimator, max_value):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    scaler = FunctionTransformer(scale_pixels, kw_args={"max_value": max_value})
+    return Pipeline([("scale", scaler), ("model", estimator)])
+
+
+def _warm_up(estimator, X, y):
+    """Fit a clone once on a few rows so the timed fit pays no first-call costs."""
+    from sklearn.base import clone
+
+    small = clone(estimator)
+    _with_supported(small[-1] if hasattr(small, "steps") else small,
+                    max_iter=1, verbose=0, early_stopping=False)
+    rows = np.concatenate([np.flatnonzero(y == c)[:3] for c in np.unique(y)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small.fit(X[rows], y[rows])
+
+
+def _timed_fit(estimator, X, y):
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    return time.perf_counter() - start
+
+
+def _epochs_run(estimator):
+    n_iter = getattr(estimator, "n_iter_", None)
+    if n_iter is None:
+        return None
+    return int(np.max(n_iter))
+
+
+def _curve(label, estimator, loss_name, linestyle="-"):
+    loss = getattr(estimator, "loss_curve_", None)
+    if loss is None:
+        return None
+    return {
+        "label": label, "loss": list(loss), "loss_name": loss_name,
+        "validation": getattr(estimator, "validation_scores_", None),
+        "linestyle": linestyle,
+    }
+
+
+def format_table(rows, *, title=None):
+    """The fixed-width comparison table: sknumpynet and scikit-learn side by side.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As :attr:`DemoResult.rows`.
+    title : str, default=None
+        A line printed above the table.
+
+    Returns
+    -------
+    table : str
+    """
+    by_key = {(r["model"], r["library"]): r for r in rows}
+    models = list(dict.fromkeys(r["model"] for r in rows))
+
+    def cells(row):
+        if row is None or row.get("accuracy") is None:
+            return f"{'n/a':>9}  {'':>8}  {'':>6}"
+        epochs = "" if row.get("epochs") is None else str(row["epochs"])
+        return f"{row['accuracy']:>9.4f}  {row['fit_seconds']:>8.2f}  {epochs:>6}"
+
+    group = f"{'accuracy':>9}  {'fit (s)':>8}  {'epochs':>6}"
+    width = len(group)
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append(f"{'':<12}  {'sknumpynet':^{width}}    {'scikit-learn':^{width}}")
+    lines.append(f"{'model':<12}  {group}    {group}")
+    lines.append("-" * len(lines[-1]))
+    for model in models:
+        ours = by_key.get((model, "sknumpynet"))
+        theirs = by_key.get((model, "scikit-learn"))
+        lines.append(f"{model:<12}  {cells(ours)}    {cells(theirs)}")
+    pairs = "; ".join(
+        f"{model}: "
+        + " vs ".join(by_key[(model, lib)]["estimator"]
+                      for lib in ("sknumpynet", "scikit-learn") if (model, lib) in by_key)
+        for model in models
+    )
+    lines.append(f"({pairs})")
+    return "\n".join(lines)
+
+
+def _grid_indices(y_true, y_pred, n, rng):
+    """Up to ``n`` test indices, a quarter of them mistakes when there are any."""
+    wrong = np.flatnonzero(y_true != y_pred)
+    right = np.flatnonzero(y_true == y_pred)
+    n = min(n, len(y_true))
+    n_wrong = min(len(wrong), n // 4)
+    chosen = np.concatenate([
+        rng.choice(wrong, size=n_wrong, replace=False),
+        rng.choice(right, size=min(n - n_wrong, len(right)), replace=False),
+    ]).astype(int)
+    return np.sort(chosen)
+
+
+def _two_d(X, method, seed):
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(X)
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    perplexity = float(min(30.0, max(2.0, (len(X) - 1) / 3.5)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    # One OpenMP thread: for a thousand points it is as fast as several, and
+    # on a busy machine spinning OpenMP threads make t-SNE 10-20 times slower.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return tsne.fit_transform(np.asarray(X, dtype=np.float32))
+
+
+def _say(stream, message):
+    if stream is not None:
+        print(message, file=stream, flush=True)
+
+
+def run_demo(
+    dataset="digits",
+    *,
+    epochs=None,
+    out="sknumpynet-demo",
+    data_home=None,
+    max_samples=None,
+    seed=0,
+    hidden=None,
+    map_method="tsne",
+    progress=True,
+    stream=sys.stdout,
+):
+    """Train, compare, draw and save; see the module docstring for the outputs.
+
+    Parameters
+    ----------
+    dataset : {"digits", "fashion-mnist", "mnist"}, default="digits"
+    epochs : int, default=None
+        Most epochs of the sknumpynet models and of scikit-learn's MLP; None
+        uses the data set's default (30 for digits, 15 otherwise).
+    out : str or os.PathLike, default="sknumpynet-demo"
+        The output folder, created if needed.
+    data_home : str or os.PathLike, default=None
+        Passed to the Fashion-MNIST and MNIST fetchers.
+    max_samples : int, default=None
+        At most this many training and test samples; None uses the data set's
+        default (all of digits, 20,000 otherwise).
+    seed : int, default=0
+        Seeds the split, the subsampling, the models and the maps.
+    hidden : tuple of int, default=None
+        The MLPs' hidden layer sizes; None uses the data set's default.
+    map_method : {"tsne", "pca"}, default="tsne"
+        How the 2-D maps are made.
+    progress : bool, default=True
+        Show a progress bar while the sknumpynet models train.
+    stream : file-like or None, default=sys.stdout
+        Where messages and the table go; None keeps quiet.
+
+    Returns
+    -------
+    result : DemoResult
+
+    Raises
+    ------
+    DemoError
+        If the data cannot be loaded or the output folder cannot be written.
+    """
+    import joblib
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, confusion_matrix
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+    from sklearn.svm import LinearSVC
+
+    from . import MLPClassifier
+    from . import _plotting as plotting
+
+    if dataset not in DATASETS:
+        raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise DemoError(
+            'the demo draws its figures with matplotlib: pip install "sknumpynet[demo]"'
+        )
+    defaults = DATASETS[dataset]
+    epochs = defaults["epochs"] if epochs is None else int(epochs)
+    max_samples = defaults["max_samples"] if max_samples is None else int(max_samples)
+    hidden = tuple(defaults["hidden"] if hidden is None else hidden)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"cannot create the output folder {out}: {_first_line(exc)}") from exc
+
+    data = load_dataset(dataset, data_home=data_home, max_samples=max_samples, seed=seed)
+    X_train, y_train = data["X_train"], data["y_train"]
+    X_test, y_test = data["X_test"], data["y_test"]
+    max_value, names = data["max_value"], data["class_names"]
+    Xs_train, Xs_test = scale_pixels(X_train, max_value), scale_pixels(X_test, max_value)
+    _say(stream, f"Data: {defaults['title']}, {len(y_train)} training and {len(y_test)} "
+                 f"test samples, {X_train.shape[1]} pixels, {len(names)} classes")
+
+    verbose = 2 if progress else 0
+    common = {"max_iter": epochs, "random_state": seed, "early_stopping": True}
+    mlp = MLPClassifier(hidden_layer_sizes=hidden, verbose=verbose, **common)
+    sk_mlp = SkMLPClassifier(hidden_layer_sizes=hidden, **common)
+    svm_cls = linear_svm_class()
+    svm = None
+    if svm_cls is not None:
+        # pixels in [0, 1] take a larger step than the default 1e-3 to converge
+        # within the demo's few epochs
+        svm = _with_supported(svm_cls(), C=1.0, learning_rate_init=0.01,
+                              n_iter_no_change=10, verbose=verbose, **common)
+    sk_svc = LinearSVC(C=1.0, random_state=seed)
+
+    # (model group, library, estimator name, estimator, takes raw pixels)
+    plan = [
+        ("MLP", "sknumpynet", "MLPClassifier", _pixel_pipeline(mlp, max_value)),
+        ("MLP", "scikit-learn", "MLPClassifier", sk_mlp),
+        ("linear SVM", "sknumpynet", "LinearSVM",
+         None if svm is None else _pixel_pipeline(svm, max_value)),
+        ("linear SVM", "scikit-learn", "LinearSVC", sk_svc),
+    ]
+    rows = []
+    with warnings.catch_warnings():
+        # the demo trains for few epochs on purpose; the table says how many ran
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for group, library, name, estimator in plan:
+            row = {"model": group, "library": library, "estimator": name,
+                   "accuracy": None, "fit_seconds": None, "epochs": None}
+            rows.append(row)
+            if estimator is None:
+                _say(stream, f"{library} {name}: not available in this version, skipped")
+                continue
+            pipeline = hasattr(estimator, "steps")
+            X_fit = X_train if pipeline else Xs_train
+            X_eval = X_test if pipeline else Xs_test
+            _warm_up(estimator, X_fit, y_train)
+            what = f"{library} {name}"
+            if name != "LinearSVC":
+                what += f" for up to {epochs} epochs"
+            _say(stream, f"Training {what} ...")
+            seconds = _timed_fit(estimator, X_fit, y_train)
+            fitted = estimator[-1] if pipeline else estimator
+            row.update(
+                accuracy=float(accuracy_score(y_test, estimator.predict(X_eval))),
+                fit_seconds=seconds,
+                epochs=None if name == "LinearSVC" else _epochs_run(fitted),
+            )
+            row["fitted"] = estimator
+            ran = "" if row["epochs"] is None else f"{row['epochs']} epochs in "
+            _say(stream, f"  done: {ran}{seconds:.2f} s, test accuracy {row['accuracy']:.4f}")
+
+    fitted = {(r["model"], r["library"]): r.pop("fitted", None) for r in rows}
+    model = fitted[("MLP", "sknumpynet")]
+    net = model[-1]
+    y_pred = model.predict(X_test)
+    result = DemoResult(dataset=dataset, rows=rows, X_test=X_test, y_test=y_test,
+                        y_pred=y_pred)
+    _say(stream, "")
+    _say(stream, format_table(rows, title=f"Test accuracy and fit time on {dataset} "
+                                          f"({len(y_test)} test samples)"))
+    _say(stream, "")
+
+    files = result.files
+    tag = f"{dataset}, {len(y_train)} training samples"
+    curves = [_curve("sknumpynet MLPClassifier", net, "cross-entropy")]
+    svm_fitted = fitted.get(("linear SVM", "sknumpynet"))
+    if svm_fitted is not None:
+        curves.append(_curve("sknumpynet LinearSVM", svm_fitted[-1], "hinge"))
+    curves.append(_curve("scikit-learn MLPClassifier", fitted[("MLP", "scikit-learn")],
+                         "cross-entropy", linestyle="--"))
+    files["learning_curves"] = plotting.plot_learning_curves(
+        [c for c in curves if c is not None], out / "learning_curves.png",
+        title=f"Learning curves ({tag}; validation: 10% held out)",
+    )
+
+    rng = np.random.default_rng(seed)
+    index = _grid_indices(y_test, y_pred, GRID_IMAGES, rng)
+    label_index = {c: i for i, c in enumerate(net.classes_)}
+    true_idx = np.array([label_index[c] for c in y_test])
+    pred_idx = np.array([label_index[c] for c in y_pred])
+    images = np.asarray(X_test).reshape((-1,) + data["image_shape"])
+    n_wrong = int((true_idx[index] != pred_idx[index]).sum())
+    files["predictions"] = plotting.plot_prediction_grid(
+        images[index], true_idx[index], pred_idx[index], names, out / "predictions.png",
+        title=f"sknumpynet MLPClassifier on test images ({n_wrong} of {len(index)} shown "
+              "are mistakes)",
+    )
+
+    cm = confusion_matrix(y_test, y_pred, labels=net.classes_)
+    files["confusion_matrix"] = plotting.plot_confusion_matrix(
+        cm, names, out / "confusion_matrix.png",
+        title=f"sknumpynet MLPClassifier, {dataset} test set",
+    )
+
+    _say(stream, f"Drawing the 2-D maps ({map_method}) ...")
+    sample = np.sort(rng.choice(len(y_test), size=min(MAP_SAMPLES, len(y_test)),
+                                replace=False))
+    embeddings = model.transform(X_test[sample])
+    method = "t-SNE" if map_method == "tsne" else "PCA"
+    files["embeddings"] = plotting.plot_embedding_maps(
+        [
+            (f"{method} of raw pixels ({X_test.shape[1]} dims)",
+             _two_d(Xs_test[sample], map_method, seed)),
+            (f"{method} of MLP embeddings (last hidden layer, {embeddings.shape[1]} dims)",
+             _two_d(embeddings, map_method, seed)),
+        ],
+        true_idx[sample], names, out / "embeddings.png",
+        title=f"{len(sample)} test images of {dataset}, coloured by true class",
+    )
+
+    files["model"] = out / "model.joblib"
+    joblib.dump(model, files["model"])
+    if svm_fitted is not None:
+        files["linear_svm"] = out / "linear_svm.joblib"
+        joblib.dump(svm_fitted, files["linear_svm"])
+    files["results"] = out / "results.json"
+    settings = {"dataset": dataset, "epochs": epochs, "max_samples": max_samples,
+                "seed": seed, "hidden_layer_sizes": list(hidden), "map": map_method,
+                "n_train": int(len(y_train)), "n_test": int(len(y_test))}
+    files["results"].write_text(json.dumps({"settings": settings, "results": rows}, indent=2)
+                                + "\n")
+
+    _say(stream, f"Wrote to {out}/:")
+    for path in files.values():
+        _say(stream, f"  {path.name}")
+    _say(stream, "Load the model with joblib.load(...); it takes raw pixel values "
+                 f"(0-{max_value:g}).")
+    return result
