@@ -466,7 +466,8 @@ class BaseNetwork(BaseEstimator):
 
     def _forward(self, X, stop=None):
         """Outputs of the fitted network (or its first ``stop`` modules) for ``X``."""
-        return forward_in_chunks(self.network_, X, stop)
+        with self._threads():
+            return forward_in_chunks(self.network_, X, stop)
 
     def _check_format_version(self):
         version = getattr(self, "_format_version", None)

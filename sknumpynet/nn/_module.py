@@ -40,11 +40,13 @@ class Parameter:
         return self.value.shape
 
     def __getstate__(self):
-        return {"value": self.value, "grad": self.grad}
+        # the gradient is per-batch scratch that the next backward overwrites:
+        # pickling it would add the size of the parameters to every saved model
+        return {"value": self.value}
 
     def __setstate__(self, state):
         self.value = state["value"]
-        self.grad = state["grad"]
+        self.grad = np.zeros_like(self.value)
 
     def __repr__(self):
         return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"

@@ -53,7 +53,9 @@ def test_parameter_pickles():
     p.grad[:] = [1.0, 2.0, 3.0]
     q = pickle.loads(pickle.dumps(p))
     np.testing.assert_array_equal(q.value, p.value)
-    np.testing.assert_array_equal(q.grad, p.grad)
+    # the gradient is per-batch scratch: not pickled, back as zeros of the right shape
+    assert q.grad.shape == p.grad.shape and q.grad.dtype == p.grad.dtype
+    assert not q.grad.any()
 
 
 # --------------------------------------------------------------- pack_parameters
