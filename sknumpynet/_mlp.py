@@ -647,7 +647,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with dropout, batch norm and embeddings.
 
     The same network as :class:`MLPClassifier` with a linear output, trained on
-    the mean squared error plus an L2 penalty on the weights.
+    the mean squared error plus an L2 penalty on the weights. See
+    :class:`MLPClassifier` for the meaning of each parameter.
 
     Parameters
     ----------
@@ -679,8 +680,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_iter_no_change : int, default=10
     embedding_layer : int or "all", default=-1
     n_threads : int or None, default=None
-
-    See :class:`MLPClassifier` for the meaning of each parameter.
 
     Attributes
     ----------

@@ -64,13 +64,13 @@ class _Activation(Module):
         self._out = None
 
     def _keep(self, out):
-        self._out = out if self.training else None
+        self._out = out  # a reference for backward, in both modes
         return out
 
     def _output(self):
         if self._out is None:
             raise RuntimeError(
-                f"{type(self).__name__}.backward called before a training-mode forward."
+                f"{type(self).__name__}.backward called before forward."
             )
         return self._out
 
@@ -123,12 +123,12 @@ class LeakyReLU(_Activation):
 
     def forward(self, x):
         slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype, copy=False)
-        self._slope = slope if self.training else None
+        self._slope = slope
         return np.multiply(x, slope, out=x if self.inplace else None)
 
     def backward(self, grad_output):
         if getattr(self, "_slope", None) is None:
-            raise RuntimeError("LeakyReLU.backward called before a training-mode forward.")
+            raise RuntimeError("LeakyReLU.backward called before forward.")
         return np.multiply(
             grad_output, self._slope, out=grad_output if self.inplace else None
         )

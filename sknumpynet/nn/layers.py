@@ -96,9 +96,9 @@ class Linear(Module):
     def forward(self, x):
         check_batch(x, self.in_features, "Linear")
         x = x.astype(self.weight.value.dtype, copy=False)
-        # keep the input for backward only in training: an eval-mode forward
-        # (prediction) must not leave a stale batch behind
-        self._x = x if self.training else None
+        # kept in both modes (a reference, not a copy), so that backward always
+        # uses the batch of the last forward and eval-mode networks can be checked
+        self._x = x
         if self.out_features == 1 and not sp.issparse(x):
             # BLAS's matrix-vector kernel rounds a row differently depending on its
             # position in the block; einsum gives every row the same result whatever
@@ -112,7 +112,7 @@ class Linear(Module):
 
     def backward(self, grad_output):
         if self._x is None:
-            raise RuntimeError("Linear.backward called before a training-mode forward.")
+            raise RuntimeError("Linear.backward called before forward.")
         x = self._x
         if sp.issparse(x):
             self.weight.grad[...] = x.T @ grad_output

@@ -19,6 +19,7 @@ from sknumpynet.nn import (
     Softmax,
     SoftmaxCrossEntropy,
     Tanh,
+    check_module_gradients,
     pack_parameters,
 )
 
@@ -257,11 +258,24 @@ def test_backward_after_clear_cache_or_eval_forward_raises():
     net.clear_cache()
     with pytest.raises(RuntimeError):
         net.backward(np.ones((4, 2), dtype=np.float32))
-    # an evaluation-mode forward keeps nothing for backward
-    fresh = Sequential(Linear(3, 2), ReLU()).eval()
-    fresh(x)
-    with pytest.raises(RuntimeError):
-        fresh.backward(np.ones((4, 2), dtype=np.float32))
+
+
+def test_eval_mode_network_backward_uses_the_last_forward():
+    # an evaluation-mode forward keeps its batch too, so backward (and a gradient
+    # check of a network with batch norm in eval mode) uses that batch, never a stale one
+    rng = np.random.default_rng(0)
+    net = Sequential(Linear(3, 5, rng=rng), ReLU(), BatchNorm1d(5), Linear(5, 2, rng=rng))
+    net(rng.standard_normal((6, 3)).astype(np.float32))  # train: running statistics move
+    net.eval()
+    x = rng.standard_normal((4, 3))
+    net(x.astype(np.float32))
+    g = rng.standard_normal((4, 2)).astype(np.float32)
+    net.backward(g)
+    grad_first = net[0].weight.grad.copy()
+    net(x.astype(np.float32))
+    net.backward(g)
+    np.testing.assert_array_equal(net[0].weight.grad, grad_first)
+    check_module_gradients(net, x, rng=rng)
 
 
 def test_loss_backward_before_call_raises():
