@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import get_blas_funcs
 
 from .nn import BatchNorm1d, Linear
 
@@ -132,6 +131,7 @@ class Trainer:
         self.batch_norms = [m for m in _modules(network) if isinstance(m, BatchNorm1d)]
         self.loss.check_finite = False  # divergence is detected on the returned float
         self._buffer = None
+        self._penalty_buffers = None
 
     def _gather(self, X, idx):
         """Rows ``idx`` of ``X``, copied into a buffer reused across batches."""
@@ -167,11 +167,14 @@ class Trainer:
             scale = self.alpha
             if self.alpha_per_batch:
                 scale /= len(yb) if wb is None else float(wb.sum())
-            for w in self.weights:
-                # grad += scale * w in one in-place BLAS pass (axpy), no temporary
-                w_flat, g_flat = w.value.reshape(-1), w.grad.reshape(-1)
-                get_blas_funcs("axpy", (w_flat,))(w_flat, g_flat, a=scale)
-                value += 0.5 * scale * float(np.dot(w_flat, w_flat))
+            if self._penalty_buffers is None:
+                self._penalty_buffers = [np.empty_like(w.value) for w in self.weights]
+            for w, buf in zip(self.weights, self._penalty_buffers):
+                # grad += scale * w without a temporary per batch. (Not scipy's BLAS
+                # axpy: scipy ships a second OpenBLAS whose idle threads spin against
+                # numpy's, which made every matrix product several times slower.)
+                w.grad += np.multiply(w.value, scale, out=buf)
+                value += 0.5 * scale * float(np.vdot(w.value, w.value))
         self.optimizer.step()
         return value
 
