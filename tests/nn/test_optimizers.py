@@ -335,3 +335,22 @@ def test_a_replaced_parameter_array_is_still_updated(name):
     run(twin, twin_params, grads[1:])
     for p, q in zip(params, twin_params):
         np.testing.assert_allclose(p.value, q.value, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", [SGD, Momentum, RMSProp, Adam, Nadam])
+def test_blocked_step_equals_one_block(cls):
+    # the step runs over blocks of block_size parameters; the split must not matter
+    rng = np.random.default_rng(7)
+    values = [rng.standard_normal(s) for s in [(4, 3), (3,), (5,)]]
+    grads = [[rng.standard_normal(v.shape) for v in values] for _ in range(3)]
+    results = []
+    for block_size in (65536, 4):
+        params = [Parameter(v.copy()) for v in values]
+        opt = cls(params, lr=0.05, weight_decay=0.01)
+        opt.block_size = block_size
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad[...] = g
+            opt.step()
+        results.append(np.concatenate([p.value.ravel() for p in params]))
+    np.testing.assert_array_equal(results[0], results[1])
