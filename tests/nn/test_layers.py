@@ -12,21 +12,9 @@ from sknumpynet.nn import (
     check_module_gradients,
 )
 
+from .reference import central_difference
+
 SHAPES = [(1, 1, 1), (2, 3, 4), (5, 4, 3), (7, 6, 2), (6, 5, 1)]  # (n_samples, in, out)
-
-
-def central_difference(f, a, eps=1e-6):
-    """Independent reference: d f() / d a by central differences, perturbing ``a`` in place."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(*a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        plus = f()
-        a[idx] = old - eps
-        minus = f()
-        a[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def linear64(n_in, n_out, bias=True, seed=0):

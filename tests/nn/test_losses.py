@@ -14,6 +14,8 @@ from sknumpynet.nn import (
     check_loss_gradients,
 )
 
+from .reference import central_difference
+
 SHAPES = [(1, 2), (4, 3), (9, 5)]
 SEEDS = [0, 1, 2]
 HINGES = [
@@ -22,20 +24,6 @@ HINGES = [
     for squared in (False, True)
     for margin in (1.0, 0.5, 2.0)
 ]
-
-
-def central_difference(f, a, eps=1e-6):
-    """Independent reference: d f() / d a by central differences, perturbing ``a`` in place."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(*a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        plus = f()
-        a[idx] = old - eps
-        minus = f()
-        a[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def weights_or_none(use_weights, n, rng):
