@@ -242,8 +242,9 @@ class BaseNetwork(BaseEstimator):
             )
             progress = self._progress(max_epochs)
             try:
-                for epoch in range(max_epochs):
-                    optimizer.lr = schedule(epoch) if schedule else optimizer.lr
+                for _ in range(max_epochs):
+                    if schedule is not None:
+                        optimizer.lr = schedule.lr
                     previous = snapshot if n_iter else None  # start of the last epoch
                     snapshot = [a.copy() for a in network.state_arrays()]
                     try:
@@ -290,6 +291,8 @@ class BaseNetwork(BaseEstimator):
                     n_iter += 1
                     t += n_samples
                     loss_curve.append(loss)
+                    if schedule is not None:
+                        schedule.step(loss)
                     val = None
                     if early_stopping:
                         network.eval()
@@ -412,20 +415,17 @@ class BaseNetwork(BaseEstimator):
         return cls(params, lr=lr, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
     def _make_schedule(self):
-        """A function epoch -> learning rate, or None to leave the rate alone."""
+        """The per-epoch schedule of this fit, or None to leave the rate alone.
+
+        "adaptive" is not a schedule here: :meth:`_should_stop` divides the rate
+        when training stalls, as scikit-learn does.
+        """
         lr0 = self.learning_rate_init
         if self.learning_rate == "invscaling":
-            sched = nn.InverseScalingLR(lr0, power_t=self.power_t)
-        elif self.learning_rate == "cosine":
-            sched = nn.CosineLR(lr0, t_max=self.max_iter)
-        else:
-            return None
-
-        def lr_at(epoch):
-            sched.epoch = epoch
-            return sched._next_lr(None) if epoch else lr0
-
-        return lr_at
+            return nn.InverseScalingLR(lr0, power_t=self.power_t)
+        if self.learning_rate == "cosine":
+            return nn.CosineLR(lr0, t_max=self.max_iter)
+        return None
 
     # -- reporting -------------------------------------------------------------
 

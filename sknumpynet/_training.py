@@ -8,14 +8,13 @@ import contextlib
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from .nn import BatchNorm1d, Linear
 
-__all__ = ["EpochRecord", "Interrupted", "SecondInterrupt", "Trainer", "interrupt_guard"]
+__all__ = ["Interrupted", "SecondInterrupt", "Trainer", "interrupt_guard"]
 
 
 class Interrupted(Exception):
@@ -62,32 +61,6 @@ def interrupt_guard():
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@dataclass
-class EpochRecord:
-    """What one epoch did.
-
-    Attributes
-    ----------
-    epoch : int
-        1-based epoch number over the estimator's lifetime.
-    loss : float
-        Mean training loss over the epoch's batches, L2 penalty included.
-    validation_score : float or None
-        Score on the held-out validation set, when early stopping uses one.
-    learning_rate : float
-        The learning rate used during the epoch.
-    seconds : float
-        Wall time of the epoch.
-    """
-
-    epoch: int
-    loss: float
-    validation_score: float | None = None
-    learning_rate: float = 0.0
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 class Trainer:
