@@ -18,7 +18,7 @@ import threading
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
@@ -173,7 +173,7 @@ class BaseNetwork(BaseEstimator):
         dtype = [np.float64, np.float32] if first_call else self.network_dtype_
         X, y = validate_data(
             self, X, y, reset=first_call, accept_sparse="csr", dtype=dtype,
-            multi_output=True, y_numeric=not hasattr(self, "_encode_classes"),
+            multi_output=True, y_numeric=not is_classifier(self),
         )
         if getattr(self, "batch_norm", False) and X.shape[0] < 2:
             raise ValueError(
@@ -196,8 +196,10 @@ class BaseNetwork(BaseEstimator):
             best_loss, best_val = np.inf, -np.inf
         else:  # work on copies, so that a failure leaves the fitted model intact
             rng = copy.deepcopy(self._rng)
-            network = copy.deepcopy(self.network_)
-            optimizer = copy.deepcopy(self._optimizer) if partial else None
+            # copied together, the optimizer keeps pointing at the copied parameters
+            network, optimizer = copy.deepcopy(
+                (self.network_, self._optimizer if partial else None)
+            )
             t, loss_curve = self.t_, list(self.loss_curve_)
             val_scores = list(self.validation_scores_ or [])
             best_loss = self.best_loss_ if self.best_loss_ is not None else np.inf
@@ -205,9 +207,6 @@ class BaseNetwork(BaseEstimator):
             best_val = -np.inf if best_val is None else best_val
         if optimizer is None:
             optimizer = self._make_optimizer(network.parameters())
-        elif optimizer.params[0] is not network.parameters()[0]:
-            optimizer.params = network.parameters()  # the deep copies must stay paired
-            optimizer._pack()
 
         early_stopping = self.early_stopping and not partial
         X_val = y_val = sw_val = None
@@ -368,7 +367,7 @@ class BaseNetwork(BaseEstimator):
     def _split_validation(self, X, y, sample_weight, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        stratify = y if getattr(self, "_stratify_validation", False) and y.ndim == 1 else None
+        stratify = y if is_classifier(self) and y.ndim == 1 else None
         try:
             parts = train_test_split(
                 *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify

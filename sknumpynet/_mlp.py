@@ -366,8 +366,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _stratify_validation = True
-    _encode_classes = True
 
     def __init__(
         self,

@@ -235,8 +235,6 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         "probability": ["boolean"],
         "restore_best_weights": ["boolean"],
     }
-    _stratify_validation = True
-    _encode_classes = True
 
     def __init__(
         self,
