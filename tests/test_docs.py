@@ -103,3 +103,15 @@ def test_code_in_the_guide_runs(page, tmp_path, monkeypatch):
     namespace = {}
     for block in blocks:
         exec(compile(block, f"{page} block", "exec"), namespace)
+
+
+def test_readme_examples_run():
+    # README's Python blocks, in order, as one script (n_jobs=1 keeps it light)
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3, "README lost its examples"
+    code = "\n".join(blocks).replace("n_jobs=2", "n_jobs=1")
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["embeddings"].shape == (len(namespace["X_test"]), 64)
+    assert namespace["search"].best_score_ > 0.9
