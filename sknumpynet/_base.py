@@ -269,8 +269,12 @@ class BaseNetwork(BaseEstimator):
                             n_iter, t = n_iter - 1, t - n_samples
                             loss_curve.pop()
                             records.pop()
+                            state["best_loss"] = min(loss_curve, default=np.inf)
                             if early_stopping:
                                 val_scores.pop()
+                                # the best weights may be the ones that overflow
+                                state["best_state"] = None
+                                state["best_val"] = max(val_scores, default=-np.inf)
                         if not _finite_outputs(network, X):
                             raise ValueError(
                                 f"Training diverged (loss is {loss}) and no earlier weights "
