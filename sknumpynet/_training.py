@@ -5,6 +5,7 @@ estimators in ``_base`` drive it one epoch at a time and decide when to stop.
 """
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .nn import BatchNorm1d, Linear
+from .nn import BatchNorm1d
 
 __all__ = ["Interrupted", "SecondInterrupt", "Trainer", "interrupt_guard"]
 
@@ -67,7 +68,7 @@ class Trainer:
     """Minibatch gradient descent of a network on a loss.
 
     One batch: gather the rows into a reused buffer, forward, loss, backward,
-    add the L2 gradient, optimizer step. One epoch: shuffle the row order with
+    optimizer step (which adds the L2 gradient). One epoch: shuffle the row order with
     the Generator, then every batch in turn.
 
     Parameters
@@ -82,9 +83,13 @@ class Trainer:
         Shuffles the rows.
     shuffle : bool, default=True
     alpha : float, default=0.0
-        L2 penalty on the weights of every Linear layer (not the biases): the
-        objective of a batch with total sample weight ``n_b`` is
-        ``loss + alpha / (2 n_b) * sum ||W||^2``, as scikit-learn's MLP.
+        L2 penalty on the parameters whose ``decay`` flag is set (the weights
+        of the Linear layers, not the biases): the objective of a batch with
+        total sample weight ``n_b`` is ``loss + alpha / (2 n_b) * sum ||W||^2``,
+        as scikit-learn's MLP. Its gradient is added by the optimizer: when
+        ``alpha > 0`` the trainer sets ``optimizer.weight_decay`` before each
+        step, inside the optimizer's blocked pass where the weights are in
+        cache anyway.
     alpha_per_batch : bool, default=True
         False uses ``alpha / 2 * sum ||W||^2`` whatever the batch (the linear
         SVM's minibatch objective, where ``alpha = 1 / (C n)``).
@@ -100,11 +105,10 @@ class Trainer:
         self.batch_size, self.rng, self.shuffle = int(batch_size), rng, shuffle
         self.alpha, self.alpha_per_batch = float(alpha), alpha_per_batch
         self.flag = flag
-        self.weights = [m.weight for m in _modules(network) if isinstance(m, Linear)]
+        self.decayed = [p for p in network.parameters() if p.decay]
         self.batch_norms = [m for m in _modules(network) if isinstance(m, BatchNorm1d)]
         self.loss.check_finite = False  # divergence is detected on the returned float
         self._buffer = None
-        self._penalty_buffers = None
 
     def _gather(self, X, idx):
         """Rows ``idx`` of ``X``, copied into a buffer reused across batches."""
@@ -143,14 +147,8 @@ class Trainer:
             scale = self.alpha
             if self.alpha_per_batch:
                 scale /= len(yb) if wb is None else float(wb.sum())
-            if self._penalty_buffers is None:
-                self._penalty_buffers = [np.empty_like(w.value) for w in self.weights]
-            for w, buf in zip(self.weights, self._penalty_buffers):
-                # grad += scale * w without a temporary per batch. (Not scipy's BLAS
-                # axpy: scipy ships a second OpenBLAS whose idle threads spin against
-                # numpy's, which made every matrix product several times slower.)
-                w.grad += np.multiply(w.value, scale, out=buf)
-                value += 0.5 * scale * float(np.vdot(w.value, w.value))
+            self.optimizer.weight_decay = scale
+            value += 0.5 * scale * sum(float(np.vdot(p.value, p.value)) for p in self.decayed)
         self.optimizer.step()
         return value
 
@@ -187,8 +185,8 @@ class Trainer:
             size = len(idx) if wb is None else float(wb.sum())
             total += value * size
             seen += size
-            if not np.isfinite(value):
-                return float(value)
+            if not math.isfinite(value):
+                return value
             if self.flag is not None and self.flag.stop:
                 raise Interrupted
         return total / seen

@@ -18,6 +18,10 @@ class Parameter:
     ----------
     value : ndarray
         The initial value. It is stored as given (no copy).
+    decay : bool, default=True
+        Whether an optimizer's ``weight_decay`` (L2 penalty) applies to it.
+        Layers set it to False for biases and BatchNorm's scale and shift,
+        which are conventionally left unpenalised.
 
     Attributes
     ----------
@@ -26,13 +30,16 @@ class Parameter:
     grad : ndarray of the same shape and dtype as ``value``
         The gradient of the loss with respect to ``value`` for the last batch,
         written by the owning module's ``backward``.
+    decay : bool
+        As the parameter above.
     """
 
-    __slots__ = ("value", "grad")
+    __slots__ = ("value", "grad", "decay")
 
-    def __init__(self, value):
+    def __init__(self, value, decay=True):
         self.value = value
         self.grad = np.zeros_like(value)
+        self.decay = bool(decay)
 
     @property
     def shape(self):
@@ -42,14 +49,16 @@ class Parameter:
     def __getstate__(self):
         # the gradient is per-batch scratch that the next backward overwrites:
         # pickling it would add the size of the parameters to every saved model
-        return {"value": self.value}
+        return {"value": self.value, "decay": self.decay}
 
     def __setstate__(self, state):
         self.value = state["value"]
         self.grad = np.zeros_like(self.value)
+        self.decay = state.get("decay", True)
 
     def __repr__(self):
-        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
+        decay = "" if self.decay else ", decay=False"
+        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype}{decay})"
 
 
 def pack_parameters(params):

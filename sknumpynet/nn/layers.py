@@ -57,6 +57,7 @@ class Linear(Module):
     ----------
     weight : Parameter of shape (in_features, out_features)
     bias : Parameter of shape (out_features,) or None
+        With ``decay=False``: weight decay (L2) applies to the weight only.
     needs_input_grad : bool
         When False, ``backward`` skips the product ``grad @ W.T`` and returns
         None. Set it on a network's first layer, whose input gradient nobody
@@ -88,7 +89,9 @@ class Linear(Module):
         self.dtype = np.dtype(dtype)
         weight = get_initializer(init)((self.in_features, self.out_features), rng, self.dtype)
         self.weight = Parameter(weight)
-        self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype)) if bias else None
+        self.bias = (
+            Parameter(np.zeros(self.out_features, dtype=self.dtype), decay=False) if bias else None
+        )
         self._params = [self.weight] if self.bias is None else [self.weight, self.bias]
         self.needs_input_grad = True
         self._x = None
@@ -206,9 +209,9 @@ class BatchNorm1d(Module):
     Attributes
     ----------
     gamma : Parameter of shape (num_features,)
-        Scale, initialised to ones.
+        Scale, initialised to ones; ``decay=False`` (no weight decay).
     beta : Parameter of shape (num_features,)
-        Shift, initialised to zeros.
+        Shift, initialised to zeros; ``decay=False``.
     running_mean : ndarray of shape (num_features,)
     running_var : ndarray of shape (num_features,)
     batch_weight : ndarray of shape (n_samples,) or None
@@ -241,8 +244,8 @@ class BatchNorm1d(Module):
         self.eps = float(eps)
         self.momentum = float(momentum)
         self.dtype = np.dtype(dtype)
-        self.gamma = Parameter(np.ones(self.num_features, dtype=self.dtype))
-        self.beta = Parameter(np.zeros(self.num_features, dtype=self.dtype))
+        self.gamma = Parameter(np.ones(self.num_features, dtype=self.dtype), decay=False)
+        self.beta = Parameter(np.zeros(self.num_features, dtype=self.dtype), decay=False)
         self._params = [self.gamma, self.beta]
         self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
         self.running_var = np.ones(self.num_features, dtype=self.dtype)

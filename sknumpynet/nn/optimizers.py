@@ -16,6 +16,7 @@ In the formulas below ``w`` is a parameter, ``g`` its gradient (plus
 
 import math
 import numbers
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -46,28 +47,56 @@ class Optimizer:
     lr : float
         Learning rate, positive. May be changed between steps (schedules do).
     weight_decay : float, default=0.0
-        Coupled L2 penalty: ``weight_decay * w`` is added to each gradient.
+        Coupled L2 penalty: ``weight_decay * w`` is added to the gradient of
+        every parameter whose ``decay`` flag is True (layers clear it on biases
+        and on BatchNorm's scale and shift). May be changed between steps.
 
     Attributes
     ----------
     t : int
         Number of steps taken.
+
+    Notes
+    -----
+    A subclass lists its per-parameter state in ``_state_names`` (zero at the
+    start, saved with the optimizer) and its scratch arrays in
+    ``_scratch_names``, and implements ``_update(block)``: one step of its
+    rule on one block of the flat buffers, where ``block.w`` is the values,
+    ``self._gradient(block, out)`` the gradient with weight decay, and
+    ``block.<name>`` the same stretch of each state or scratch array.
     """
 
     #: Number of parameters updated together by one pass of :meth:`step`.
     block_size = 65536
+    _state_names = ()
+    _scratch_names = ("buf", "decayed")  # decayed: the gradient with weight decay
 
     def __init__(self, params, lr, weight_decay=0.0):
-        self._block = slice(None)
         self.params = list(params)
         self.lr = _check_number(lr, "lr", 0.0, low_open=True)
         self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
         self.t = 0
+        # Decayed parameters first, so weight decay covers one leading stretch of
+        # the flat buffer. The order (and so each parameter's decay) is fixed here.
+        self._ordered = sorted(self.params, key=lambda p: not p.decay)
+        self._state = {}
         self._pack()
 
     def _pack(self):
-        self._w, self._g = pack_parameters(self.params)
-        self._buf = np.empty_like(self._w)
+        self._w, self._g = pack_parameters(self._ordered)
+        for name in self._state_names:  # kept when only the parameter arrays changed
+            if name not in self._state or self._state[name].shape != self._w.shape:
+                self._state[name] = np.zeros_like(self._w)
+        arrays = {**self._state, **{n: np.empty_like(self._w) for n in self._scratch_names}}
+        n_decay = sum(p.value.size for p in self._ordered if p.decay)
+        self._blocks = [
+            SimpleNamespace(
+                w=self._w[span], g=self._g[span], decay=decay,
+                **{name: a[span] for name, a in arrays.items()},
+            )
+            for lo, hi, decay in ((0, n_decay, True), (n_decay, self._w.size, False))
+            for span in _even_spans(lo, hi, self.block_size)
+        ]
 
     def step(self):
         """Update every parameter in place from its current ``.grad``."""
@@ -76,16 +105,16 @@ class Optimizer:
         self.t += 1
         # Block by block, so that every array of a block stays in cache across
         # the several passes of the update rule (5% of a Fashion-MNIST epoch).
-        for start in range(0, self._w.size, self.block_size):
-            self._block = slice(start, start + self.block_size)
-            g = self._g[self._block]
-            if self.weight_decay:
-                g = np.multiply(
-                    self._w[self._block], self.weight_decay, out=self._state("_decayed_grad")
-                )
-                g += self._g[self._block]
-            self._update(self._w[self._block], g)
-        self._block = slice(None)
+        for block in self._blocks:
+            self._update(block)
+
+    def _gradient(self, block, out):
+        """The block's gradient plus weight decay, written into ``out`` if it has any."""
+        if not (self.weight_decay and block.decay):
+            return block.g
+        np.multiply(block.w, self.weight_decay, out=out)
+        out += block.g
+        return out
 
     def _is_packed(self):
         """True while every ``p.value`` and ``p.grad`` still views the flat buffers.
@@ -96,23 +125,14 @@ class Optimizer:
         w, g = self._w, self._g
         return w is not None and all(p.value.base is w and p.grad.base is g for p in self.params)
 
-    def _update(self, w, g):
+    def _update(self, block):
         raise NotImplementedError
-
-    def _state(self, name):
-        """The current block of a zero-initialised buffer shaped like the parameters."""
-        arr = getattr(self, name, None)
-        if arr is None or arr.shape != self._w.shape:
-            arr = np.zeros_like(self._w)
-            setattr(self, name, arr)
-        return arr[self._block]
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        # the parameters pickle with the network; repack on load
-        state["_w"] = state["_g"] = state["_buf"] = None
-        for scratch in ("_num", "_decayed_grad"):  # rebuilt on the next step
-            state.pop(scratch, None)
+        # the parameters pickle with the network and the blocks are views of
+        # their buffers: repack on load (the state arrays are kept)
+        state["_w"] = state["_g"] = state["_blocks"] = None
         return state
 
     def __setstate__(self, state):
@@ -124,6 +144,15 @@ class Optimizer:
 
     def _hyper(self):
         return {"lr": self.lr, "weight_decay": self.weight_decay}
+
+
+def _even_spans(lo, hi, size):
+    """Slices that cut ``[lo, hi)`` into the fewest near-equal pieces of at most ``size``."""
+    n = -(-(hi - lo) // size)
+    if n == 0:
+        return []
+    edges = [lo + (hi - lo) * i // n for i in range(n + 1)]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
 
 class SGD(Optimizer):
@@ -155,13 +184,17 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         super().__init__(params, lr, weight_decay)
 
-    def _update(self, w, g):
-        buf = self._state("_buf")
+    @property
+    def _state_names(self):
+        return ("velocity",) if self.momentum else ()
+
+    def _update(self, block):
+        buf, g = block.buf, self._gradient(block, out=block.decayed)
         if self.momentum == 0:
             np.multiply(g, self.lr, out=buf)
-            w -= buf
+            block.w -= buf
             return
-        v = self._state("_velocity")
+        v = block.velocity
         v *= self.momentum
         v += g
         if self.nesterov:
@@ -170,7 +203,7 @@ class SGD(Optimizer):
             buf *= self.lr
         else:
             np.multiply(v, self.lr, out=buf)
-        w -= buf
+        block.w -= buf
 
     def _hyper(self):
         return {**super()._hyper(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -215,8 +248,10 @@ class RMSProp(Optimizer):
         self.eps = _check_number(eps, "eps", 0.0, low_open=True)
         super().__init__(params, lr, weight_decay)
 
-    def _update(self, w, g):
-        s, buf = self._state("_square_avg"), self._state("_buf")
+    _state_names = ("square_avg",)
+
+    def _update(self, block):
+        s, buf, g = block.square_avg, block.buf, self._gradient(block, out=block.decayed)
         s *= self.rho
         np.multiply(g, g, out=buf)
         buf *= 1.0 - self.rho
@@ -225,7 +260,7 @@ class RMSProp(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)
         buf *= self.lr
-        w -= buf
+        block.w -= buf
 
     def _hyper(self):
         return {**super()._hyper(), "rho": self.rho, "eps": self.eps}
@@ -266,24 +301,28 @@ class Adam(Optimizer):
         self.epsilon = _check_number(epsilon, "epsilon", 0.0, low_open=True)
         super().__init__(params, lr, weight_decay)
 
-    def _moments(self, g):
-        """Update and return the moment estimates, kept scaled to save passes.
+    _state_names = ("m", "v")
+
+    def _moments(self, block, g):
+        """Update and return the block's moment estimates, kept scaled to save passes.
 
         Returns ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``: the recursions
         ``m' = beta_1 m' + g`` and ``v' = beta_2 v' + g**2`` need two and three
         passes over the parameters instead of three and four.
         """
-        m, v, buf = self._state("_m"), self._state("_v"), self._state("_buf")
+        m, v, buf = block.m, block.v, block.buf
         m *= self.beta_1
         m += g
         v *= self.beta_2
-        np.multiply(g, g, out=buf)
+        np.multiply(g, g, out=buf)  # g may be buf itself: squared in place
         v += buf
         return m, v
 
-    def _update(self, w, g):
-        m, v = self._moments(g)
-        buf, b1, b2, t = self._state("_buf"), self.beta_1, self.beta_2, self.t
+    def _update(self, block):
+        # the decayed gradient goes into buf, which holds nothing else yet: one
+        # array less in cache than a separate buffer (8% of the step)
+        m, v = self._moments(block, self._gradient(block, out=block.buf))
+        buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
         # The rule above with m = (1 - b1) m' and v = (1 - b2) v' substituted:
         #   w -= lr_t (1 - b1) / sqrt(1 - b2) * m' / (sqrt(v') + eps sqrt(1 - b2**t) / sqrt(1 - b2))
         # Python floats keep the float32 arithmetic in float32 (NEP 50).
@@ -294,7 +333,7 @@ class Adam(Optimizer):
         buf += self.epsilon * bias2 / math.sqrt(1.0 - b2)
         buf *= 1.0 / scale
         np.divide(m, buf, out=buf)
-        w -= buf
+        block.w -= buf
 
     def _hyper(self):
         return {
@@ -326,11 +365,14 @@ class Nadam(Adam):
     weight_decay : float, default=0.0
     """
 
-    def _update(self, w, g):
-        m, v = self._moments(g)  # scaled: m = (1 - b1) m', v = (1 - b2) v'
-        buf, b1, b2, t = self._state("_buf"), self.beta_1, self.beta_2, self.t
+    _scratch_names = (*Adam._scratch_names, "num")
+
+    def _update(self, block):
+        g = self._gradient(block, out=block.decayed)  # read again below: not in buf
+        m, v = self._moments(block, g)  # scaled: m = (1 - b1) m', v = (1 - b2) v'
+        buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
         # numerator m_hat, built in a separate buffer so buf can hold the denominator
-        num = self._state("_num")
+        num = block.num
         np.multiply(m, b1 * (1.0 - b1) / (1.0 - b1 ** (t + 1)), out=num)
         np.multiply(g, (1.0 - b1) / (1.0 - b1**t), out=buf)
         num += buf
@@ -339,4 +381,4 @@ class Nadam(Adam):
         buf += self.epsilon
         np.divide(num, buf, out=buf)
         buf *= self.lr
-        w -= buf
+        block.w -= buf

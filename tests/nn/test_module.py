@@ -59,6 +59,19 @@ def test_parameter_pickles():
     assert not q.grad.any()
 
 
+@pytest.mark.parametrize("decay", [True, False])
+def test_parameter_decay_flag_pickles_and_shows(decay):
+    p = Parameter(np.arange(3.0), decay=decay)
+    assert pickle.loads(pickle.dumps(p)).decay is decay
+    assert ("decay=False" in repr(p)) is not decay
+
+
+def test_layers_exempt_biases_and_batchnorm_from_weight_decay():
+    linear, bn = Linear(3, 2), BatchNorm1d(2)
+    assert linear.weight.decay
+    assert not linear.bias.decay and not bn.gamma.decay and not bn.beta.decay
+
+
 # --------------------------------------------------------------- pack_parameters
 
 

@@ -36,14 +36,20 @@ CASES = {
 SHAPES = [(2, 3), (3,), (1, 1)]
 
 
-def reference_run(name, hyper, values, grads_per_step, weight_decay, lrs=None):
-    """Apply the docstring update rules, parameter by parameter, in float64."""
+def reference_run(name, hyper, values, grads_per_step, weight_decay, lrs=None, decay=None):
+    """Apply the docstring update rules, parameter by parameter, in float64.
+
+    ``weight_decay`` is a float or one float per step; ``decay`` one bool per
+    parameter (all True by default): whether the weight decay applies to it.
+    """
     w = [np.array(v, dtype=np.float64) for v in values]
     state = [{} for _ in w]
+    decay = [True] * len(w) if decay is None else decay
     for t, grads in enumerate(grads_per_step, start=1):
         lr = hyper["lr"] if lrs is None else lrs[t - 1]
+        wd = weight_decay if np.isscalar(weight_decay) else weight_decay[t - 1]
         for i, (wi, st) in enumerate(zip(w, state)):
-            g = grads[i] + weight_decay * wi  # coupled L2
+            g = grads[i] + (wd * wi if decay[i] else 0.0)  # coupled L2
             if name == "sgd":
                 w[i] = wi - lr * g
             elif name in ("sgd_momentum", "momentum", "sgd_nesterov"):
@@ -108,6 +114,28 @@ def test_steps_match_the_docstring_formula(name, weight_decay):
         assert opt.t == n_steps
     # the steps actually moved every parameter
     assert all(not np.allclose(p.value, s) for p, s in zip(params, start))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_weight_decay_skips_undecayed_parameters_and_may_change(name):
+    # a bias-like parameter (decay=False) between two decayed ones, and a
+    # weight decay that changes between steps (as the trainer's per-batch L2)
+    cls, hyper = CASES[name]
+    decay = [True, False, True]
+    params = [Parameter(p.value, decay=d) for p, d in zip(make_params(), decay)]
+    start = [p.value.copy() for p in params]
+    grads = gradient_sequence(3)
+    weight_decays = [0.1, 0.02, 0.3]
+    opt = cls(params, weight_decay=weight_decays[0], **hyper)
+    for wd, step_grads in zip(weight_decays, grads):
+        opt.weight_decay = wd
+        run(opt, params, [step_grads])
+    expected = reference_run(name, hyper, start, grads, weight_decays, decay=decay)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.value, e, rtol=1e-12, atol=1e-14)
+    # and the decay really was skipped: decaying everything gives another result
+    everything = reference_run(name, hyper, start, grads, weight_decays)
+    assert not np.allclose(params[1].value, everything[1])
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -197,7 +225,9 @@ def test_parameters_are_packed_in_one_buffer_and_values_kept(name):
 
     opt = cls(params, **hyper)
 
-    flat_value, flat_grad = pack_parameters(params)  # returns the existing buffers
+    # decayed parameters (the weights) are packed first, then the biases
+    ordered = [net[0].weight, net[2].weight, net[0].bias, net[2].bias]
+    flat_value, flat_grad = pack_parameters(ordered)  # returns the existing buffers
     assert flat_value.size == sum(b.size for b in before)
     for p, b in zip(params, before):
         assert np.shares_memory(p.value, flat_value)
@@ -206,7 +236,7 @@ def test_parameters_are_packed_in_one_buffer_and_values_kept(name):
     np.testing.assert_array_equal(net(x), out_before)
     # backward writes into the shared gradient buffer and step updates the layers
     net.backward(rng.standard_normal((5, 2)))
-    np.testing.assert_array_equal(flat_grad, np.concatenate([p.grad.ravel() for p in params]))
+    np.testing.assert_array_equal(flat_grad, np.concatenate([p.grad.ravel() for p in ordered]))
     weight = net[0].weight.value
     opt.step()
     assert net[0].weight.value is weight  # updated in place
@@ -282,6 +312,7 @@ def test_pickled_optimizer_keeps_stepping_like_its_twin(name, weight_decay):
     net2, opt2 = pickle.loads(pickle.dumps((net, opt)))
     assert opt2.params == net2.parameters()  # the same Parameter objects
     assert opt2.t == opt.t == 2
+    unpickled_start = [p.value.copy() for p in net2.parameters()]
     for _ in range(3):
         for n, o in ((net, opt), (net2, opt2)):
             quadratic_grads(n.parameters(), centres)
@@ -289,7 +320,8 @@ def test_pickled_optimizer_keeps_stepping_like_its_twin(name, weight_decay):
     for p, q in zip(net.parameters(), net2.parameters(), strict=True):
         np.testing.assert_array_equal(q.value, p.value)
     # and the unpickled optimizer really updates the unpickled network
-    assert np.shares_memory(net2[0].weight.value, pack_parameters(opt2.params)[0])
+    for p, start in zip(net2.parameters(), unpickled_start, strict=True):
+        assert not np.array_equal(p.value, start)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -338,16 +370,19 @@ def test_a_replaced_parameter_array_is_still_updated(name):
 
 
 @pytest.mark.parametrize("cls", [SGD, Momentum, RMSProp, Adam, Nadam])
-def test_blocked_step_equals_one_block(cls):
-    # the step runs over blocks of block_size parameters; the split must not matter
+def test_blocked_step_equals_one_block(cls, monkeypatch):
+    # the step runs over blocks of block_size parameters (decayed and undecayed
+    # ones in separate blocks); the split must not matter
     rng = np.random.default_rng(7)
     values = [rng.standard_normal(s) for s in [(4, 3), (3,), (5,)]]
     grads = [[rng.standard_normal(v.shape) for v in values] for _ in range(3)]
     results = []
     for block_size in (65536, 4):
-        params = [Parameter(v.copy()) for v in values]
+        monkeypatch.setattr(cls, "block_size", block_size)
+        params = [Parameter(v.copy(), decay=d) for v, d in zip(values, [True, False, True])]
         opt = cls(params, lr=0.05, weight_decay=0.01)
-        opt.block_size = block_size
+        # 17 decayed values then 3 undecayed: 1 + 1 blocks, or 5 + 1 of at most 4
+        assert len(opt._blocks) == (2 if block_size > 17 else 6)
         for step_grads in grads:
             for p, g in zip(params, step_grads):
                 p.grad[...] = g
