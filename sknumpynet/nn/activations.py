@@ -28,7 +28,7 @@ def softmax(z, axis=-1):
         ``exp(z - max) / sum(exp(z - max))``: finite for any finite ``z``.
     """
     with np.errstate(over="ignore"):  # -inf for a spread beyond the range: exp gives 0
-        e = np.exp(z - z.max(axis=axis, keepdims=True))
+        e = np.exp(z - _max(z, axis))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -46,11 +46,25 @@ def log_softmax(z, axis=-1):
     log_p : ndarray of the same shape and dtype
     """
     with np.errstate(over="ignore"):  # a spread beyond the dtype's range: -inf, clipped below
-        shifted = z - z.max(axis=axis, keepdims=True)
+        shifted = z - _max(z, axis)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     if shifted.dtype.kind == "f":  # log p below the smallest float is not -inf
         np.maximum(shifted, np.finfo(shifted.dtype).min, out=shifted)
     return shifted
+
+
+def _max(z, axis):
+    """``z.max(axis=axis, keepdims=True)``, fast for short rows of class scores.
+
+    numpy reduces a short last axis one row at a time: 13 us for the maximum of
+    256 rows of 10 classes. Over the first axis of the transposed copy the same
+    reduction is one vectorised pass per class, 2 us. (Only for the maximum,
+    which is exact in any order: a sum's rounding would then depend on how
+    many rows come together.)
+    """
+    if z.ndim == 2 and axis in (-1, 1) and z.shape[1] <= 16:  # beyond, the copy costs more
+        return np.maximum.reduce(np.ascontiguousarray(z.T), axis=0)[:, np.newaxis]
+    return z.max(axis=axis, keepdims=True)
 
 
 class _Activation(Module):

@@ -3,7 +3,6 @@
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._module import Module, Parameter
 from .init import get_initializer
@@ -102,7 +101,7 @@ class Linear(Module):
         # kept in both modes (a reference, not a copy), so that backward always
         # uses the batch of the last forward and eval-mode networks can be checked
         self._x = x
-        if self.out_features == 1 and not sp.issparse(x):
+        if self.out_features == 1 and isinstance(x, np.ndarray):
             # BLAS's matrix-vector kernel rounds a row differently depending on its
             # position in the block; einsum gives every row the same result whatever
             # batch it comes in, so chunked prediction equals one big batch exactly.
@@ -117,13 +116,14 @@ class Linear(Module):
         if self._x is None:
             raise RuntimeError("Linear.backward called before forward.")
         x = self._x
-        if sp.issparse(x):
-            self.weight.grad[...] = x.T @ grad_output
-        else:
+        dense = isinstance(x, np.ndarray)  # else a scipy sparse matrix
+        if dense:
             np.matmul(x.T, grad_output, out=self.weight.grad)
+        else:
+            self.weight.grad[...] = x.T @ grad_output
         if self.bias is not None:
-            np.sum(grad_output, axis=0, out=self.bias.grad)
-        if not self.needs_input_grad or sp.issparse(x):
+            np.add.reduce(grad_output, axis=0, out=self.bias.grad)
+        if not self.needs_input_grad or not dense:
             return None
         return grad_output @ self.weight.value.T
 

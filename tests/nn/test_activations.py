@@ -144,10 +144,30 @@ def test_log_softmax_is_finite_for_huge_logits():
     np.testing.assert_allclose(np.exp(log_p), softmax(BIG), atol=1e-15)
 
 
-def test_log_softmax_matches_reference_for_moderate_logits():
-    z = np.random.default_rng(0).standard_normal((5, 4)) * 5
+@pytest.mark.parametrize("n_classes", [1, 4, 16, 17, 40])  # both sides of the short-row path
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_log_softmax_matches_reference_for_moderate_logits(n_classes, axis):
+    z = np.random.default_rng(0).standard_normal((5, n_classes)) * 5
     expected = [[v - math.log(sum(math.exp(u) for u in row)) for v in row] for row in z.tolist()]
-    np.testing.assert_allclose(log_softmax(z), expected, rtol=1e-12)
+    np.testing.assert_allclose(log_softmax(z, axis=axis), expected, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(softmax(z, axis=axis), np.exp(expected), rtol=1e-12)
+
+
+def test_softmax_over_the_first_axis_normalises_columns():
+    z = np.random.default_rng(1).standard_normal((6, 3))
+    np.testing.assert_allclose(softmax(z, axis=0), softmax(z.T, axis=1).T, rtol=1e-14)
+    np.testing.assert_allclose(log_softmax(z, axis=0), log_softmax(z.T).T, rtol=1e-14)
+
+
+@pytest.mark.parametrize("n_classes", [3, 10, 16, 17, 40])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_a_row_does_not_depend_on_the_other_rows(n_classes, dtype):
+    # chunked prediction must equal one big batch bit for bit
+    z = (np.random.default_rng(2).standard_normal((300, n_classes)) * 4).astype(dtype)
+    whole, log_whole = softmax(z), log_softmax(z)
+    for lo, hi in [(0, 1), (7, 8), (5, 133), (250, 300)]:
+        np.testing.assert_array_equal(softmax(z[lo:hi]), whole[lo:hi])
+        np.testing.assert_array_equal(log_softmax(z[lo:hi]), log_whole[lo:hi])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
