@@ -66,7 +66,7 @@ class Loss:
             )
         per_sample, grad = self._per_sample(scores, target)
         if sample_weight is None:
-            loss = per_sample.mean()
+            loss = np.add.reduce(per_sample) / n  # per_sample.mean() without its wrapper
             grad *= 1.0 / n
         else:
             w = self._normalized_weights(sample_weight, n).astype(scores.dtype)
