@@ -73,6 +73,9 @@ class Optimizer:
 
     #: Number of parameters updated together by one pass of :meth:`step`.
     block_size = 65536
+    #: Every this many steps, state entries below the smallest normal float are
+    #: set to zero (see ``_flush_subnormals``).
+    flush_every = 64
     _state_names = ()
     _scratch_names = ("buf", "decayed")  # decayed: the gradient with weight decay
 
@@ -114,6 +117,23 @@ class Optimizer:
         # the several passes of the update rule (5% of a Fashion-MNIST epoch).
         for block in self._blocks:
             self._update(block)
+        if self.t % self.flush_every == 0:
+            self._flush_subnormals()
+
+    def _flush_subnormals(self):
+        """Set the state entries that decayed below the smallest normal float to zero.
+
+        A parameter whose gradient stays exactly zero (a pixel blank in every
+        image of a batch, a dead unit) has its moment estimates multiplied by
+        beta at every step, and after some 800 steps they are subnormal, where
+        x86 arithmetic is many times slower: an Adam epoch on Fashion-MNIST
+        without L2 slowed from 0.39 to 0.48 s after three epochs. This is the
+        CPU's flush-to-zero mode, which numpy cannot switch on, done by hand
+        now and then; it moves an update by less than ``lr * tiny / epsilon``.
+        """
+        tiny = np.finfo(self._w.dtype).tiny
+        for state in self._state.values():
+            state[np.abs(state) < tiny] = 0.0
 
     def _gradient(self, block, out):
         """The block's gradient plus weight decay, written into ``out`` if it has any."""

@@ -155,6 +155,38 @@ def test_penalty_is_the_l2_term_of_the_weights_before_the_step(name, monkeypatch
     assert opt.penalty == 0.0
 
 
+@pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam", "nadam"])
+def test_state_of_zero_gradients_is_flushed_instead_of_turning_subnormal(name, monkeypatch):
+    # one gradient, then exact zeros: the state decays geometrically through
+    # float32's subnormals (slow arithmetic) unless flushed to zero
+    cls, hyper = CASES[name]
+    tiny = np.finfo(np.float32).tiny
+
+    def subnormal(opt):
+        state = np.concatenate(list(opt._state.values()))
+        return bool(((state != 0) & (np.abs(state) < tiny)).any())
+
+    runs = []
+    for flush_every in (64, 10**9):
+        monkeypatch.setattr(cls, "flush_every", flush_every)
+        params = [Parameter(np.ones(3, np.float32)), Parameter(np.ones(2, np.float32))]
+        opt = cls(params, **hyper)
+        seen = []
+        for step in range(1000):
+            params[0].grad[...] = 1e-3 if step == 0 else 0.0
+            params[1].grad[...] = np.cos(step)  # never zero: its state stays normal
+            opt.step()
+            seen.append(subnormal(opt))
+        runs.append((opt, params, seen))
+    (flushed, params, seen), (unflushed, twin_params, twin_seen) = runs
+    assert any(twin_seen)  # the hazard is real
+    assert not any(seen[63::64])  # none left right after a flush
+    for name_ in flushed._state:  # normal state values are left exactly alone
+        np.testing.assert_array_equal(flushed._state[name_][3:], unflushed._state[name_][3:])
+    for p, q in zip(params, twin_params):
+        np.testing.assert_allclose(p.value, q.value, rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_learning_rate_changes_between_steps_are_used(name):
     cls, hyper = CASES[name]
