@@ -7,6 +7,7 @@ examples reach at their full settings is not asserted here (the settings are
 far too small); only that they run and report what they should.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -106,3 +107,29 @@ def test_linear_svm_comparison():
         assert len(row) == 1, name
         test_acc, train_acc, seconds = map(float, row[0][len(name):].split())
         assert 0.0 <= test_acc <= 1.0 and 0.0 <= train_acc <= 1.0 and seconds >= 0
+
+
+def test_mlp_benchmark_runs_and_reports_every_system(tmp_path):
+    # the documented benchmark command, on a few rows: it runs, interleaves
+    # the repeats and writes its report (timings are not asserted: shared machine)
+    folder = fashion_mnist_dir()
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_mlp.py"), "--data", str(folder),
+         "--max-samples", "600", "--epochs", "2", "--predict-rows", "3000", "--repeats", "2",
+         "--systems", "sknumpynet,sklearn", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+        env=dict(os.environ, MPLBACKEND="Agg"),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "bench_mlp.json").read_text())
+    systems = {r["system"]: r for r in report["results"]}
+    assert set(systems) == {"sknumpynet", "sklearn"}
+    for r in systems.values():
+        assert len(r["runs"]) == 2 and len(r["epoch_seconds"]) == 2
+        assert r["median_epoch_seconds"] > 0 and 0 < r["test_accuracy"] <= 1
+        assert r["predict_rows_per_s"] > 0
+    assert systems["sknumpynet"]["time_ratio_to_sknumpynet"] == 1.0
+    assert report["gemm_floor_seconds"] > 0 and report["gflop_per_epoch"] == pytest.approx(
+        6 * 600 * (784 * 256 + 256 * 128 + 128 * 10) / 1e9
+    )
+    assert "the GEMM floor" in result.stdout and "median of 2 interleaved runs" in result.stdout
