@@ -105,6 +105,7 @@ class Trainer:
         self.batch_size, self.rng, self.shuffle = int(batch_size), rng, shuffle
         self.alpha, self.alpha_per_batch = float(alpha), alpha_per_batch
         self.flag = flag
+        self.decayed = [p for p in network.parameters() if p.decay]
         self.batch_norms = [m for m in _modules(network) if isinstance(m, BatchNorm1d)]
         self.loss.check_finite = False  # divergence is detected on the returned float
         self._buffer = None
@@ -147,8 +148,9 @@ class Trainer:
             if self.alpha_per_batch:
                 scale /= len(yb) if wb is None else float(wb.sum())
             self.optimizer.weight_decay = scale
+            value += 0.5 * scale * sum(float(np.vdot(p.value, p.value)) for p in self.decayed)
         self.optimizer.step()
-        return value + self.optimizer.penalty
+        return value
 
     def run_epoch(self, X, y, sample_weight=None):
         """Train on every row once, in (shuffled) minibatches.

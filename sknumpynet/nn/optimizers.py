@@ -55,11 +55,6 @@ class Optimizer:
     ----------
     t : int
         Number of steps taken.
-    penalty : float
-        ``weight_decay / 2 * sum ||w||^2`` over the decayed parameters at the
-        start of the last step: the value of the L2 term whose gradient that
-        step added (0.0 without weight decay). Summed block by block while
-        the weights are in cache, which is cheaper than a separate pass.
 
     Notes
     -----
@@ -84,7 +79,6 @@ class Optimizer:
         self.lr = _check_number(lr, "lr", 0.0, low_open=True)
         self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
         self.t = 0
-        self.penalty = 0.0
         # Decayed parameters first, so weight decay covers one leading stretch of
         # the flat buffer. The order (and so each parameter's decay) is fixed here.
         self._ordered = sorted(self.params, key=lambda p: not p.decay)
@@ -112,7 +106,6 @@ class Optimizer:
         if not self._is_packed():
             self._pack()  # parameters were replaced, e.g. after unpickling
         self.t += 1
-        self.penalty = 0.0
         # Block by block, so that every array of a block stays in cache across
         # the several passes of the update rule (5% of a Fashion-MNIST epoch).
         for block in self._blocks:
@@ -139,7 +132,6 @@ class Optimizer:
         """The block's gradient plus weight decay, written into ``out`` if it has any."""
         if not (self.weight_decay and block.decay):
             return block.g
-        self.penalty += 0.5 * self.weight_decay * float(np.dot(block.w, block.w))
         np.multiply(block.w, self.weight_decay, out=out)
         out += block.g
         return out

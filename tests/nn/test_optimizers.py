@@ -138,23 +138,6 @@ def test_weight_decay_skips_undecayed_parameters_and_may_change(name):
     assert not np.allclose(params[1].value, everything[1])
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_penalty_is_the_l2_term_of_the_weights_before_the_step(name, monkeypatch):
-    cls, hyper = CASES[name]
-    monkeypatch.setattr(cls, "block_size", 4)  # summed over several blocks
-    decay = [True, False, True]
-    params = [Parameter(p.value, decay=d) for p, d in zip(make_params(), decay)]
-    opt = cls(params, weight_decay=0.3, **hyper)
-    assert opt.penalty == 0.0
-    for step_grads in gradient_sequence(2):
-        before = 0.15 * sum(float(np.sum(p.value**2)) for p in params if p.decay)
-        run(opt, params, [step_grads])
-        assert opt.penalty == pytest.approx(before, rel=1e-12)
-    opt.weight_decay = 0.0
-    run(opt, params, gradient_sequence(1))
-    assert opt.penalty == 0.0
-
-
 @pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam", "nadam"])
 def test_state_of_zero_gradients_is_flushed_instead_of_turning_subnormal(name, monkeypatch):
     # one gradient, then exact zeros: the state decays geometrically through
