@@ -68,8 +68,8 @@ class Trainer:
     """Minibatch gradient descent of a network on a loss.
 
     One batch: gather the rows into a reused buffer, forward, loss, backward,
-    optimizer step (which adds the L2 gradient). One epoch: shuffle the row order with
-    the Generator, then every batch in turn.
+    optimizer step (which adds the L2 gradient). One epoch: shuffle the row
+    order with the Generator, then every batch in turn.
 
     Parameters
     ----------
@@ -86,10 +86,9 @@ class Trainer:
         L2 penalty on the parameters whose ``decay`` flag is set (the weights
         of the Linear layers, not the biases): the objective of a batch with
         total sample weight ``n_b`` is ``loss + alpha / (2 n_b) * sum ||W||^2``,
-        as scikit-learn's MLP. Its gradient is added by the optimizer: when
-        ``alpha > 0`` the trainer sets ``optimizer.weight_decay`` before each
-        step, inside the optimizer's blocked pass where the weights are in
-        cache anyway.
+        as scikit-learn's MLP. Its gradient is added by the optimizer, in its
+        blocked pass where the weights are in cache anyway: the trainer sets
+        ``optimizer.weight_decay`` before every step (to 0 when ``alpha`` is 0).
     alpha_per_batch : bool, default=True
         False uses ``alpha / 2 * sum ||W||^2`` whatever the batch (the linear
         SVM's minibatch objective, where ``alpha = 1 / (C n)``).
@@ -143,12 +142,12 @@ class Trainer:
         scores = self.network.forward(xb)
         value = self.loss(scores, yb, wb)
         self.network.backward(self.loss.backward())
-        if self.alpha:
-            scale = self.alpha
+        scale = self.alpha
+        if scale:
             if self.alpha_per_batch:
                 scale /= len(yb) if wb is None else float(wb.sum())
-            self.optimizer.weight_decay = scale
             value += 0.5 * scale * sum(float(np.vdot(p.value, p.value)) for p in self.decayed)
+        self.optimizer.weight_decay = scale  # also 0: a resumed optimizer may hold an old one
         self.optimizer.step()
         return value
 

@@ -572,6 +572,16 @@ def test_partial_fit_keeps_the_optimizer_state(make, small_digits):
             assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=solver)
 
 
+def test_alpha_changed_between_partial_fits_is_the_one_applied(small_digits):
+    # the resumed optimizer carries the previous batch's weight decay; the
+    # trainer must overwrite it, to zero as well
+    X, _, y, _ = small_digits
+    clf = _small_clf(alpha=0.5).partial_fit(X, y, classes=np.arange(10))
+    assert clf._optimizer.weight_decay > 0
+    clf.set_params(alpha=0.0).partial_fit(X, y)
+    assert clf._optimizer.weight_decay == 0.0
+
+
 def test_partial_fit_label_errors(small_digits):
     X, _, y, _ = small_digits
     with pytest.raises(ValueError, match="classes"):
