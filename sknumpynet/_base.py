@@ -28,12 +28,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from . import nn
-from ._training import Interrupted, SecondInterrupt, Trainer, interrupt_guard
+from ._training import Interrupted, SecondInterrupt, Trainer, _modules, interrupt_guard
 
 __all__ = ["BaseNetwork", "FORMAT_VERSION"]
 
 #: Version of the pickled layout of fitted estimators; bumped on incompatible change.
-FORMAT_VERSION = 1
+#: 2: parameters carry a ``decay`` flag and optimizers pack decayed ones first.
+FORMAT_VERSION = 2
 
 _SOLVERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam")
 _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
@@ -488,6 +489,25 @@ class BaseNetwork(BaseEstimator):
                 f"sknumpynet; this version reads format {FORMAT_VERSION}. Upgrade sknumpynet."
             )
         super().__setstate__(state)
+        if version == 1:
+            self._upgrade_from_format_1()
+
+    def _upgrade_from_format_1(self):
+        """Bring a model pickled in format 1 to this version's layout.
+
+        Format 1 had no ``decay`` flag (it loads as True everywhere), so the
+        biases and BatchNorm's scale and shift get their False back, and its
+        optimizer kept its moments in the old packing order, so it is dropped:
+        the model predicts as before, and the next ``partial_fit`` or warm
+        start begins with fresh optimizer moments.
+        """
+        for module in _modules(self.network_):
+            for name in ("bias", "gamma", "beta"):
+                param = getattr(module, name, None)
+                if isinstance(param, nn.Parameter):
+                    param.decay = False
+        self._optimizer = None
+        self._format_version = FORMAT_VERSION
 
 
 #: Most rows pushed through the network at once by predict/transform: bounds

@@ -13,6 +13,7 @@ ordinary exception, so a signal the estimator fails to catch fails the test
 instead of stopping the whole pytest session.
 """
 
+import copy
 import functools
 import io
 import os
@@ -581,6 +582,27 @@ def test_model_from_a_newer_format_refuses_to_load(factory, how):
     est._format_version = FORMAT_VERSION + 1
     with pytest.raises(ValueError, match=rf"(?i)(format|version)\D*\b{FORMAT_VERSION + 1}\b"):
         _roundtrip(est, how)
+
+
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_model_from_format_1_predicts_as_before_and_resumes(factory):
+    # Format 1 pickled parameters without a decay flag (they load as True) and
+    # an optimizer whose state was packed in another order.
+    est = fitted(factory)
+    old = copy.deepcopy(est)
+    for p in old.network_.parameters():
+        p.decay = True
+    old._format_version = 1
+    old._optimizer = "an optimizer in the format-1 layout"
+    loaded = _roundtrip(old, "pickle")
+    assert loaded._format_version == FORMAT_VERSION
+    assert [p.decay for p in loaded.network_.parameters()] == [
+        p.decay for p in est.network_.parameters()
+    ]
+    assert not all(p.decay for p in loaded.network_.parameters())  # the biases are exempt
+    assert_outputs_equal(outputs(loaded, X), outputs(est, X))
+    loaded.partial_fit(X, target(est))  # with fresh optimizer moments
+    assert np.isfinite(loaded.loss_).all()
 
 
 # -- concurrency ------------------------------------------------------------------------
