@@ -66,7 +66,8 @@ class Optimizer:
     ``block.<name>`` the same stretch of each state or scratch array.
     """
 
-    #: Number of parameters updated together by one pass of :meth:`step`.
+    #: Number of parameters updated together by one pass of :meth:`step`
+    #: (read when the parameters are packed, on construction).
     block_size = 65536
     #: Every this many steps, state entries below the smallest normal float are
     #: set to zero (see ``_flush_subnormals``).
@@ -322,6 +323,7 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
 
     _state_names = ("m", "v")
+    _scratch_names = ("buf",)  # the decayed gradient goes into buf (see _update)
 
     def _moments(self, block, g):
         """Update and return the block's moment estimates, kept scaled to save passes.
@@ -385,7 +387,7 @@ class Nadam(Adam):
     weight_decay : float, default=0.0
     """
 
-    _scratch_names = (*Adam._scratch_names, "num")
+    _scratch_names = ("buf", "decayed", "num")
 
     def _update(self, block):
         g = self._gradient(block, out=block.decayed)  # read again below: not in buf
