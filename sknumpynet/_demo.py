@@ -136,7 +136,12 @@ def _failure_summary(exc):
     line and the ``  - <url>: <reason>`` lines under it.
     """
     lines = str(exc).strip().splitlines() or [type(exc).__name__]
-    tried = [line for line in lines[1:] if line.startswith("  - ") and "://" in line]
+    tried = []
+    if lines[0].endswith("tried:"):
+        for line in lines[1:]:
+            if not line.startswith("  - "):
+                break
+            tried.append(line)
     return "\n".join([lines[0], *tried])
 
 

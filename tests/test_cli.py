@@ -147,7 +147,7 @@ def test_bad_arguments_exit_non_zero_in_a_subprocess():
     assert "Traceback" not in result.stderr
 
 
-def test_unavailable_data_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+def test_unavailable_data_lists_each_url_tried_and_why(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     from sknumpynet import datasets
 
