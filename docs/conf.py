@@ -21,7 +21,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 if not os.environ.get("SKNUMPYNET_DATA") and (ROOT.parent / "shared" / "data").is_dir():
     os.environ["SKNUMPYNET_DATA"] = str(ROOT.parent / "shared" / "data")
 
+import numpy  # noqa: E402, F401  (loads the BLAS, so that threadpoolctl can cap it)
+from threadpoolctl import threadpool_limits  # noqa: E402
+
 import sknumpynet  # noqa: E402
+
+# The examples and figures fit small networks on small data, where one BLAS
+# thread is as fast as several on an idle machine and many times faster on a
+# busy one (a CI machine shared with other jobs: two BLAS threads per fit
+# fighting other processes made a 1-second digits fit take 37 seconds).
+_blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 project = "sknumpynet"
 author = "the sknumpynet developers"

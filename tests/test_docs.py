@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
@@ -195,7 +196,9 @@ def python_blocks(page):
 def run_quietly(code, name):
     """Run ``code`` in a fresh namespace; fail on any warning it raises."""
     namespace = {}
-    with warnings.catch_warnings(record=True) as caught:
+    # one BLAS thread: as fast for these small fits, and not many times slower
+    # when the machine running the tests is busy
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
         warnings.simplefilter("always")
         exec(compile(code, name, "exec"), namespace)
     shown = [f"{w.category.__name__}: {w.message}" for w in caught]
