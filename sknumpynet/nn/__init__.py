@@ -18,11 +18,13 @@ from .losses import (
     SoftmaxCrossEntropy,
 )
 from .optimizers import SGD, Adam, Momentum, Nadam, Optimizer, RMSProp
+from .penalties import L2Penalty
 from .schedules import (
     ConstantLR,
     CosineLR,
     InverseScalingLR,
     LRSchedule,
+    Plateau,
     ReduceLROnPlateau,
     get_schedule,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "GradientCheckError",
     "Identity",
     "InverseScalingLR",
+    "L2Penalty",
     "LRSchedule",
     "LeakyReLU",
     "Linear",
@@ -49,6 +52,7 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "Parameter",
+    "Plateau",
     "RMSProp",
     "ReLU",
     "ReduceLROnPlateau",
