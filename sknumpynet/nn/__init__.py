@@ -10,10 +10,14 @@ from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, s
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
 from .layers import BatchNorm1d, Dropout, Identity, Linear
 from .losses import (
+    AbsoluteErrorLoss,
     CrossEntropy,
+    HuberLoss,
     Loss,
     MSELoss,
     MultiClassHinge,
+    PoissonLoss,
+    QuantileLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
 )
@@ -29,6 +33,7 @@ from .schedules import (
 
 __all__ = [
     "SGD",
+    "AbsoluteErrorLoss",
     "Adam",
     "BatchNorm1d",
     "ConstantLR",
@@ -36,6 +41,7 @@ __all__ = [
     "CrossEntropy",
     "Dropout",
     "GradientCheckError",
+    "HuberLoss",
     "Identity",
     "InverseScalingLR",
     "LRSchedule",
@@ -49,6 +55,8 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "Parameter",
+    "PoissonLoss",
+    "QuantileLoss",
     "RMSProp",
     "ReLU",
     "ReduceLROnPlateau",
