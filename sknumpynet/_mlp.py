@@ -537,15 +537,37 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         return tags
 
 
+_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber", "quantile")
+
+
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with dropout, batch norm and embeddings.
 
     The same network as :class:`MLPClassifier` with a linear output, trained on
-    the mean squared error plus an L2 penalty on the weights. See
-    :class:`MLPClassifier` for the meaning of each parameter.
+    the chosen ``loss`` plus an L2 penalty on the weights. See
+    :class:`MLPClassifier` for the meaning of each shared parameter.
 
     Parameters
     ----------
+    loss : {"squared_error", "poisson", "absolute_error", "huber", "quantile"}, \
+            default="squared_error"
+        What each output's error costs (see :mod:`sknumpynet.nn.losses`; ``r``
+        is the prediction minus the target):
+
+        - "squared_error": ``r^2`` (:class:`~sknumpynet.nn.MSELoss`);
+        - "poisson": the half Poisson deviance with a log link, as
+          scikit-learn's: the network outputs ``log`` of the mean, predictions
+          are ``exp`` of it, and ``y`` must be non-negative
+          (:class:`~sknumpynet.nn.PoissonLoss`);
+        - "absolute_error": ``|r|``, fits the median
+          (:class:`~sknumpynet.nn.AbsoluteErrorLoss`);
+        - "huber": ``r^2 / 2`` up to ``|r| = huber_delta``, linear beyond
+          (:class:`~sknumpynet.nn.HuberLoss`);
+        - "quantile": the pinball loss, fits the ``quantile``-th quantile
+          (:class:`~sknumpynet.nn.QuantileLoss`).
+
+        Each is averaged over outputs and (weighted) samples. Beyond
+        scikit-learn, which has "squared_error" and "poisson" only.
     hidden_layer_sizes : array-like of int, default=(100,)
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"} or list, default="relu"
     dropout : float or list of float, default=0.0
@@ -564,16 +586,22 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     warm_start : bool, default=False
     momentum : float, default=0.9
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when its R^2
-        stops improving.
+        Hold out ``validation_fraction`` of the data and stop when the R^2 of
+        its predictions (of the means, for "poisson") stops improving.
     validation_fraction : float, default=0.1
     restore_best_weights : bool, default=True
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
     epsilon : float, default=1e-8
+        The optimizers' stabiliser (not a loss parameter: see ``huber_delta``).
     n_iter_no_change : int, default=10
     embedding_layer : int or "all", default=-1
     n_threads : int or None, default=None
+    huber_delta : float, default=1.0
+        With ``loss="huber"``: the residual, in the units of ``y``, where the
+        loss turns from quadratic to linear. Positive.
+    quantile : float, default=0.5
+        With ``loss="quantile"``: the quantile to fit, in (0, 1).
 
     Attributes
     ----------
@@ -582,7 +610,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_iter_ : int
     t_ : int
     loss_ : float
-        Last epoch's mean squared error (L2 term included).
+        Last epoch's mean loss (L2 term included).
     loss_curve_ : list of float
     best_loss_ : float or None
     validation_scores_ : list of float or None
@@ -594,9 +622,77 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_layers_ : int
     n_outputs_ : int
     out_activation_ : str
-        Always "identity".
+        "exp" for ``loss="poisson"`` (the network's output is the log-mean),
+        else "identity".
     history_ : list of dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknumpynet import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 1, (300, 2))
+    >>> y = rng.poisson(np.exp(1 + X[:, 0]))
+    >>> reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), max_iter=300,
+    ...                    learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> bool((reg.predict(X) > 0).all())
+    True
     """
+
+    _parameter_constraints = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
+        "quantile": [Interval(numbers.Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        dropout=0.0,
+        batch_norm=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        embedding_layer=-1,
+        n_threads=None,
+        huber_delta=1.0,
+        quantile=0.5,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            embedding_layer=embedding_layer, n_threads=n_threads,
+        )
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and ``y``.
@@ -632,13 +728,41 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
-        return y, y.shape[1], {"out_activation_": "identity"}
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                "loss='poisson' requires non-negative y (counts or rates); the smallest "
+                f"target is {y.min()}."
+            )
+        activation = "exp" if self.loss == "poisson" else "identity"
+        return y, y.shape[1], {"out_activation_": activation}
 
     def _make_loss(self, target_attrs):
+        if self.loss == "poisson":
+            return nn.PoissonLoss()
+        if self.loss == "absolute_error":
+            return nn.AbsoluteErrorLoss()
+        if self.loss == "huber":
+            return nn.HuberLoss(delta=self.huber_delta)
+        if self.loss == "quantile":
+            return nn.QuantileLoss(quantile=self.quantile)
         return nn.MSELoss()
 
+    def _output_to_prediction(self, out):
+        """Predictions from the network's output: its exp for the log-link "poisson"."""
+        if getattr(self, "out_activation_", "identity") == "exp":
+            with np.errstate(over="ignore"):
+                return np.exp(out)
+        return out
+
     def _validation_score(self, network, X, y_encoded, sample_weight):
-        return r2_score(y_encoded, forward_in_chunks(network, X), sample_weight=sample_weight)
+        # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss
+        predicted = forward_in_chunks(network, X)
+        if self.loss == "poisson":
+            with np.errstate(over="ignore"):
+                predicted = np.exp(predicted)
+        if not np.isfinite(predicted).all():
+            return np.nan  # as scikit-learn: a diverged network scores NaN, not a crash
+        return r2_score(y_encoded, predicted, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict targets.
@@ -652,10 +776,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         X = self._check_input(X)
-        out = self._forward(X)
+        out = self._output_to_prediction(self._forward(X))
         return out.ravel() if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

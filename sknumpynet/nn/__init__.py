@@ -10,10 +10,14 @@ from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, s
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
 from .layers import BatchNorm1d, Dropout, Identity, Linear
 from .losses import (
+    AbsoluteErrorLoss,
     CrossEntropy,
+    HuberLoss,
     Loss,
     MSELoss,
     MultiClassHinge,
+    PoissonLoss,
+    QuantileLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
 )
@@ -31,6 +35,7 @@ from .schedules import (
 
 __all__ = [
     "SGD",
+    "AbsoluteErrorLoss",
     "Adam",
     "BatchNorm1d",
     "ConstantLR",
@@ -38,6 +43,7 @@ __all__ = [
     "CrossEntropy",
     "Dropout",
     "GradientCheckError",
+    "HuberLoss",
     "Identity",
     "InverseScalingLR",
     "L2Penalty",
@@ -53,6 +59,8 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "Plateau",
+    "PoissonLoss",
+    "QuantileLoss",
     "RMSProp",
     "ReLU",
     "ReduceLROnPlateau",
