@@ -691,8 +691,18 @@ def trusted_types():
     -------
     names : list of str
         Fully qualified names (``module.Class``): the three estimators, the
-        engine's modules, its Parameter and its optimizers.
+        engine's modules, its Parameter and its optimizers, and
+        ``numpy.dtype``, which skops does not yet trust by default (the
+        estimators and layers keep their dtype as an attribute).
+
+    Examples
+    --------
+    >>> import skops.io  # doctest: +SKIP
+    >>> from sknumpynet.io import trusted_types
+    >>> skops.io.dump(pipeline, "model.skops")  # doctest: +SKIP
+    >>> pipeline = skops.io.load("model.skops", trusted=trusted_types())  # doctest: +SKIP
     """
     classes = list(_estimator_classes().values())
     classes += [getattr(nn, n) for n in _MODULES + _OPTIMIZERS] + [nn.Parameter]
-    return sorted({f"{c.__module__}.{c.__qualname__}" for c in classes})
+    names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
+    return sorted(names | {"numpy.dtype"})
