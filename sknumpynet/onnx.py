@@ -291,18 +291,19 @@ def _convert_linear_svm(scope, operator, container):
         out = _two_columns(scope, container, scores, proto_dtype, negate=True) if binary else scores
         container.add_node("Identity", [out], proba, name=scope.get_unique_operator_name("Id"))
         return
-    # softmax(scores / T); two classes: softmax([0, d] / T), see LinearSVM._scores_matrix
-    matrix = scores
-    if binary:
-        zero = scope.get_unique_variable_name("zero_column")
-        container.add_node("Sub", [scores, scores], zero, name=scope.get_unique_operator_name("Sub"))
-        matrix = scope.get_unique_variable_name("scores_matrix")
-        apply_concat(scope, [zero, scores], matrix, container, axis=1)
+    # softmax(scores / T); for two classes softmax([0, d] / T) = [1 - p, p] with
+    # p = sigmoid(d / T), see LinearSVM._scores_matrix
     inverse = _initializer(scope, container, "inverse_temperature",
                            np.array([1.0 / temperature]), proto_dtype)
     scaled = scope.get_unique_variable_name("scaled_scores")
-    container.add_node("Mul", [matrix, inverse], scaled, name=scope.get_unique_operator_name("Mul"))
-    _softmax(scope, container, scaled, proba)
+    container.add_node("Mul", [scores, inverse], scaled, name=scope.get_unique_operator_name("Mul"))
+    if not binary:
+        _softmax(scope, container, scaled, proba)
+        return
+    p = scope.get_unique_variable_name("sigmoid")
+    container.add_node("Sigmoid", [scaled], p, name=scope.get_unique_operator_name("Sigmoid"))
+    pair = _two_columns(scope, container, p, proto_dtype, negate=False)
+    container.add_node("Identity", [pair], proba, name=scope.get_unique_operator_name("Id"))
 
 
 # -- parsers and shapes --------------------------------------------------------------------
