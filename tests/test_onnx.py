@@ -5,6 +5,9 @@ labels exactly, and probabilities, regression outputs and embeddings within
 1e-5 (float32 models and inputs; a float64 case checks the double graph).
 """
 
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -177,3 +180,33 @@ def test_float64_graph():
     assert out["probabilities"].dtype == np.float64
     np.testing.assert_array_equal(out["label"], pipe.predict(X))
     np.testing.assert_allclose(out["probabilities"], pipe.predict_proba(X), rtol=0, atol=1e-12)
+
+
+def _python_blocks(path):
+    """The ``.. code-block:: python`` blocks of a page, dedented."""
+    blocks, lines, i = [], path.read_text().splitlines(), 0
+    while i < len(lines):
+        if lines[i].strip() == ".. code-block:: python":
+            i += 2  # the directive and the blank line after it
+            body = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith("   ")):
+                body.append(lines[i])
+                i += 1
+            blocks.append(textwrap.dedent("\n".join(body)))
+        else:
+            i += 1
+    return blocks
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_deploying_page_runs(tmp_path, monkeypatch):
+    """docs/deploying.rst's Python blocks run in order, in one namespace."""
+    pytest.importorskip("skops")
+    monkeypatch.chdir(tmp_path)  # the page saves model files
+    page = Path(__file__).resolve().parents[1] / "docs" / "deploying.rst"
+    blocks = _python_blocks(page)
+    assert len(blocks) == 4
+    namespace = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"deploying.rst block {i}", "exec"), namespace)
+    assert (tmp_path / "digits.skn").is_file() and (tmp_path / "digits.skops").is_file()
