@@ -313,7 +313,8 @@ def module_from_state(state, decoder):
     _copy_arrays([p.value for p in own], state["parameters"], decoder, f"{name} parameter")
     if state.get("decay") is not None:
         for p, decay in zip(own, state["decay"]):
-            p.decay = bool(decay)
+            if hasattr(p, "decay"):  # the flag may not outlive the L2 redesign
+                p.decay = bool(decay)
     buffers = [getattr(module, b) for b in getattr(module, "_buffer_names", ())]
     _copy_arrays(buffers, state["buffers"], decoder, f"{name} buffer")
     return module
@@ -388,10 +389,14 @@ def load_optimizer_state(state, params, decoder):
         raise ValueError(f"unknown optimizer type {name!r}; allowed: {', '.join(_OPTIMIZERS)}")
     cls = getattr(nn, name)
     allowed = set(_constructor_names(cls, ("params",)))
-    unknown = set(state["args"]) - allowed
+    args = dict(state["args"])
+    if "weight_decay" not in allowed:
+        # set by the trainer before every step, so nothing is lost without it
+        args.pop("weight_decay", None)
+    unknown = set(args) - allowed
     if unknown:
         raise ValueError(f"{name} has no constructor arguments {sorted(unknown)}")
-    optimizer = cls(params, **{a: decoder.value(v) for a, v in state["args"].items()})
+    optimizer = cls(params, **{a: decoder.value(v) for a, v in args.items()})
     _set_attributes(optimizer, state["attributes"], name)
     _copy_arrays(optimizer.state_arrays(), state["state"], decoder, f"{name} state")
     return optimizer
@@ -669,14 +674,34 @@ def _read_arrays(members):
         name = f"arrays/{i}.npy"
         if name not in members:
             raise ValueError(f"the archive has no {name}")
-        try:
-            a = np.load(_io.BytesIO(members[name]), allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{name} cannot be read without pickle ({exc})") from None
-        if not isinstance(a, np.ndarray) or a.dtype.hasobject:
-            raise ValueError(f"{name} is not a plain numpy array")
-        arrays.append(a)
+        arrays.append(_read_npy(name, members[name]))
     return arrays
+
+
+def _read_npy(name, data):
+    """An array from ``.npy`` bytes, its header checked before anything is allocated."""
+    fp = _io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a valid .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(f"{name} cannot be read without pickle (it holds Python objects)")
+    size = 1
+    for n in shape:
+        size *= int(n)
+    if size * dtype.itemsize > len(data) - fp.tell():
+        raise ValueError(f"{name} declares shape {shape}, more data than it holds")
+    try:
+        return np.load(_io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{name} cannot be read without pickle ({exc})") from None
 
 
 def trusted_types():

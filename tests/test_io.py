@@ -172,6 +172,20 @@ def test_round_trip_and_partial_fit_resume_bit_for_bit(name, est, labels, dtype,
     _assert_same_outputs(loaded, _round_trip(loaded, tmp_path), X)
 
 
+def test_dataframe_feature_names_round_trip(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = pd.Series(_labels(y, "str"), dtype=object)
+    est = MLPClassifier((5,), max_iter=2, random_state=0).fit(frame, labels)
+    loaded = _round_trip(est, tmp_path)
+    assert loaded.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    np.testing.assert_array_equal(loaded.predict_proba(frame), est.predict_proba(frame))
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.predict(frame.rename(columns={"f0": "g0"}))
+
+
 def test_multilabel_round_trip(tmp_path):
     X, y = _data()
     Y = np.c_[y == 0, y == 1, X[:, 0] > 0].astype(int)
@@ -310,6 +324,17 @@ def test_an_object_array_member_is_refused_and_runs_nothing(fitted, tmp_path):
     members["arrays/0.npy"] = buf.getvalue()  # checksums recomputed: only the content is bad
     _write(fitted, members)
     _refused(fitted, "arrays/0.npy cannot be read without pickle", marker)
+
+
+def test_an_array_header_claiming_more_data_than_it_holds_is_refused(fitted):
+    members = _members(fitted)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    members["arrays/0.npy"] = buf.getvalue() + b"\0" * 64  # not 8 TB of it
+    _write(fitted, members)
+    _refused(fitted, "declares shape")
 
 
 @pytest.mark.parametrize("name", [
