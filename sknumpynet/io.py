@@ -89,8 +89,8 @@ class _Encoder:
 
     def _object_array(self, a):
         # object arrays (string labels from pandas) become a list of plain values
-        items = [self.value(v) for v in a.ravel().tolist()]
-        for v in a.ravel().tolist():
+        items = a.ravel().tolist()
+        for v in items:
             if not isinstance(v, (str, bool, int, float)) or isinstance(v, np.generic):
                 raise TypeError(f"object arrays may hold only str, int, float or bool, got "
                                 f"{type(v).__name__}")
