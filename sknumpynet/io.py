@@ -24,7 +24,8 @@ import io as _io
 import json
 import os
 import re
-import tempfile
+import secrets
+import stat
 import zipfile
 
 import numpy as np
@@ -478,7 +479,9 @@ def _decode_estimator(meta, arrays):
         if not isinstance(owner, nn.Module):
             raise ValueError(f"optimizer {attr!r} refers to no network ({value['over']!r})")
         fitted[attr] = load_optimizer_state(value["optimizer"], owner.parameters(), decoder)
-    estimator.__dict__.update(fitted)
+    # through __setstate__, as unpickling: the estimator's own checks and
+    # upgrades of older fitted layouts (its _format_version) apply here too
+    estimator.__setstate__({**vars(estimator), **fitted})
     return estimator
 
 
@@ -537,10 +540,10 @@ def save(estimator, path):
 def _atomic_write(path, members):
     folder = os.path.dirname(os.path.abspath(path))
     _remove_stale_temporaries(folder, os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp"
-    )
+    fd, tmp = _create_temporary(folder, os.path.basename(path))
     try:
+        with contextlib.suppress(FileNotFoundError):  # keep the mode of the file replaced
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
                 for name, data in members.items():
@@ -553,6 +556,20 @@ def _atomic_write(path, members):
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def _create_temporary(folder, name):
+    """A new file ``.<name>.<pid>.<random>.tmp`` in ``folder``, open for writing.
+
+    Created with mode 0o666 less the umask, as ``open`` would create ``name``
+    (``tempfile.mkstemp`` would make it 0o600).
+    """
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def _remove_stale_temporaries(folder, name):

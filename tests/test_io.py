@@ -18,6 +18,7 @@ import signal
 import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,6 +197,25 @@ def test_multilabel_round_trip(tmp_path):
     loaded.partial_fit(X, Y)
     for a, b in zip(_state(est), _state(loaded), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("name", ["mlp", "svm"])
+def test_files_written_by_file_format_1_still_load(name):
+    """Files saved by sknumpynet 0.1.0 (file format 1) load, predict the same and resume.
+
+    When the fitted layout of the estimators changes, these files are what
+    users have on disk: the upgrade belongs in the estimator's __setstate__
+    (which load goes through), not in a regenerated fixture.
+    """
+    path = DATA / ("mlp-file-format-1.skn" if name == "mlp" else "linear-svm-file-format-1.skn")
+    expected = np.load(DATA / "file-format-1-expected.npz", allow_pickle=False)
+    est = sknumpynet.load(path)
+    np.testing.assert_allclose(est.predict_proba(expected["X"]), expected[name],
+                               rtol=0, atol=1e-6)
+    est.partial_fit(expected["X"], est.predict(expected["X"]))
 
 
 def test_dropout_layers_keep_sharing_one_generator(tmp_path):
@@ -402,6 +422,7 @@ def _first_module(meta):
     (lambda m: m["fitted"].update(x_={"kind": "scalar", "dtype": "|O", "value": 1}),
      "not allowed"),
     (lambda m: m["fitted"].update(x_={"kind": "array", "index": 999}), "out of range"),
+    (lambda m: m["fitted"].update(_format_version=99), "newer sknumpynet"),
     (lambda m: m["fitted"].update(x_={"kind": "eval", "code": "1"}), "unknown value kind"),
     (lambda m: _first_module(m)["children"][0]["children"][0]["attributes"].update(
         forward=1), "no attribute 'forward'"),
@@ -433,6 +454,21 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_debris(fitted, monkeypat
         sknumpynet.save(other, fitted)
     assert fitted.read_bytes() == before
     assert os.listdir(fitted.parent) == [fitted.name]
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    est = LinearSVM(max_iter=2, random_state=0).fit(*_data())
+    old = os.umask(0o022)
+    try:
+        sknumpynet.save(est, tmp_path / "new.skn")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.skn").stat().st_mode & 0o777 == 0o644  # as open() would
+    private = tmp_path / "private.skn"
+    sknumpynet.save(est, private)
+    private.chmod(0o600)
+    sknumpynet.save(est, private)  # replacing a file keeps its mode
+    assert private.stat().st_mode & 0o777 == 0o600
 
 
 def _save_forever(estimators, path):
