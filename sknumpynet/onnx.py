@@ -144,13 +144,19 @@ def _emit_block(scope, container, block, x, proto_dtype):
     return x
 
 
-def _network_outputs(scope, operator, container, network):
-    """Run the network in the graph: (output name, hidden block outputs, proto dtype)."""
+def _cast_input(scope, operator, container):
+    """The input cast to the graph's precision: (name, proto dtype), double or float."""
     proto_dtype = guess_proto_type(operator.inputs[0].type)
     if proto_dtype != onnx_proto.TensorProto.DOUBLE:
         proto_dtype = onnx_proto.TensorProto.FLOAT
     x = scope.get_unique_variable_name("cast_input")
     apply_cast(scope, operator.inputs[0].full_name, x, container, to=proto_dtype)
+    return x, proto_dtype
+
+
+def _network_outputs(scope, operator, container, network):
+    """Run the network in the graph: (output name, hidden block outputs, proto dtype)."""
+    x, proto_dtype = _cast_input(scope, operator, container)
     outputs = []
     for block in network:
         x = _emit_block(scope, container, block, x, proto_dtype)
@@ -164,8 +170,7 @@ def _emit_embeddings(scope, container, model, hidden, output):
     if model.embedding_layer == "all":
         apply_concat(scope, hidden, output, container, axis=1)
     else:
-        container.add_node("Identity", [hidden[model.embedding_layer % len(hidden)]], output,
-                           name=scope.get_unique_operator_name("Identity"))
+        _identity(scope, container, hidden[model.embedding_layer % len(hidden)], output)
 
 
 # -- labels ------------------------------------------------------------------------
@@ -228,6 +233,10 @@ def _two_columns(scope, container, column, proto_dtype, negate):
     return out
 
 
+def _identity(scope, container, x, output):
+    container.add_node("Identity", [x], output, name=scope.get_unique_operator_name("Identity"))
+
+
 def _softmax(scope, container, x, output):
     container.add_node("Softmax", [x], output, axis=1,
                        name=scope.get_unique_operator_name("Softmax"))
@@ -248,16 +257,14 @@ def _convert_mlp_classifier(scope, operator, container):
         p = scope.get_unique_variable_name("sigmoid")
         container.add_node("Sigmoid", [scores], p, name=scope.get_unique_operator_name("Sigmoid"))
         pair = _two_columns(scope, container, p, proto_dtype, negate=False)
-        container.add_node("Identity", [pair], proba,
-                           name=scope.get_unique_operator_name("Identity"))
+        _identity(scope, container, pair, proba)
         _emit_labels(scope, container, model, _positive(scope, container, scores, proto_dtype),
                      label)
     else:  # multilabel: independent logistic outputs
         container.add_node("Sigmoid", [scores], proba,
                            name=scope.get_unique_operator_name("Sigmoid"))
         positive = _positive(scope, container, scores, proto_dtype)
-        container.add_node("Identity", [positive], label,
-                           name=scope.get_unique_operator_name("Identity"))
+        _identity(scope, container, positive, label)
     if len(operator.outputs) > 2:
         _emit_embeddings(scope, container, model, hidden, operator.outputs[2].full_name)
 
@@ -265,8 +272,7 @@ def _convert_mlp_classifier(scope, operator, container):
 def _convert_mlp_regressor(scope, operator, container):
     model = operator.raw_operator
     out, hidden, _ = _network_outputs(scope, operator, container, model.network_)
-    container.add_node("Identity", [out], operator.outputs[0].full_name,
-                       name=scope.get_unique_operator_name("Identity"))
+    _identity(scope, container, out, operator.outputs[0].full_name)
     if len(operator.outputs) > 1:
         _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
 
@@ -274,11 +280,7 @@ def _convert_mlp_regressor(scope, operator, container):
 def _convert_linear_svm(scope, operator, container):
     model = operator.raw_operator
     options = container.get_options(model, dict(raw_scores=False))
-    proto_dtype = guess_proto_type(operator.inputs[0].type)
-    if proto_dtype != onnx_proto.TensorProto.DOUBLE:
-        proto_dtype = onnx_proto.TensorProto.FLOAT
-    x = scope.get_unique_variable_name("cast_input")
-    apply_cast(scope, operator.inputs[0].full_name, x, container, to=proto_dtype)
+    x, proto_dtype = _cast_input(scope, operator, container)
     # the decision function: one column for two classes, else one per class
     scores = _affine(scope, container, x, model.coef_.T, model.intercept_, proto_dtype)
     label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
@@ -289,7 +291,7 @@ def _convert_linear_svm(scope, operator, container):
     temperature = model.__dict__.get("calibration_temperature_")
     if temperature is None or options["raw_scores"]:
         out = _two_columns(scope, container, scores, proto_dtype, negate=True) if binary else scores
-        container.add_node("Identity", [out], proba, name=scope.get_unique_operator_name("Id"))
+        _identity(scope, container, out, proba)
         return
     # softmax(scores / T); for two classes softmax([0, d] / T) = [1 - p, p] with
     # p = sigmoid(d / T), see LinearSVM._scores_matrix
@@ -303,7 +305,7 @@ def _convert_linear_svm(scope, operator, container):
     p = scope.get_unique_variable_name("sigmoid")
     container.add_node("Sigmoid", [scaled], p, name=scope.get_unique_operator_name("Sigmoid"))
     pair = _two_columns(scope, container, p, proto_dtype, negate=False)
-    container.add_node("Identity", [pair], proba, name=scope.get_unique_operator_name("Id"))
+    _identity(scope, container, pair, proba)
 
 
 # -- parsers and shapes --------------------------------------------------------------------
