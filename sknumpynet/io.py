@@ -90,7 +90,9 @@ class _Encoder:
 
     def _object_array(self, a):
         # object arrays (string labels from pandas) become a list of plain values
-        items = a.ravel().tolist()
+        # (numpy scalars among them become the equal Python value)
+        items = [v.item() if isinstance(v, np.generic) and v.dtype.kind in "biufU" else v
+                 for v in a.ravel().tolist()]
         for v in items:
             if not isinstance(v, (str, bool, int, float)) or isinstance(v, np.generic):
                 raise TypeError(f"object arrays may hold only str, int, float or bool, got "

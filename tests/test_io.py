@@ -187,6 +187,16 @@ def test_dataframe_feature_names_round_trip(tmp_path):
         loaded.predict(frame.rename(columns={"f0": "g0"}))
 
 
+def test_object_labels_holding_numpy_strings(tmp_path):
+    X, y = _data()
+    labels = np.empty(len(y), dtype=object)
+    labels[:] = list(np.array(["cat", "dog", "emu"])[y])  # np.str_ items
+    est = LinearSVM(max_iter=2, random_state=0).fit(X, labels)
+    loaded = _round_trip(est, tmp_path)
+    assert loaded.classes_.dtype == object
+    assert loaded.predict(X).tolist() == est.predict(X).tolist()
+
+
 def test_multilabel_round_trip(tmp_path):
     X, y = _data()
     Y = np.c_[y == 0, y == 1, X[:, 0] > 0].astype(int)
