@@ -177,18 +177,6 @@ class Optimizer:
     def _hyper(self):
         return {"lr": self.lr}
 
-
-def _reorder(state, old_order, new_order):
-    """State arrays packed in ``old_order`` of the parameters, repacked in ``new_order``."""
-    offsets, start = {}, 0
-    for p in old_order:
-        offsets[id(p)] = (start, start + p.value.size)
-        start += p.value.size
-    return {
-        name: np.concatenate([array[slice(*offsets[id(p)])] for p in new_order])
-        for name, array in state.items()
-    }
-
     def state_arrays(self):
         """Return the optimizer's state as one array per state name and parameter.
 
@@ -211,6 +199,18 @@ def _reorder(state, old_order, new_order):
                 start = (p.value.ctypes.data - base) // itemsize
                 arrays.append(flat[start : start + p.value.size].reshape(p.value.shape))
         return arrays
+
+
+def _reorder(state, old_order, new_order):
+    """State arrays packed in ``old_order`` of the parameters, repacked in ``new_order``."""
+    offsets, start = {}, 0
+    for p in old_order:
+        offsets[id(p)] = (start, start + p.value.size)
+        start += p.value.size
+    return {
+        name: np.concatenate([array[slice(*offsets[id(p)])] for p in new_order])
+        for name, array in state.items()
+    }
 
 
 def _even_spans(lo, hi, size):
