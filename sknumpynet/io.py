@@ -18,6 +18,7 @@ a model file cannot run code, unlike ``pickle.load`` or ``joblib.load``.
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import io as _io
@@ -66,6 +67,13 @@ def _estimator_classes():
     import sknumpynet
 
     return {name: getattr(sknumpynet, name) for name in _ESTIMATORS}
+
+
+def _record_classes():
+    """The plain dataclasses of sknumpynet a fitted estimator may hold, by name."""
+    from . import _training
+
+    return {"TrainingLog": _training.TrainingLog}
 
 
 # -- values <-> JSON ---------------------------------------------------------------
@@ -127,6 +135,9 @@ class _Encoder:
             return {"kind": "random_state", "state": self.value(v.get_state(legacy=False))}
         if isinstance(v, nn.Module):
             return {"kind": "module", "module": module_state(v, self)}
+        if _record_classes().get(type(v).__name__) is type(v):
+            fields = {f.name: self.value(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            return {"kind": "record", "type": type(v).__name__, "fields": fields}
         raise TypeError(f"values of type {type(v).__module__}.{type(v).__qualname__} "
                         "are not supported")
 
@@ -178,7 +189,20 @@ class _Decoder:
             return rs
         if kind == "module":
             return module_from_state(d["module"], self)
+        if kind == "record":
+            return self.record(d)
         raise ValueError(f"unknown value kind {kind!r}")
+
+    def record(self, d):
+        cls = _record_classes().get(d["type"])
+        if cls is None:
+            raise ValueError(f"unknown record type {d['type']!r}; allowed: "
+                             f"{', '.join(_record_classes())}")
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        unknown = set(d["fields"]) - names
+        if unknown:
+            raise ValueError(f"{d['type']} has no fields {sorted(unknown)}")
+        return cls(**{k: self.value(v) for k, v in d["fields"].items()})
 
     def array(self, index):
         if not isinstance(index, int) or not 0 <= index < len(self.arrays):
@@ -273,7 +297,9 @@ def module_state(module, encoder):
     return {
         "type": name,
         "args": args,
-        "attributes": _scalar_attributes(module, skip=args),
+        "attributes": _scalar_attributes(
+            module, skip=(*args, *getattr(module, "_cache_names", ()))
+        ),
         "parameters": [encoder.value(p.value) for p in own],
         "decay": [p.decay for p in own] if all(hasattr(p, "decay") for p in own) else None,
         "buffers": [encoder.value(b) for b in own_buffers],
@@ -329,9 +355,8 @@ def _set_attributes(obj, attributes, owner):
             value is None or isinstance(value, (bool, int, float, str))
         ):
             raise ValueError(f"{owner} attribute {attr!r} is not a plain setting")
-        if attr not in vars(obj):  # only settings the constructor made
-            raise ValueError(f"{owner} has no attribute {attr!r}")
-        setattr(obj, attr, value)
+        if attr in vars(obj):  # only settings the constructor made; others are stale
+            setattr(obj, attr, value)
 
 
 def _copy_arrays(targets, encoded, decoder, what):
@@ -735,7 +760,8 @@ def trusted_types():
     -------
     names : list of str
         Fully qualified names (``module.Class``): the three estimators, the
-        engine's modules, its Parameter and its optimizers, and
+        engine's modules, its Parameter and its optimizers, the training
+        record the estimators keep, and
         ``numpy.dtype``, which skops does not yet trust by default (the
         estimators and layers keep their dtype as an attribute).
 
@@ -748,5 +774,6 @@ def trusted_types():
     """
     classes = list(_estimator_classes().values())
     classes += [getattr(nn, n) for n in _MODULES + _OPTIMIZERS] + [nn.Parameter]
+    classes += list(_record_classes().values())
     names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
     return sorted(names | {"numpy.dtype"})

@@ -272,7 +272,11 @@ def _convert_mlp_classifier(scope, operator, container):
 def _convert_mlp_regressor(scope, operator, container):
     model = operator.raw_operator
     out, hidden, _ = _network_outputs(scope, operator, container, model.network_)
-    _identity(scope, container, out, operator.outputs[0].full_name)
+    if getattr(model, "out_activation_", "identity") == "exp":  # loss="poisson": log link
+        container.add_node("Exp", [out], operator.outputs[0].full_name,
+                           name=scope.get_unique_operator_name("Exp"))
+    else:
+        _identity(scope, container, out, operator.outputs[0].full_name)
     if len(operator.outputs) > 1:
         _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
 

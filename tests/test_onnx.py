@@ -119,8 +119,8 @@ def test_embeddings_output(layer, estimator):
     X, y = _data()
     cls = MLPClassifier if estimator == "classifier" else MLPRegressor
     target = y if estimator == "classifier" else X[:, :2] @ [1.0, -2.0]
-    est = cls((7, 5), batch_norm=True, dropout=0.1, embedding_layer=layer, max_iter=20,
-              random_state=0)
+    est = cls(hidden_layer_sizes=(7, 5), batch_norm=True, dropout=0.1, embedding_layer=layer,
+              max_iter=20, random_state=0)
     pipe = make_pipeline(StandardScaler(), est).fit(X, target)
     options = {"embeddings": True}
     if estimator == "classifier":
@@ -134,12 +134,26 @@ def test_mlp_regressor(n_outputs):
     X, _ = _data()
     Y = np.column_stack([X[:, 0] - X[:, 1] / 10, X[:, 2] * 10, X[:, 3]])[:, :n_outputs]
     pipe = make_pipeline(StandardScaler(), MLPRegressor(
-        (8, 6), activation="tanh", batch_norm=True, max_iter=30, random_state=0))
+        hidden_layer_sizes=(8, 6), activation="tanh", batch_norm=True, max_iter=30,
+        random_state=0))
     pipe.fit(X, Y.ravel() if n_outputs == 1 else Y)
     out = _run(pipe, X)["variable"]
     assert out.shape == (len(X), n_outputs)
     np.testing.assert_allclose(out.reshape(pipe.predict(X).shape), pipe.predict(X),
                                rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "huber", "absolute_error", "quantile"])
+def test_mlp_regressor_losses(loss):
+    X, _ = _data()
+    y = np.random.default_rng(0).poisson(np.exp(0.5 + (X[:, 0] - 3) / 4))
+    pipe = make_pipeline(StandardScaler(), MLPRegressor(
+        loss, hidden_layer_sizes=(8,), max_iter=30, random_state=0)).fit(X, y)
+    out = _run(pipe, X)["variable"].ravel()
+    predicted = pipe.predict(X)
+    if loss == "poisson":  # the network outputs the log of the mean
+        assert not np.allclose(predicted, pipe[-1]._forward(pipe[0].transform(X)).ravel())
+    np.testing.assert_allclose(out, predicted, rtol=1e-6, atol=ATOL)
 
 
 @pytest.mark.parametrize("multi_class", ["ovr", "crammer_singer", "weston_watkins"])
