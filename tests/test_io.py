@@ -135,6 +135,8 @@ ROUND_TRIPS = [
     ("reg", MLPRegressor(hidden_layer_sizes=(6,), max_iter=4, random_state=0), None),
     ("reg-bn-dropout-es", MLPRegressor(hidden_layer_sizes=(6, 4), dropout=0.3, batch_norm=True,
                                        early_stopping=True, max_iter=4, random_state=0), None),
+    ("reg-poisson", MLPRegressor("poisson", hidden_layer_sizes=(5,), max_iter=4,
+                                 random_state=0), None),
     ("svm", LinearSVM(max_iter=4, random_state=0), "str"),
     ("svm-proba", LinearSVM(probability=True, max_iter=4, random_state=0), "int"),
     ("svm-ovr-binary", LinearSVM(multi_class="ovr", probability=True, max_iter=4,
@@ -151,6 +153,7 @@ def test_round_trip_and_partial_fit_resume_bit_for_bit(name, est, labels, dtype,
     X, y = _data(dtype, n_classes=2 if binary else 3)
     if labels is None:
         y = np.c_[X[:, 0] + X[:, 1], X[:, 2]] if "bn" in name else X[:, 0] - X[:, 3]
+        y = np.exp(y) if "poisson" in name else y
     else:
         y = _labels(y, labels)
     est.fit(X, y)
@@ -198,6 +201,17 @@ def test_object_labels_holding_numpy_strings(tmp_path):
     loaded = _round_trip(est, tmp_path)
     assert loaded.classes_.dtype == object
     assert loaded.predict(X).tolist() == est.predict(X).tolist()
+
+
+def test_lbfgs_warm_start_after_load(tmp_path):
+    X, y = _data()
+    est = MLPClassifier((5,), solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
+    loaded = _round_trip(est, tmp_path)
+    _assert_same_outputs(est, loaded, X)
+    for model in (est, loaded):
+        model.set_params(warm_start=True).fit(X, y)
+    for a, b in zip(_state(est), _state(loaded), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_multilabel_round_trip(tmp_path):
