@@ -121,9 +121,10 @@ ROUND_TRIPS = [
                                      max_iter=4, random_state=0), "str"),
     ("mlp-leaky-sgd", MLPClassifier((6,), activation="leaky_relu", solver="sgd",
                                     max_iter=4, random_state=0), "object"),
-    ("mlp-tanh-momentum", MLPClassifier((6,), activation=["tanh"], solver="momentum",
-                                        max_iter=4, random_state=0), "bool"),
-    ("mlp-nesterov-float", MLPClassifier((6,), activation="logistic", solver="nesterov",
+    ("mlp-tanh-momentum", MLPClassifier((6,), activation=["tanh"], solver="sgd",
+                                        nesterovs_momentum=False, max_iter=4,
+                                        random_state=0), "bool"),
+    ("mlp-nesterov-float", MLPClassifier((6,), activation="logistic", solver="sgd",
                                          max_iter=4, random_state=0), "float"),
     ("mlp-rmsprop-es", MLPClassifier((6,), solver="rmsprop", early_stopping=True,
                                      max_iter=4, random_state=0), "str"),
@@ -553,7 +554,7 @@ def test_sigkill_during_save_leaves_a_loadable_file(tmp_path):
     MLPClassifier((5,), activation="tanh", solver="nadam", max_iter=2, random_state=0),
     MLPRegressor(hidden_layer_sizes=(5,), activation="logistic", solver="rmsprop", max_iter=2,
                  random_state=0),
-    LinearSVM(probability=True, solver="momentum", max_iter=2, random_state=0),
+    LinearSVM(probability=True, solver="sgd", max_iter=2, random_state=0),
 ], ids=["mlp-sgd-bn", "mlp-nadam", "reg-rmsprop", "svm-momentum"])
 def test_skops_round_trip_with_trusted_types_only(est, tmp_path):
     skops_io = pytest.importorskip("skops.io")
