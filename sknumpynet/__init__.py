@@ -16,9 +16,11 @@ _LAZY = {
     "MLPClassifier": "._mlp",
     "MLPRegressor": "._mlp",
     "LinearSVM": "._svm",
+    "load": ".io",
+    "save": ".io",
 }
 
-__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__", "load", "save"]
 
 
 def __getattr__(name):
