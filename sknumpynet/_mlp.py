@@ -4,21 +4,15 @@ import numbers
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import (
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    RegressorMixin,
-    TransformerMixin,
-)
-from sklearn.exceptions import NotFittedError
+from sklearn.base import RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.multiclass import type_of_target
 
 from . import nn
-from ._base import BaseNetwork, forward_in_chunks
+from ._base import BaseNetwork, NetworkTransformerMixin
+from ._classifier import NetworkClassifierMixin, check_warm_start_classes, encode_class_labels
+from ._compat import Interval, StrOptions
+from ._runtime import check_is_fitted_network, forward_in_chunks
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -48,8 +42,10 @@ def _per_layer(value, n_layers, name):
     return [value] * n_layers
 
 
-class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
+class BaseMLP(NetworkTransformerMixin, BaseNetwork):
     """The network, penalty and embeddings shared by both MLPs."""
+
+    _shape_param_names = ("hidden_layer_sizes", "activation", "batch_norm", "dropout")
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
@@ -224,27 +220,13 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         index = self.embedding_layer % n_hidden
         return self._forward(X, stop=index + 1)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-
-def check_is_fitted_network(estimator):
-    """Raise NotFittedError (an AttributeError, so hasattr stays truthful) if unfitted."""
-    if "network_" not in estimator.__dict__:
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
-            "with appropriate arguments before using this estimator."
-        )
 
 
 def _layer_linears(network):
     return [block[0] if isinstance(block, nn.Sequential) else block for block in network]
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):
+class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier with dropout, batch norm and embeddings.
 
     A feed-forward network of ``Linear -> [BatchNorm1d] -> activation ->
@@ -444,11 +426,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : MLPClassifier
         """
-        if not hasattr(self, "network_") and classes is None and np.ndim(y) == 1:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._check_first_partial_fit(y, classes)
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         if np.ndim(y) == 2 and np.shape(y)[1] > 1:
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
@@ -456,13 +437,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"target type {type_of_target(y)!r}."
                 )
             n_labels = y.shape[1]
-            if not first_call and self._label_kind != "multilabel":
+            if resume and self._label_kind != "multilabel":
                 raise ValueError("The model was fitted on a 1-D target; got a multilabel y.")
             attrs = {"classes_": np.arange(n_labels), "_label_kind": "multilabel",
                      "out_activation_": "logistic"}
             return np.asarray(y, dtype=np.float64), n_labels, attrs
-        fitted_classes = None if first_call else self.classes_
+        if resume and self._label_kind == "multilabel":
+            raise ValueError("The model was fitted on a multilabel y; got a 1-D target.")
+        fitted_classes = self.classes_ if resume else None
         index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
+        if resume and not partial:
+            check_warm_start_classes(y, known)
         binary = len(known) == 2
         attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
                  "out_activation_": "logistic" if binary else "softmax"}
@@ -474,11 +459,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if target_attrs["_label_kind"] == "multiclass":
             return nn.SoftmaxCrossEntropy()
         return nn.SigmoidBinaryCrossEntropy()
-
-    def _class_sample_weight(self, y_encoded, target_attrs, partial):
-        return class_sample_weight(
-            self.class_weight, y_encoded, target_attrs["classes_"], partial
-        )
 
     def _validation_score(self, network, X, y_encoded, sample_weight):
         scores = forward_in_chunks(network, X)
@@ -555,90 +535,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
-
-
-def encode_class_labels(y, classes, fitted_classes, owner):
-    """Check 1-D class labels and map them to indices into the sorted classes.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,) or (n_samples, 1)
-        Class labels (a column vector is accepted with a DataConversionWarning).
-    classes : array-like or None
-        The ``classes=`` argument of ``partial_fit``, if any.
-    fitted_classes : ndarray or None
-        ``classes_`` of an already fitted model, or None on a first fit.
-    owner : str
-        The estimator's name, for error messages.
-
-    Returns
-    -------
-    index : ndarray of shape (n_samples,)
-        Position of each label in ``known``.
-    known : ndarray of shape (n_classes,)
-        The sorted classes.
-
-    Raises
-    ------
-    ValueError
-        For continuous targets, fewer than two classes, labels outside
-        ``classes``, or ``classes`` that differ from the fitted ones.
-    """
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    if fitted_classes is None:
-        known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-        if len(known) < 2:
-            raise ValueError(
-                f"{owner} needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {known.tolist()[0]!r}."
-            )
-    else:
-        known = fitted_classes
-        if classes is not None and not np.array_equal(np.unique(classes), known):
-            raise ValueError(
-                f"classes={list(classes)} differs from the classes of the first "
-                f"call to partial_fit, {list(known)}."
-            )
-    index = np.clip(np.searchsorted(known, y), 0, len(known) - 1)
-    unseen = known[index] != y
-    if unseen.any():
-        raise ValueError(
-            f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
-            f"classes {known.tolist()}."
-        )
-    return index, known
-
-
-def class_sample_weight(class_weight, y_encoded, classes, partial):
-    """Per-sample weights for ``class_weight``, from encoded targets.
-
-    Parameters
-    ----------
-    class_weight : dict, "balanced" or None
-        Dict keys are the original class labels.
-    y_encoded : ndarray of shape (n_samples,) or (n_samples, 1) or (n_samples, n_labels)
-        Class indices, a binary 0/1 column, or a multilabel indicator matrix.
-    classes : ndarray of shape (n_classes,)
-    partial : bool
-        True inside ``partial_fit``, where "balanced" is refused.
-
-    Returns
-    -------
-    sample_weight : ndarray of shape (n_samples,) or None
-    """
-    if class_weight is None:
-        return None
-    if partial and class_weight == "balanced":
-        raise ValueError(
-            "class_weight='balanced' is not supported for partial_fit: pass a dict "
-            "of class weights computed on the whole data instead."
-        )
-    y = np.asarray(y_encoded)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return compute_sample_weight(class_weight, y)
-    index = y.reshape(-1).astype(np.intp)
-    return compute_sample_weight(class_weight, classes[index])
 
 
 _REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber", "quantile")
@@ -828,7 +724,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, partial=True)
 
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 1:
             y = y.reshape(-1, 1)

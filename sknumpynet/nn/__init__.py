@@ -22,11 +22,13 @@ from .losses import (
     SoftmaxCrossEntropy,
 )
 from .optimizers import SGD, Adam, Momentum, Nadam, Optimizer, RMSProp
+from .penalties import L2Penalty
 from .schedules import (
     ConstantLR,
     CosineLR,
     InverseScalingLR,
     LRSchedule,
+    Plateau,
     ReduceLROnPlateau,
     get_schedule,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "HuberLoss",
     "Identity",
     "InverseScalingLR",
+    "L2Penalty",
     "LRSchedule",
     "LeakyReLU",
     "Linear",
@@ -55,6 +58,7 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "Parameter",
+    "Plateau",
     "PoissonLoss",
     "QuantileLoss",
     "RMSProp",
