@@ -49,6 +49,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_ACTIVATIONS)), list, tuple],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left"), list, tuple],
@@ -88,6 +89,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         n_iter_no_change=10,
         embedding_layer=-1,
         n_threads=None,
+        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -115,6 +117,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         self.n_iter_no_change = n_iter_no_change
         self.embedding_layer = embedding_layer
         self.n_threads = n_threads
+        self.max_fun = max_fun
 
     # -- network ----------------------------------------------------------------
 
@@ -298,6 +301,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     n_threads : int or None, default=None
         Cap on BLAS threads during fit and predict (threadpoolctl); None
         leaves the BLAS as it is.
+    max_fun : int, default=15000
+        With ``solver="lbfgs"``: the most loss evaluations (line-search steps
+        included), as scikit-learn's; the fit also stops after ``max_iter``
+        L-BFGS iterations. Reaching either warns with a ConvergenceWarning.
 
     Attributes
     ----------
@@ -379,6 +386,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         embedding_layer=-1,
         class_weight=None,
         n_threads=None,
+        max_fun=15000,
     ):
         super().__init__(
             hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
@@ -389,7 +397,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             validation_fraction=validation_fraction,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            embedding_layer=embedding_layer, n_threads=n_threads,
+            embedding_layer=embedding_layer, n_threads=n_threads, max_fun=max_fun,
         )
         self.class_weight = class_weight
 
@@ -602,6 +610,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         loss turns from quadratic to linear. Positive.
     quantile : float, default=0.5
         With ``loss="quantile"``: the quantile to fit, in (0, 1).
+    max_fun : int, default=15000
+        With ``solver="lbfgs"``: the most loss evaluations.
 
     Attributes
     ----------
@@ -678,6 +688,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_threads=None,
         huber_delta=1.0,
         quantile=0.5,
+        max_fun=15000,
     ):
         super().__init__(
             hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
@@ -688,7 +699,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             validation_fraction=validation_fraction,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            embedding_layer=embedding_layer, n_threads=n_threads,
+            embedding_layer=embedding_layer, n_threads=n_threads, max_fun=max_fun,
         )
         self.loss = loss
         self.huber_delta = huber_delta
