@@ -14,6 +14,7 @@ never leaves a half-trained or inconsistent model.
 
 import contextlib
 import copy
+import inspect
 import math
 import numbers
 import warnings
@@ -45,7 +46,7 @@ __all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMi
 #:    training record is one ``TrainingLog`` (``_log``).
 FORMAT_VERSION = 3
 
-_SOLVERS = ("lbfgs", "sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam")
+_SOLVERS = ("lbfgs", "sgd", "rmsprop", "adam", "nadam")
 _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
@@ -237,15 +238,16 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             )
         self._check_shape_params(shape_params)
         # copied together, the optimizer keeps pointing at the copied parameters
-        network, optimizer = copy.deepcopy(
-            (self.network_, self._optimizer if data.partial else None)
+        # and dropout keeps drawing from the model's one Generator
+        network, optimizer, rng = copy.deepcopy(
+            (self.network_, self._optimizer if data.partial else None, self._rng)
         )
         if optimizer is None:  # a warm start begins new moments, as scikit-learn's
             optimizer = self._make_optimizer(network.parameters())
         log = copy.deepcopy(self._log)
         log.n_iter = 0
         return FittedModel(
-            network, optimizer, copy.deepcopy(self._rng), log, self.network_dtype_,
+            network, optimizer, rng, log, self.network_dtype_,
             data.n_outputs, data.target_attrs, shape_params,
         )
 
@@ -411,10 +413,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         lr = self.learning_rate_init
         if self.solver == "lbfgs":
             return None  # L-BFGS keeps its own history, only during a fit
-        if self.solver == "sgd":
-            return nn.SGD(params, lr=lr)
-        if self.solver in ("momentum", "nesterov"):
-            return nn.SGD(params, lr=lr, momentum=self.momentum, nesterov=self.solver == "nesterov")
+        if self.solver == "sgd":  # scikit-learn's: momentum 0.9 with Nesterov by default
+            nesterov = getattr(self, "nesterovs_momentum", True) and self.momentum > 0
+            return nn.SGD(params, lr=lr, momentum=self.momentum, nesterov=nesterov)
         if self.solver == "rmsprop":
             return nn.RMSProp(params, lr=lr, rho=self.beta_2, eps=self.epsilon)
         cls = nn.Adam if self.solver == "adam" else nn.Nadam
@@ -462,6 +463,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 f"sknumpynet; this version reads format {FORMAT_VERSION}. Upgrade sknumpynet."
             )
         super().__setstate__(state)
+        for name, default in _constructor_defaults(type(self)).items():
+            self.__dict__.setdefault(name, default)  # parameters added since it was saved
         if version is not None and version < FORMAT_VERSION:
             _upgrade(self, version)
 
@@ -497,6 +500,15 @@ def _restore_state(estimator, saved):
     estimator.__dict__.clear()
     estimator.__dict__.update(saved)
     estimator.__dict__.update(keep)
+
+
+def _constructor_defaults(cls):
+    """The default value of every constructor parameter of ``cls``."""
+    signature = inspect.signature(cls.__init__)
+    return {
+        name: p.default for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def _differs(a, b):

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
 from . import nn
@@ -31,6 +32,16 @@ def _activation_module(name):
     return nn.Identity()
 
 
+def _stochastic_solver(estimator):
+    """partial_fit exists only for the stochastic solvers, as in scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{estimator.solver} is not stochastic."
+        )
+    return True
+
+
 def _per_layer(value, n_layers, name):
     """Expand a scalar or a per-layer list to a list of length ``n_layers``."""
     if isinstance(value, (list, tuple)):
@@ -49,7 +60,6 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
-        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_ACTIVATIONS)), list, tuple],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left"), list, tuple],
@@ -58,6 +68,8 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         "restore_best_weights": ["boolean"],
         "embedding_layer": [Interval(numbers.Integral, None, None, closed="neither"),
                             StrOptions({"all"})],
+        "nesterovs_momentum": ["boolean"],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -80,6 +92,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         verbose=0,
         warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
         restore_best_weights=True,
@@ -87,9 +100,9 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         embedding_layer=-1,
         n_threads=None,
-        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -108,6 +121,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         self.verbose = verbose
         self.warm_start = warm_start
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.restore_best_weights = restore_best_weights
@@ -115,9 +129,9 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.embedding_layer = embedding_layer
         self.n_threads = n_threads
-        self.max_fun = max_fun
 
     # -- network ----------------------------------------------------------------
 
@@ -247,9 +261,13 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         Dropout probability after each hidden layer, in [0, 1), or one per layer.
     batch_norm : bool, default=False
         Batch normalisation after each hidden Linear layer.
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
-        Optimizer (see :mod:`sknumpynet.nn.optimizers`). "sgd" is plain SGD;
-        "momentum" and "nesterov" use ``momentum``; "rmsprop" decays its
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
+        "lbfgs" minimises the whole-data objective with scipy's L-BFGS-B (good
+        for small data; no ``partial_fit``, no dropout, ``max_iter`` counts its
+        iterations and ``early_stopping`` is ignored, as in scikit-learn). The
+        others are minibatch optimizers (see :mod:`sknumpynet.nn.optimizers`):
+        "sgd" is scikit-learn's, SGD with ``momentum`` and
+        ``nesterovs_momentum`` (plain SGD: ``momentum=0``); "rmsprop" decays its
         squared-gradient average with ``beta_2``.
     alpha : float, default=1e-4
         L2 penalty: the batch objective is ``loss + alpha / (2 n_batch) * sum ||W||^2``.
@@ -277,7 +295,9 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of re-initialising.
     momentum : float, default=0.9
-        Momentum of the "momentum" and "nesterov" solvers.
+        Momentum of "sgd", in [0, 1).
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for "sgd" (when ``momentum > 0``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified) and stop when
         its accuracy stops improving for ``n_iter_no_change`` epochs.
@@ -291,8 +311,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         Adam/Nadam second-moment decay (and RMSProp's decay).
     epsilon : float, default=1e-8
         Adam/Nadam/RMSProp numerical stabiliser.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without ``tol`` improvement before stopping (np.inf: never).
+    max_fun : int, default=15000
+        Most evaluations of the objective with "lbfgs".
     embedding_layer : int or "all", default=-1
         Hidden layer whose activations :meth:`transform` returns; "all"
         concatenates every hidden layer.
@@ -301,10 +323,6 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     n_threads : int or None, default=None
         Cap on BLAS threads during fit and predict (threadpoolctl); None
         leaves the BLAS as it is.
-    max_fun : int, default=15000
-        With ``solver="lbfgs"``: the most loss evaluations (line-search steps
-        included), as scikit-learn's; the fit also stops after ``max_iter``
-        L-BFGS iterations. Reaching either warns with a ConvergenceWarning.
 
     Attributes
     ----------
@@ -376,6 +394,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         verbose=0,
         warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
         restore_best_weights=True,
@@ -383,21 +402,22 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         embedding_layer=-1,
         class_weight=None,
         n_threads=None,
-        max_fun=15000,
     ):
         super().__init__(
             hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
             solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
             learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, early_stopping=early_stopping,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            embedding_layer=embedding_layer, n_threads=n_threads, max_fun=max_fun,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            embedding_layer=embedding_layer, n_threads=n_threads,
         )
         self.class_weight = class_weight
 
@@ -419,6 +439,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
 
@@ -580,7 +601,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"} or list, default="relu"
     dropout : float or list of float, default=0.0
     batch_norm : bool, default=False
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
     alpha : float, default=1e-4
     batch_size : int or "auto", default="auto"
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
@@ -593,6 +614,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     verbose : int, default=0
     warm_start : bool, default=False
     momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when the R^2 of
         its predictions (of the means, for "poisson") stops improving.
@@ -602,7 +624,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     beta_2 : float, default=0.999
     epsilon : float, default=1e-8
         The optimizers' stabiliser (not a loss parameter: see ``huber_delta``).
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
+    max_fun : int, default=15000
     embedding_layer : int or "all", default=-1
     n_threads : int or None, default=None
     huber_delta : float, default=1.0
@@ -610,8 +633,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         loss turns from quadratic to linear. Positive.
     quantile : float, default=0.5
         With ``loss="quantile"``: the quantile to fit, in (0, 1).
-    max_fun : int, default=15000
-        With ``solver="lbfgs"``: the most loss evaluations.
 
     Attributes
     ----------
@@ -677,6 +698,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         verbose=0,
         warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
         restore_best_weights=True,
@@ -684,22 +706,23 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         embedding_layer=-1,
         n_threads=None,
         huber_delta=1.0,
         quantile=0.5,
-        max_fun=15000,
     ):
         super().__init__(
             hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
             solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
             learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, early_stopping=early_stopping,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            embedding_layer=embedding_layer, n_threads=n_threads, max_fun=max_fun,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            embedding_layer=embedding_layer, n_threads=n_threads,
         )
         self.loss = loss
         self.huber_delta = huber_delta
@@ -720,6 +743,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
 

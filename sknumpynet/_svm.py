@@ -85,7 +85,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         and ``coef_`` is that difference.
     fit_intercept : bool, default=True
         Learn an intercept per score column (unpenalised); False fixes it to 0.
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
         Optimizer (see :mod:`sknumpynet.nn.optimizers`).
     learning_rate_init : float, default=1e-2
         Initial learning rate.
@@ -125,7 +125,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
     momentum : float, default=0.9
-        Momentum of the "momentum" and "nesterov" solvers.
+        Momentum of "sgd" (with Nesterov's correction, as scikit-learn's MLP).
     beta_1 : float, default=0.9
         Adam/Nadam first-moment decay.
     beta_2 : float, default=0.999

@@ -62,7 +62,8 @@ class AutoRecorder(Recorder):
 
 FACTORIES = [
     lambda **kw: MLPClassifier((8,), learning_rate_init=0.02, random_state=0, **kw),
-    lambda **kw: MLPRegressor((8,), learning_rate_init=0.02, random_state=0, **kw),
+    lambda **kw: MLPRegressor(hidden_layer_sizes=(8,), learning_rate_init=0.02, random_state=0,
+                              **kw),
     lambda **kw: LinearSVM(random_state=0, **kw),
 ]
 

@@ -28,8 +28,9 @@ from sknumpynet import LinearSVM, _svm
 INSTANCES = [
     LinearSVM(random_state=0),
     LinearSVM(loss="squared_hinge", multi_class="weston_watkins", random_state=0),
-    LinearSVM(multi_class="ovr", solver="sgd", learning_rate_init=0.05, random_state=0),
-    LinearSVM(multi_class="ovr", solver="momentum", C=10.0, random_state=0),
+    LinearSVM(multi_class="ovr", solver="sgd", momentum=0.0, learning_rate_init=0.05,
+              random_state=0),
+    LinearSVM(multi_class="ovr", solver="sgd", C=10.0, random_state=0),
     LinearSVM(probability=True, random_state=0),
     LinearSVM(max_iter=20, learning_rate="cosine", learning_rate_init=0.05, random_state=0),
 ]

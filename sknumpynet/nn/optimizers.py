@@ -177,6 +177,29 @@ class Optimizer:
     def _hyper(self):
         return {"lr": self.lr}
 
+    def state_arrays(self):
+        """Return the optimizer's state as one array per state name and parameter.
+
+        Returns
+        -------
+        arrays : list of ndarray
+            For each name of ``_state_names`` in order, one view per parameter
+            in the order of ``params``, of that parameter's shape. They are
+            views of the state: ``np.copyto`` into them (in place) restores a
+            saved state, whatever the packing of the flat buffers.
+        """
+        if not self._is_packed():
+            self._pack()
+        base = self._w.ctypes.data
+        itemsize = self._w.itemsize
+        arrays = []
+        for name in self._state_names:
+            flat = self._state[name]
+            for p in self.params:
+                start = (p.value.ctypes.data - base) // itemsize
+                arrays.append(flat[start : start + p.value.size].reshape(p.value.shape))
+        return arrays
+
 
 def _reorder(state, old_order, new_order):
     """State arrays packed in ``old_order`` of the parameters, repacked in ``new_order``."""

@@ -34,6 +34,8 @@ class Plateau:
         Epochs without improvement tolerated; ``math.inf`` never plateaus.
     tol : float, default=1e-4
         Least improvement that counts, non-negative.
+    best : float, default=inf
+        The best value so far (e.g. of an earlier fit being resumed).
 
     Attributes
     ----------
