@@ -65,13 +65,6 @@ MARKS = {
             "of f) after 9 iterations / 10 evaluations, so max_fun=10 gives no "
             "ConvergenceWarning; scikit-learn's run needs more"
         ),
-        "test_multilabel_classification": pending(
-            "solver='sgd' with scikit-learn's momentum=0.9 + nesterovs_momentum=True (plain "
-            "SGD's 100 partial_fits score 0.68 < 0.9; the lbfgs part passes)"
-        ),
-        "test_partial_fit_errors": pending(
-            "no partial_fit attribute when solver='lbfgs' (available_if; now it raises on call)"
-        ),
         "test_predict_proba_multilabel": pending(
             "predict_log_proba equal to log(predict_proba): where the probabilities saturate to "
             "1.0 their argmax ties, the stable log-sigmoid breaks the tie differently"
