@@ -162,3 +162,35 @@ def test_callbacks_survive_clone_and_a_failed_fit_tears_them_down(iris):
     clf.fit(X, y)
     assert recorder.events[-1] == ("teardown", "MLPClassifier")
     assert "_callback_fit_ctx" not in clf.__dict__
+
+
+def test_the_monitoring_page_stop_at_accuracy_callback(iris):
+    # docs/monitoring.rst's example: stop once held-out accuracy reaches a target
+    X, y = iris
+    rng = np.random.default_rng(0)
+    held = rng.permutation(len(y))[:40]
+    train = np.setdiff1d(np.arange(len(y)), held)
+
+    class StopAtAccuracy:
+        def __init__(self, X, y, target):
+            self.X, self.y, self.target = X, y, target
+
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if context.task_name != "epoch":
+                return False
+            return fitted_estimator.score(self.X, self.y) >= self.target
+
+        def teardown(self, estimator, context):
+            pass
+
+    clf = FACTORIES[0](max_iter=500).set_callbacks(StopAtAccuracy(X[held], y[held], 0.9))
+    clf.fit(X[train], y[train])
+    assert clf.score(X[held], y[held]) >= 0.9
+    fewer = FACTORIES[0](max_iter=clf.n_iter_ - 1).fit(X[train], y[train])
+    assert fewer.score(X[held], y[held]) < 0.9  # it stopped at the first epoch that did
