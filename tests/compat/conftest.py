@@ -35,6 +35,12 @@ def pending(feature):
     return pytest.mark.xfail(reason=f"pending: {feature}", strict=False)
 
 
+def differs(reason):
+    """A permanent expected failure: a deliberate difference, documented in
+    docs/coming_from_sklearn.rst."""
+    return pytest.mark.xfail(reason=f"deliberate difference: {reason}", strict=True)
+
+
 def case(mark, **params):
     """``mark`` for the parametrizations whose parameters include ``params``."""
     return (params, mark)
@@ -60,37 +66,22 @@ MARKS = {
         "test_n_iter_no_change": private("reads the private _no_improvement_count"),
         "test_n_iter_no_change_inf": private("reads the private _no_improvement_count"),
         # (b) pending features of issue 13
-        "test_lbfgs_regression_maxfun": pending(
+        "test_lbfgs_regression_maxfun": differs(
             "with activation='identity' our lbfgs converges (scipy status 0, relative reduction "
             "of f) after 9 iterations / 10 evaluations, so max_fun=10 gives no "
             "ConvergenceWarning; scikit-learn's run needs more"
         ),
-        "test_predict_proba_multilabel": pending(
-            "predict_log_proba equal to log(predict_proba): where the probabilities saturate to "
-            "1.0 their argmax ties, the stable log-sigmoid breaks the tie differently"
-        ),
-        "test_warm_start": pending(
-            "warm-start fit refusing y whose classes differ from classes_, with scikit-learn's "
-            "message"
-        ),
-        "test_nonfinite_params": pending(
-            "the error for non-finite weights says scikit-learn's 'Solver produced non-finite "
-            "parameter weights. The input data may contain large values and need to be "
-            "preprocessed.'"
-        ),
-        "test_early_stopping_stratified": pending(
-            "early stopping refuses a class too small to stratify (train_test_split's error) "
-            "instead of falling back to an unstratified split"
+        "test_predict_proba_multilabel": differs(
+            "predict_log_proba is computed stably (log-sigmoid), not as log(predict_proba): "
+            "finite where probabilities round to 0 or 1, so argmax ties break differently"
         ),
         "test_preserve_feature_names": [
-            case(pending("MLPClassifier fits a y with a single class"),
+            case(differs("MLPClassifier refuses a y with a single class (nothing to learn)"),
                  Estimator=MLPClassifier),
         ],
-        "test_mlp_diverging_loss": pending(
-            "with early_stopping, a diverged epoch records NaN as its validation score"
-        ),
-        "test_minimum_input_sample_size": pending(
-            "the too-small validation split error says 'The validation set is too small'"
+        "test_mlp_diverging_loss": differs(
+            "a diverging fit is rolled back to its last finite epoch and warned (issue 14): "
+            "the diverged epoch is not recorded, so no NaN validation score is appended"
         ),
     },
     "test_sklearn_linearsvc.py": {
