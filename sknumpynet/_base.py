@@ -394,7 +394,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
         # stratified as scikit-learn: a class too small to split is an error
-        stratify = y if is_classifier(self) and y.ndim == 1 else None
+        stratify = None
+        if is_classifier(self) and y.ndim == 1:
+            stratify = y
+        elif is_classifier(self) and y.shape[1] == 1:  # binary: one 0/1 column
+            stratify = y > 0.5  # a 2-D bool column, as scikit-learn stratifies it
         parts = train_test_split(
             *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
         )

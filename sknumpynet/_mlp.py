@@ -180,15 +180,49 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     @property
     def coefs_(self):
-        """list of ndarray: ``coefs_[i]`` has shape (n_units_in, n_units_out) of layer i."""
+        """list of ndarray: ``coefs_[i]`` has shape (n_units_in, n_units_out) of layer i.
+
+        The network's own arrays: editing them in place, or assigning a list of
+        arrays of the same shapes, changes the model.
+        """
         check_is_fitted_network(self)
         return [m.weight.value for m in _layer_linears(self.network_)]
 
+    @coefs_.setter
+    def coefs_(self, values):
+        self._write_layers("weight", values, "coefs_")
+
     @property
     def intercepts_(self):
-        """list of ndarray: ``intercepts_[i]`` has shape (n_units_out,) of layer i."""
+        """list of ndarray: ``intercepts_[i]`` has shape (n_units_out,) of layer i.
+
+        Assignable like :attr:`coefs_`.
+        """
         check_is_fitted_network(self)
         return [m.bias.value for m in _layer_linears(self.network_)]
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._write_layers("bias", values, "intercepts_")
+
+    def _write_layers(self, name, values, attribute):
+        """Copy ``values`` into the fitted layers' parameter ``name``, shape-checked first."""
+        check_is_fitted_network(self)
+        targets = [getattr(m, name).value for m in _layer_linears(self.network_)]
+        values = [np.asarray(v) for v in values]
+        if len(values) != len(targets):
+            raise ValueError(
+                f"{attribute} needs {len(targets)} arrays (one per layer), got {len(values)}."
+            )
+        for i, (value, target) in enumerate(zip(values, targets)):
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"{attribute}[{i}] has shape {value.shape}; layer {i} needs {target.shape}."
+                )
+            if not np.isfinite(value).all():
+                raise ValueError(f"{attribute}[{i}] contains NaN or infinity.")
+        for value, target in zip(values, targets):  # in place: optimizer views stay valid
+            np.copyto(target, value, casting="same_kind")
 
     # -- embeddings ---------------------------------------------------------------
 
