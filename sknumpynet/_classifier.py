@@ -136,7 +136,9 @@ def check_warm_start_classes(y, fitted_classes):
     ValueError
         As scikit-learn's MLP: a warm start needs the same classes.
     """
-    classes = np.unique(column_or_1d(y))
+    y = column_or_1d(y)
+    check_classification_targets(y)  # a continuous y is that error, not a class mismatch
+    classes = np.unique(y)
     if len(classes) != len(fitted_classes) or not np.array_equal(classes, fitted_classes):
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as in the "

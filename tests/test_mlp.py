@@ -651,7 +651,11 @@ def test_verbose_2_progress_bar_runs(make, small_digits, capsys):
         warnings.simplefilter("error", UserWarning)  # tqdm is installed: no fallback
         warnings.simplefilter("ignore", ConvergenceWarning)
         loud = make(max_iter=4, verbose=2).fit(X, y)
-    capsys.readouterr()
+    out = capsys.readouterr()
+    # pytest's streams are not terminals: plain per-epoch lines, no bar, no \r
+    lines = out.out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"Iteration {i}" for i in range(1, 5)]
+    assert "\r" not in out.out + out.err
     assert loud.n_iter_ == 4
     assert loud.loss_curve_ == quiet.loss_curve_
     assert_array_equal(loud.predict(X_test), quiet.predict(X_test))
