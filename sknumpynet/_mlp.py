@@ -554,7 +554,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         return p
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
+        """Logarithm of :meth:`predict_proba`, as scikit-learn defines it.
+
+        ``log(predict_proba(X))``: where a probability rounds to 0 its log is
+        ``-inf``, exactly as scikit-learn's MLP (and its estimator checks) expect.
 
         Parameters
         ----------
@@ -564,15 +567,8 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_input(X)
-        scores = self._forward(X)
-        if self._label_kind == "multiclass":
-            return nn.log_softmax(scores)
-        log_p = -np.logaddexp(0, -scores)
-        log_not_p = -np.logaddexp(0, scores)
-        if self._label_kind == "binary":
-            return np.hstack([log_not_p, log_p])
-        return log_p
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """Predict class labels.

@@ -71,10 +71,6 @@ MARKS = {
             "of f) after 9 iterations / 10 evaluations, so max_fun=10 gives no "
             "ConvergenceWarning; scikit-learn's run needs more"
         ),
-        "test_predict_proba_multilabel": differs(
-            "predict_log_proba is computed stably (log-sigmoid), not as log(predict_proba): "
-            "finite where probabilities round to 0 or 1, so argmax ties break differently"
-        ),
         "test_preserve_feature_names": [
             case(differs("MLPClassifier refuses a y with a single class (nothing to learn)"),
                  Estimator=MLPClassifier),
