@@ -27,7 +27,12 @@ from sklearn.utils.validation import (
 
 from . import nn
 from ._base import BaseNetwork, forward_in_chunks, make_rng
-from ._mlp import check_is_fitted_network, class_sample_weight, encode_class_labels
+from ._mlp import (
+    check_is_fitted_network,
+    check_label_types,
+    class_sample_weight,
+    encode_class_labels,
+)
 
 __all__ = ["LinearSVM"]
 
@@ -344,6 +349,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
             X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
             estimator=self,
         )
+        check_label_types(np.ravel(y_num), "y")  # before sorting them, as fit does
         check_classification_targets(y_num)
         labels = column_or_1d(y_num)
         weights = _check_sample_weight(
