@@ -35,7 +35,8 @@ def test_sphinx_build(tmp_path):
     )
     assert result.returncode == 0, f"the documentation build failed:\n{problems}\n{result.stderr}"
     for page in ("index", "install", "quickstart", "estimators", "engine", "embeddings",
-                 "datasets", "cli", "performance", "scaling", "examples", "api"):
+                 "datasets", "cli", "performance", "scaling", "reliability", "examples",
+                 "api"):
         assert (html / f"{page}.html").is_file(), page
 
     api = "".join(p.read_text(encoding="utf-8") for p in (html / "api").glob("*.html"))
@@ -94,7 +95,7 @@ def python_blocks(page):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst"])
+@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst", "reliability.rst"])
 def test_code_in_the_guide_runs(page, tmp_path, monkeypatch):
     """The guide's Python blocks run in order, in one namespace, as a reader would."""
     monkeypatch.chdir(tmp_path)  # the quick start saves a model file
