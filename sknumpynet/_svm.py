@@ -12,27 +12,18 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import brentq
-from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_X_y,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
-from ._base import BaseNetwork, forward_in_chunks, make_rng
-from ._mlp import (
-    check_is_fitted_network,
-    check_label_types,
-    class_sample_weight,
-    encode_class_labels,
-)
+from ._base import BaseNetwork, NetworkTransformerMixin
+from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
+from ._compat import Interval, StrOptions, check_sample_weight
+from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
 
 __all__ = ["LinearSVM"]
 
@@ -57,7 +48,7 @@ def _has_probability(estimator):
     return True
 
 
-class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
+class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     """Linear support vector machine trained by minibatch gradient descent.
 
     One ``Linear`` layer and the multiclass hinge loss
@@ -94,7 +85,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         and ``coef_`` is that difference.
     fit_intercept : bool, default=True
         Learn an intercept per score column (unpenalised); False fixes it to 0.
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
         Optimizer (see :mod:`sknumpynet.nn.optimizers`).
     learning_rate_init : float, default=1e-2
         Initial learning rate.
@@ -134,7 +125,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
     momentum : float, default=0.9
-        Momentum of the "momentum" and "nesterov" solvers.
+        Momentum of "sgd" (with Nesterov's correction, as scikit-learn's MLP).
     beta_1 : float, default=0.9
         Adam/Nadam first-moment decay.
     beta_2 : float, default=0.999
@@ -333,62 +324,50 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         -------
         self : LinearSVM
         """
-        if not hasattr(self, "network_") and classes is None:
+        if "network_" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-    def _fit_unsafe(self, X, y, sample_weight, partial, classes):
-        # Runs inside BaseNetwork._fit, which restores the previous state on any
-        # exception: a failed calibration leaves a fitted model intact too.
-        if not self.probability or y is None:
-            super()._fit_unsafe(X, y, sample_weight, partial, classes)
-            self.__dict__.pop("calibration_temperature_", None)
-            return self
-        # the checks of validate_data, without touching the fitted attributes
-        X_num, y_num = check_X_y(
-            X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
-            estimator=self,
-        )
-        check_label_types(np.ravel(y_num), "y")  # before sorting them, as fit does
-        check_classification_targets(y_num)
-        labels = column_or_1d(y_num)
-        weights = _check_sample_weight(
-            sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
-        )
-        first_call = not hasattr(self, "network_") or not (partial or self.warm_start)
-        if first_call and classes is None:
-            classes = np.unique(labels)  # a class may fall wholly outside the training part
-        held = _calibration_split(
-            X_num, np.unique(labels, return_inverse=True)[1], weights,
-            CALIBRATION_FRACTION, make_rng(self.random_state).bytes(16),
-        )
-        if weights[held].any():
-            train, held = np.flatnonzero(~held), np.flatnonzero(held)
-        else:
-            warnings.warn(
-                f"Too few samples to hold out a calibration set ({X_num.shape[0]} "
-                "rows); probabilities are calibrated on the training rows.",
-                UserWarning,
-            )
-            train = held = np.arange(X_num.shape[0])
-        # a DataFrame keeps its column names for the feature-name checks
-        X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
-        super()._fit_unsafe(
-            X_train, y_num[train],
-            None if sample_weight is None else weights[train], partial, classes,
-        )
-        scores = self._scores_matrix(forward_in_chunks(self.network_, X_num[held]))
-        index = np.searchsorted(self.classes_, labels[held])
-        self.calibration_temperature_ = _fit_temperature(scores, index, weights[held])
-        return self
+    _shape_param_names = ("fit_intercept", "multi_class")
 
-    def _encode_targets(self, y, first_call, classes):
+    def _validate_fit_data(self, X, y, sample_weight, partial, classes):
+        # with probability=True, a share of the rows is held out (before the
+        # base's validation, so a DataFrame keeps its column names) and kept
+        # in the FitData for the calibration in _commit
+        if not self.probability or y is None:
+            return super()._validate_fit_data(X, y, sample_weight, partial, classes)
+        X_num, y_num, labels, weights = _checked_calibration_input(self, X, y, sample_weight)
+        resume = "network_" in self.__dict__ and (partial or self.warm_start)
+        if not resume and classes is None:
+            classes = np.unique(labels)  # a class may fall wholly outside the training part
+        train, held = _train_and_held_rows(self, X_num, labels, weights)
+        X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
+        data = super()._validate_fit_data(
+            X_train, y_num[train], None if sample_weight is None else weights[train],
+            partial, classes,
+        )
+        data.raw = (X, y, sample_weight)
+        data.calibration = (X_num[held], labels[held], weights[held])
+        return data
+
+    def _commit(self, model, data, interrupted):
+        super()._commit(model, data, interrupted)
+        calibration = getattr(data, "calibration", None)
+        if calibration is None:
+            self.__dict__.pop("calibration_temperature_", None)
+            return
+        X_held, labels, weights = calibration
+        scores = self._scores_matrix(forward_in_chunks(self.network_, X_held))
+        index = np.searchsorted(self.classes_, labels)
+        self.calibration_temperature_ = _fit_temperature(scores, index, weights)
+
+    def _encode_targets(self, y, resume, classes, partial):
         if np.ndim(y) == 2 and np.shape(y)[1] > 1:
             raise ValueError(
                 f"{type(self).__name__} does not support multilabel or multi-output "
                 f"targets; y should be 1-D, got shape {np.shape(y)}."
             )
-        fitted_classes = None if first_call else self.classes_
+        fitted_classes = self.classes_ if resume else None
         index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
         n_outputs = 1 if len(known) == 2 and self.multi_class == "ovr" else len(known)
         return index.astype(np.intp), n_outputs, {"classes_": known}
@@ -409,11 +388,6 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         # 0.5 ||W||^2 + C sum(s_i l_i), divided by C sum(s_i): the L2 term of
         # every batch is ||W||^2 / (2 C sum(s_i)), whatever the batch's size
         return 1.0 / (self.C * total_weight), False
-
-    def _class_sample_weight(self, y_encoded, target_attrs, partial):
-        return class_sample_weight(
-            self.class_weight, y_encoded, target_attrs["classes_"], partial
-        )
 
     def _validation_score(self, network, X, y_encoded, sample_weight):
         predicted = _predict_index(forward_in_chunks(network, X))
@@ -549,11 +523,36 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         """
         return nn.log_softmax(self._calibrated_scores(X))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+
+
+def _checked_calibration_input(estimator, X, y, sample_weight):
+    """The checks of validate_data, without touching the fitted attributes."""
+    X_num, y_num = check_X_y(
+        X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
+        estimator=estimator,
+    )
+    check_label_types(np.ravel(y_num), "y")  # before sorting them, as fit does
+    check_classification_targets(y_num)
+    labels = column_or_1d(y_num)
+    weights = check_sample_weight(sample_weight, X_num, dtype=np.float64)
+    return X_num, y_num, labels, weights
+
+
+def _train_and_held_rows(estimator, X, labels, weights):
+    """Row indices to train on and to calibrate on (all rows for both if too few)."""
+    held = _calibration_split(
+        X, np.unique(labels, return_inverse=True)[1], weights,
+        CALIBRATION_FRACTION, make_rng(estimator.random_state).bytes(16),
+    )
+    if weights[held].any():
+        return np.flatnonzero(~held), np.flatnonzero(held)
+    warnings.warn(
+        f"Too few samples to hold out a calibration set ({X.shape[0]} rows); "
+        "probabilities are calibrated on the training rows.",
+        UserWarning,
+    )
+    rows = np.arange(X.shape[0])
+    return rows, rows
 
 
 def _binary_column(outputs):
