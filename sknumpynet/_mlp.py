@@ -1,6 +1,7 @@
 """Multi-layer perceptrons: :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
 import numbers
+import os
 
 import numpy as np
 from scipy.special import expit
@@ -51,6 +52,70 @@ def _per_layer(value, n_layers, name):
             )
         return list(value)
     return [value] * n_layers
+
+
+# Arrays of the parameters' size a fit holds besides the values, gradients and a
+# best-weights snapshot: the optimizer's moments (SGD's velocity counted), or
+# L-BFGS's history of 10 pairs of vectors.
+_OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adam": 2, "nadam": 2, "lbfgs": 20}
+
+
+def _available_memory():
+    """Return the bytes this process may use: physical memory, or less under RLIMIT_AS."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no check
+        total = None
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            total = soft if total is None else min(total, soft)
+    except ImportError:
+        pass
+    return total
+
+
+def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm):
+    """Raise a ValueError before allocating a network the memory cannot hold.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+        The widths of the input and of the output layer.
+    sizes : list of int
+        The hidden layer widths (``hidden_layer_sizes``).
+    dtype : numpy.dtype
+        The parameters' dtype.
+    solver : str
+        The solver, for the number of moment arrays its optimizer keeps.
+    batch_norm : bool
+        Whether each hidden layer has a batch-norm layer (4 arrays of its width).
+
+    Raises
+    ------
+    ValueError
+        If the parameters, their gradients, a snapshot and the optimizer's
+        moments need more bytes than the physical memory (or the address-space
+        limit set with ``resource.setrlimit``); the message names
+        ``hidden_layer_sizes``, the parameter count and the bytes needed.
+    """
+    widths = [int(n_features), *sizes, int(n_outputs)]
+    n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    n_params += 4 * sum(sizes) if batch_norm else 0
+    n_arrays = 3 + _OPTIMIZER_SLOTS.get(solver, 2)
+    needed = n_params * n_arrays * np.dtype(dtype).itemsize
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"hidden_layer_sizes={tuple(sizes)} with {n_features} features and "
+            f"{n_outputs} outputs makes a network of {n_params:,} parameters, which "
+            f"needs about {needed / 2**30:,.1f} GiB ({n_arrays} arrays of "
+            f"{np.dtype(dtype).name}: weights, gradients, a snapshot and the "
+            f"{solver} optimizer's moments), more than the {available / 2**30:,.1f} GiB "
+            "of memory available; use smaller hidden layers."
+        )
 
 
 class BaseMLP(NetworkTransformerMixin, BaseNetwork):
@@ -144,6 +209,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     def _build_network(self, n_features, n_outputs, dtype, rng):
         sizes = self._hidden_sizes()
+        check_network_memory(n_features, sizes, n_outputs, dtype, self.solver, self.batch_norm)
         activations = _per_layer(self.activation, len(sizes), "activation")
         dropouts = _per_layer(self.dropout, len(sizes), "dropout")
         for a in activations:

@@ -64,7 +64,8 @@ def content_images(page):
 
 def test_sphinx_build(html):
     for page in ("index", "install", "quickstart", "estimators", "engine", "embeddings",
-                 "datasets", "cli", "performance", "scaling", "auto_examples/index", "api"):
+                 "datasets", "cli", "performance", "scaling", "reliability", "monitoring",
+                 "coming_from_sklearn", "deploying", "auto_examples/index", "api"):
         assert (html / f"{page}.html").is_file(), page
 
     api = "".join(p.read_text(encoding="utf-8") for p in (html / "api").glob("*.html"))
@@ -206,7 +207,7 @@ def run_quietly(code, name):
     return namespace
 
 
-@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst"])
+@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst", "reliability.rst"])
 def test_code_in_the_guide_runs_without_warnings(page, tmp_path, monkeypatch):
     """The guide's Python blocks run in order, in one namespace, as a reader would."""
     monkeypatch.chdir(tmp_path)  # the quick start saves a model file
