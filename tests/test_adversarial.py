@@ -537,3 +537,43 @@ def test_junk_after_an_idx_payload_is_refused(tmp_path_factory, idx_bytes, extra
     path.write_bytes(raw + extra)
     with pytest.raises(ValueError, match=f"over-long payload.*found {210 + len(extra)}$"):
         load_idx(path)
+
+
+@POSIX
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_signal_during_saving_leaves_a_loadable_file(tmp_path, sig):
+    """A process saving two models in turn to one path is killed at a random moment:
+    the file is always one of the two models, whole, and no temporary file stays
+    behind that a later save would trip over."""
+    code = textwrap.dedent(f"""
+        import numpy as np
+        from sknumpynet import MLPClassifier
+        from sknumpynet.io import save
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((200, 200))
+        y = (X[:, 0] > 0).astype(int)
+        models = [MLPClassifier(hidden_layer_sizes=(1024,), max_iter=1, random_state=s).fit(X, y)
+                  for s in (0, 1)]
+        np.save({str(tmp_path / "X.npy")!r}, X)
+        for i, m in enumerate(models):
+            save(m, {str(tmp_path / "model")!r} + str(i) + ".skn")
+        print("saving", flush=True)
+        i = 0
+        while True:
+            save(models[i % 2], {str(tmp_path / "target.skn")!r})
+            i += 1
+    """)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline() == "saving\n", proc.stderr.read()[-2000:]
+    time.sleep(0.5 + np.random.default_rng().random())
+    proc.send_signal(sig)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -sig
+    from sknumpynet.io import load
+
+    X = np.load(tmp_path / "X.npy")
+    got = load(tmp_path / "target.skn").predict_proba(X)
+    expected = [load(tmp_path / f"model{i}.skn").predict_proba(X) for i in (0, 1)]
+    assert any(np.array_equal(got, e) for e in expected)
