@@ -5,15 +5,17 @@ minibatch optimizers: the classic "linear layer + SVM loss" exercise, grown into
 an estimator that behaves like scikit-learn's ``LinearSVC``.
 """
 
+import copy
 import hashlib
 import numbers
+import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import brentq
 from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils._available_if import available_if
@@ -23,10 +25,12 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_X_y,
     column_or_1d,
+    validate_data,
 )
 
 from . import nn
-from ._base import BaseNetwork, forward_in_chunks, make_rng
+from ._base import _SOLVERS, FORMAT_VERSION, BaseNetwork, forward_in_chunks, make_rng
+from ._linear_solvers import solve_full_batch
 from ._mlp import check_is_fitted_network, class_sample_weight, encode_class_labels
 
 __all__ = ["LinearSVM"]
@@ -34,6 +38,14 @@ __all__ = ["LinearSVM"]
 #: Share of the (weighted) rows of each class held out to calibrate
 #: probabilities when ``probability=True``.
 CALIBRATION_FRACTION = 0.2
+
+#: ``solver="auto"`` trains dense data of at most this many entries
+#: (n_samples * n_features) with the full-batch solver, anything else with Adam.
+AUTO_FULL_BATCH_MAX_SIZE = 1_000_000
+
+#: predict/decision_function on at most this many rows of a plain ndarray skip
+#: scikit-learn's validation and the chunked forward pass (see ``_lean_scores``).
+LEAN_MAX_ROWS = 64
 
 
 def _zeros(shape, rng, dtype=np.float32):
@@ -89,8 +101,30 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         and ``coef_`` is that difference.
     fit_intercept : bool, default=True
         Learn an intercept per score column (unpenalised); False fixes it to 0.
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
-        Optimizer (see :mod:`sknumpynet.nn.optimizers`).
+    penalty : {"l2", "l1"}, default="l2"
+        "l2" is ``0.5 ||W||^2``; "l1" is ``||W||_1`` (as ``LinearSVC``), which
+        gives exact zeros (for ``SelectFromModel``). "l1" needs the full-batch
+        solver ("lbfgs", or "auto" which then always picks it).
+    dual : {"auto", True, False}, default="auto"
+        Accepted for ``LinearSVC`` compatibility and ignored: every solver here
+        works on the primal problem.
+    intercept_scaling : float, default=1.0
+        Accepted for ``LinearSVC`` compatibility and ignored: liblinear
+        penalises its intercept through this synthetic feature, while here the
+        intercept is never penalised.
+    solver : {"auto", "lbfgs", "sgd", "momentum", "nesterov", "rmsprop", "adam", \
+"nadam"}, default="auto"
+        "lbfgs" is the full-batch solver of :mod:`sknumpynet._linear_solvers`:
+        it reaches the optimum of the objective above (truncated Newton for
+        the squared hinge with "ovr" and "weston_watkins", scipy's L-BFGS-B
+        otherwise, with a continuation on a smoothed hinge for the plain
+        hinge; ``W = P - N`` with bounds for "l1"). The others are the
+        minibatch optimizers of :mod:`sknumpynet.nn.optimizers`, which stop
+        near the optimum. "auto" picks by the data alone, deterministically:
+        "lbfgs" for dense ``X`` with ``n_samples * n_features <= 1,000,000``
+        (``AUTO_FULL_BATCH_MAX_SIZE``) or ``penalty="l1"``; "adam" for larger
+        or sparse data, and always for ``early_stopping=True`` and
+        ``partial_fit``. Pass a solver by name to override the choice.
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
@@ -103,11 +137,14 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Fashion-MNIST's 60,000 rows, 50 to 200 on a thousand rows).
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of epochs.
+    max_iter : int, default=1000
+        Maximum number of epochs (minibatch solvers) or of iterations per
+        smoothing stage (full batch, see ``solver``).
     tol : float, default=1e-4
-        Improvement of the training objective (or validation accuracy with
-        early stopping) below which an epoch counts as no progress.
+        Minibatch solvers: improvement of the training objective (or
+        validation accuracy with early stopping) below which an epoch counts
+        as no progress. Full batch: the gradient's largest entry, relative to
+        its value at the start, at which the solver stops.
     n_iter_no_change : int, default=3
         Training stops (or, with "adaptive", the rate is divided by 5) after
         more than this many epochs without ``tol`` improvement.
@@ -154,16 +191,22 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights of the decision function; one row for two classes. A copy
-        derived from ``network_``.
+        Weights of the decision function; one row for two classes. A view of
+        the network's weights (edits in place change the model), except for
+        two classes on two columns, where it is their difference. Assignable
+        (shape-checked).
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts of the decision function; zeros when ``fit_intercept=False``.
+        A view of the bias where there is one; assignable (shape-checked).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined when ``X`` has string column names.
     n_iter_ : int
-        Epochs run.
+        Epochs run (full batch: iterations).
+    objective_ : float
+        Full-batch solver only: the objective ``0.5 ||W||^2 + C sum_i s_i
+        loss_i`` (``||W||_1 + ...`` for "l1") at the solution.
     t_ : int
         Training samples seen.
     loss_ : float
@@ -231,6 +274,10 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         "loss": [StrOptions({"hinge", "squared_hinge"})],
         "multi_class": [StrOptions({"crammer_singer", "weston_watkins", "ovr"})],
         "fit_intercept": ["boolean"],
+        "penalty": [StrOptions({"l2", "l1"})],
+        "dual": ["boolean", StrOptions({"auto"})],
+        "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(_SOLVERS) | {"auto", "lbfgs"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "probability": ["boolean"],
         "restore_best_weights": ["boolean"],
@@ -243,11 +290,14 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         loss="hinge",
         multi_class="crammer_singer",
         fit_intercept=True,
-        solver="adam",
+        penalty="l2",
+        dual="auto",
+        intercept_scaling=1.0,
+        solver="auto",
         learning_rate_init=1e-2,
         learning_rate="adaptive",
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=3,
         early_stopping=False,
@@ -270,6 +320,9 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self.loss = loss
         self.multi_class = multi_class
         self.fit_intercept = fit_intercept
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -336,7 +389,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         # Runs inside BaseNetwork._fit, which restores the previous state on any
         # exception: a failed calibration leaves a fitted model intact too.
         if not self.probability or y is None:
-            super()._fit_unsafe(X, y, sample_weight, partial, classes)
+            self._train(X, y, sample_weight, partial, classes)
             self.__dict__.pop("calibration_temperature_", None)
             return self
         # the checks of validate_data, without touching the fitted attributes
@@ -367,7 +420,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
             train = held = np.arange(X_num.shape[0])
         # a DataFrame keeps its column names for the feature-name checks
         X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
-        super()._fit_unsafe(
+        self._train(
             X_train, y_num[train],
             None if sample_weight is None else weights[train], partial, classes,
         )
@@ -375,6 +428,115 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         index = np.searchsorted(self.classes_, labels[held])
         self.calibration_temperature_ = _fit_temperature(scores, index, weights[held])
         return self
+
+    def _train(self, X, y, sample_weight, partial, classes):
+        """The solver the parameters and the data's shape choose (see ``solver``)."""
+        if self._full_batch(X, partial):
+            return self._fit_full_batch(X, y, sample_weight, classes)
+        if self.penalty == "l1":
+            raise ValueError(
+                f"penalty='l1' needs the full-batch solver (solver='lbfgs' or 'auto'), "
+                f"got solver={self.solver!r}"
+                + (" with partial_fit." if partial else
+                   " with early_stopping=True." if self.early_stopping else ".")
+            )
+        BaseNetwork._fit_unsafe(self, X, y, sample_weight, partial, classes)
+        self.__dict__.pop("objective_", None)  # a minibatch fit reports no optimum
+        return self
+
+    def _full_batch(self, X, partial):
+        """Whether this fit runs the full-batch solver (deterministic in the data's shape)."""
+        if self.solver == "lbfgs":
+            if partial or self.early_stopping:
+                what = "partial_fit" if partial else "early_stopping=True"
+                raise ValueError(
+                    f"solver='lbfgs' trains on the full batch at once and has no epochs; "
+                    f"{what} needs a minibatch solver (e.g. solver='adam')."
+                )
+            return True
+        if self.solver != "auto" or partial or self.early_stopping:
+            return False
+        if self.penalty == "l1":
+            return True
+        shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+        return not sp.issparse(X) and np.prod(shape) <= AUTO_FULL_BATCH_MAX_SIZE
+
+    def _make_optimizer(self, params):
+        if self.solver in ("auto", "lbfgs"):  # partial_fit or early stopping under "auto"
+            return nn.Adam(params, lr=self.learning_rate_init, beta_1=self.beta_1,
+                           beta_2=self.beta_2, epsilon=self.epsilon)
+        return super()._make_optimizer(params)
+
+    def _fit_full_batch(self, X, y, sample_weight, classes):
+        """Validate as the base does, solve over the full batch, commit the same attributes."""
+        first_call = not hasattr(self, "network_") or not self.warm_start
+        X, y = validate_data(
+            self, X, y, reset=first_call, accept_sparse="csr",
+            dtype=[np.float64, np.float32] if first_call else self.network_dtype_,
+            multi_output=True,
+        )
+        y_enc, n_outputs, target_attrs = self._encode_targets(y, first_call, classes)
+        if not first_call and n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_outputs} outputs but the fitted model has {self.n_outputs_}."
+            )
+        sample_weight = self._sample_weight(sample_weight, X, y_enc, target_attrs, False)
+        if first_call:
+            rng = make_rng(self.random_state)
+            network = self._build_network(X.shape[1], n_outputs, X.dtype, rng)
+        else:  # a copy: a failure leaves the fitted model intact
+            rng, network = copy.deepcopy(self._rng), copy.deepcopy(self.network_)
+        linear = network[0]
+        start = time.perf_counter()
+        result = solve_full_batch(
+            X, y_enc, sample_weight, C=self.C, kind=self.multi_class,
+            squared=self.loss == "squared_hinge", fit_intercept=self.fit_intercept,
+            penalty=self.penalty, W0=linear.weight.value.astype(np.float64),
+            b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
+            tol=self.tol, max_iter=self.max_iter,
+        )
+        seconds = (time.perf_counter() - start) / max(result.n_iter, 1)
+        if not result.converged:
+            warnings.warn(
+                f"Full-batch solver: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet; raise max_iter or tol, or "
+                "standardise the features.",
+                ConvergenceWarning,
+            )
+        linear.weight.value[...] = result.W
+        if linear.bias is not None:
+            linear.bias.value[...] = result.b
+        previous = 0 if first_call else self.n_iter_  # as the base: warm starts add up
+        self._commit_full_batch(X, sample_weight, network, rng, n_outputs, target_attrs,
+                                result, seconds)
+        self.n_iter_ += previous
+        return self
+
+    def _commit_full_batch(self, X, sample_weight, network, rng, n_outputs, target_attrs,
+                           result, seconds):
+        """Every fitted attribute the base's commit sets, at once."""
+        total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        loss = result.objective / (self.C * total)  # the mean form of loss_curve_
+        curve = list(result.curve) or [loss]
+        network.eval()
+        network.clear_cache()
+        for name, value in target_attrs.items():
+            setattr(self, name, value)
+        self.network_, self.network_dtype_ = network, X.dtype
+        self._optimizer, self._rng = None, rng
+        self.n_outputs_ = n_outputs
+        self.n_iter_ = result.n_iter
+        self.t_ = result.n_iter * X.shape[0]
+        self.loss_curve_, self.loss_, self.best_loss_ = curve, loss, min(curve + [loss])
+        self.objective_ = result.objective
+        self.validation_scores_ = self.best_validation_score_ = None
+        self.history_ = [
+            {"epoch": e + 1, "loss": value, "validation_score": None, "learning_rate": None,
+             "seconds": seconds}
+            for e, value in enumerate(curve)
+        ]
+        self.interrupted_ = False
+        self._format_version = FORMAT_VERSION
 
     def _encode_targets(self, y, first_call, classes):
         if np.ndim(y) == 2 and np.shape(y)[1] > 1:
@@ -417,25 +579,63 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     @property
     def coef_(self):
-        """ndarray of shape (1, n_features) or (n_classes, n_features): the weights."""
+        """ndarray of shape (1, n_features) or (n_classes, n_features): the weights.
+
+        A view of the network's weights where the layout allows (edits in
+        place change the model); for two classes on two columns, their
+        difference (a copy). Assigning writes the network (shape-checked).
+        """
         check_is_fitted_network(self)
         weight = self.network_[0].weight.value
         if weight.shape[1] == 2:  # two classes on two columns: their difference
             return (weight[:, 1] - weight[:, 0]).reshape(1, -1)
-        return weight.T.copy()
+        return weight.T
+
+    @coef_.setter
+    def coef_(self, value):
+        check_is_fitted_network(self)
+        weight = self.network_[0].weight.value
+        rows = 1 if weight.shape[1] == 2 else weight.shape[1]
+        value = _checked_array(value, (rows, weight.shape[0]), "coef_")
+        if weight.shape[1] == 2:  # the difference of the two columns is the coefficient
+            weight[:, 1], weight[:, 0] = 0.5 * value[0], -0.5 * value[0]
+        else:
+            weight[...] = value.T
 
     @property
     def intercept_(self):
-        """ndarray of shape (1,) or (n_classes,): the intercepts (zeros without)."""
+        """ndarray of shape (1,) or (n_classes,): the intercepts (zeros without).
+
+        A view of the bias where there is one and the layout allows;
+        assigning writes it (shape-checked).
+        """
         check_is_fitted_network(self)
         linear = self.network_[0]
         if linear.bias is None:
             bias = np.zeros(linear.out_features, dtype=linear.weight.value.dtype)
         else:
-            bias = linear.bias.value.copy()
+            bias = linear.bias.value
         if bias.shape[0] == 2:
             return bias[1:] - bias[:1]
         return bias
+
+    @intercept_.setter
+    def intercept_(self, value):
+        check_is_fitted_network(self)
+        linear = self.network_[0]
+        columns = linear.out_features
+        value = _checked_array(value, (1 if columns == 2 else columns,), "intercept_")
+        if linear.bias is None:
+            if value.any():
+                raise ValueError(
+                    "This LinearSVM was fitted with fit_intercept=False and has no "
+                    "intercept to set; only zeros can be assigned to intercept_."
+                )
+            return
+        if columns == 2:
+            linear.bias.value[1], linear.bias.value[0] = 0.5 * value[0], -0.5 * value[0]
+        else:
+            linear.bias.value[...] = value
 
     @property
     def _n_features_out(self):
@@ -446,8 +646,36 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     def _decision_scores(self, X):
         """Class scores of shape (n_samples, 1) for two classes, else (n, n_classes)."""
-        X = self._check_input(X)
-        return _binary_column(self._forward(X))
+        outputs = self._lean_scores(X)
+        if outputs is None:
+            outputs = self._forward(self._check_input(X))
+        return _binary_column(outputs)
+
+    def _lean_scores(self, X):
+        """``X @ W + b`` for a few rows of a plain ndarray, or None for the full path.
+
+        For one row, scikit-learn's validation and the chunked, thread-limited
+        forward pass cost many times the product itself. This path does the
+        checks that matter for such an array (fitted, 2-D, dtype, feature
+        count, finite values) and leaves anything else (lists, DataFrames,
+        sparse input, other dtypes, more rows) to the full path, which gives
+        the same scores and the usual error messages.
+        """
+        network = self.__dict__.get("network_")
+        if (
+            type(X) is not np.ndarray or network is None or X.ndim != 2
+            or X.shape[0] > LEAN_MAX_ROWS or X.shape[0] == 0
+            or X.dtype != self.network_dtype_ or X.shape[1] != self.n_features_in_
+            or hasattr(self, "feature_names_in_")
+            or getattr(self, "_format_version", None) != FORMAT_VERSION
+            or not np.isfinite(X).all()
+        ):
+            return None
+        linear = network[0]
+        out = X @ linear.weight.value
+        if linear.bias is not None:
+            out += linear.bias.value
+        return out
 
     def _scores_matrix(self, outputs):
         """(n, n_classes) scores whose softmax gives the probabilities."""
@@ -548,6 +776,16 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _checked_array(value, shape, name):
+    """``value`` as a float array of exactly ``shape``, else a ValueError naming it."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite.")
+    return array
 
 
 def _binary_column(outputs):

@@ -263,8 +263,10 @@ def test_float32_is_preserved(digits):
 
 def test_sparse_input_gives_the_dense_model(digits):
     X_train, X_test, y_train, _ = digits
-    dense = fit_quietly(LinearSVM(random_state=0), X_train, y_train)
-    sparse = fit_quietly(LinearSVM(random_state=0), sp.csr_matrix(X_train), y_train)
+    # the minibatch path (the full-batch one: tests/test_linear_solvers.py)
+    dense = fit_quietly(LinearSVM(solver="adam", random_state=0), X_train, y_train)
+    sparse = fit_quietly(LinearSVM(solver="adam", random_state=0), sp.csr_matrix(X_train),
+                         y_train)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(
         sparse.decision_function(sp.csr_matrix(X_test)), dense.decision_function(X_test),
@@ -440,7 +442,8 @@ def test_partial_fit_over_batches(digits):
 
 def test_warm_start_continues(digits):
     X_train, _, y_train, _ = digits
-    clf = fit_quietly(LinearSVM(warm_start=True, max_iter=3, random_state=0), X_train, y_train)
+    clf = LinearSVM(solver="adam", warm_start=True, max_iter=3, random_state=0)
+    clf = fit_quietly(clf, X_train, y_train)
     first = clf.loss_curve_[-1]
     fit_quietly(clf, X_train, y_train)
     assert clf.n_iter_ == 6 and clf.loss_curve_[-1] < first
@@ -455,14 +458,15 @@ def test_early_stopping_and_class_weight(digits):
     assert clf.score(X_test, y_test) > 0.9
 
 
-def test_coef_is_a_copy_of_the_network_weights():
+def test_coef_is_a_view_of_the_network_weights():
+    # issue 13: in-place edits of coef_/intercept_ change the model
     X, y = binary_problem(n_samples=100)
     clf = LinearSVM(multi_class="ovr", random_state=0, max_iter=5)
     clf = fit_quietly(clf, X, y)
-    before = clf.decision_function(X)
+    assert clf.decision_function(X).any()
     clf.coef_[:] = 0.0
     clf.intercept_[:] = 0.0
-    np.testing.assert_array_equal(clf.decision_function(X), before)
+    np.testing.assert_array_equal(clf.decision_function(X), np.zeros(len(X)))
 
 
 def test_probability_keeps_dataframe_feature_names():
