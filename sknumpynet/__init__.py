@@ -9,5 +9,6 @@ __version__ = "0.1.0"
 
 from ._mlp import MLPClassifier, MLPRegressor  # noqa: E402
 from ._svm import LinearSVM  # noqa: E402
+from .io import load, save  # noqa: E402
 
-__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__", "load", "save"]

@@ -1,98 +1,123 @@
 """The estimator base shared by the MLPs and the linear SVM.
 
-``BaseNetwork`` validates parameters and data, builds the network, and runs
-the epoch loop of :mod:`sknumpynet._training` with scikit-learn's conventions:
-stopping on ``tol``/``n_iter_no_change``, early stopping on a held-out split,
-``warm_start``, ``partial_fit``, ``ConvergenceWarning``. Subclasses say what the
-network, the loss and the targets are.
+``fit`` reads as four steps (:meth:`BaseNetwork._fit`): validate the
+parameters and data; build the network, or resume the fitted one for a warm
+start or ``partial_fit``; hand it to a solver (:mod:`sknumpynet._training`)
+with the per-epoch behaviours of this fit (:mod:`sknumpynet._epoch_hooks`);
+commit every fitted attribute in one step from one :class:`FittedModel`.
+Subclasses say what the network, the loss and the targets are.
 
-A fit is all or nothing: on an exception the estimator's previous state is put
-back, so a failed ``fit`` never leaves a half-trained or inconsistent model.
+A fit is all or nothing: the build and solve steps work on copies, and on an
+exception the estimator's previous state is put back, so a failed ``fit``
+never leaves a half-trained or inconsistent model.
 """
 
 import contextlib
 import copy
+import inspect
+import math
 import numbers
-import sys
-import threading
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    is_classifier,
+)
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
-from ._training import Interrupted, SecondInterrupt, Trainer, _modules, interrupt_guard
+from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
+from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
+from ._runtime import forward_in_chunks, limit_blas, make_rng
+from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog
 
-__all__ = ["BaseNetwork", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin"]
 
 #: Version of the pickled layout of fitted estimators; bumped on incompatible change.
 #: 2: parameters carry a ``decay`` flag and optimizers pack decayed ones first.
-FORMAT_VERSION = 2
+#: 3: optimizers pack parameters in network order and have no weight decay; the
+#:    training record is one ``TrainingLog`` (``_log``).
+FORMAT_VERSION = 3
 
-_SOLVERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam")
+_SOLVERS = ("lbfgs", "sgd", "rmsprop", "adam", "nadam")
 _SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
-def make_rng(random_state):
-    """A ``numpy.random.Generator`` from a scikit-learn style ``random_state``.
+@dataclass
+class FitData:
+    """The validated data of one fit (output of the validate step)."""
 
-    Parameters
+    X: object
+    y: np.ndarray
+    sample_weight: np.ndarray
+    n_outputs: int
+    target_attrs: dict
+    resume: bool
+    partial: bool
+    raw: tuple = ()  # X, y, sample_weight as passed, for callbacks
+    calibration: tuple = None  # held-out rows of a LinearSVM with probability=True
+
+
+@dataclass
+class FittedModel:
+    """Everything a fit produces; committed to the estimator in one step.
+
+    Attributes
     ----------
-    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
-        None draws fresh entropy; an int seeds the Generator (bit-for-bit
-        repeatable); a RandomState seeds it from its next draw.
-
-    Returns
-    -------
+    network : Sequential
+    optimizer : Optimizer or None
     rng : numpy.random.Generator
+    log : TrainingLog
+    dtype : numpy.dtype
+    n_outputs : int
+    target_attrs : dict
+        Fitted attributes that describe the targets (``classes_``, ...).
+    shape_params : dict
+        The parameters that shaped the network, to refuse a warm start after
+        they changed.
     """
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state.integers(np.iinfo(np.int64).max))
-    raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}.")
+
+    network: object
+    optimizer: object
+    rng: object
+    log: TrainingLog
+    dtype: object
+    n_outputs: int
+    target_attrs: dict = field(default_factory=dict)
+    shape_params: dict = field(default_factory=dict)
+    early_stopping: bool = False
+
+    def attributes(self, interrupted):
+        """The estimator's fitted attributes, by name."""
+        log, early_stopping = self.log, self.early_stopping
+        return {
+            **self.target_attrs,
+            "network_": self.network, "network_dtype_": self.dtype,
+            "_optimizer": self.optimizer, "_rng": self.rng, "_log": log,
+            "_shape_params": self.shape_params, "n_outputs_": self.n_outputs,
+            "n_iter_": log.n_iter, "t_": log.t, "loss_curve_": list(log.loss_curve),
+            "loss_": log.loss_curve[-1] if log.loss_curve else np.nan,
+            "validation_scores_": list(log.validation_scores) if early_stopping else None,
+            "best_validation_score_": log.best_validation_score if early_stopping else None,
+            "best_loss_": None if early_stopping else log.best_loss,
+            "history_": list(log.history), "interrupted_": interrupted,
+            "_format_version": FORMAT_VERSION,
+        }
 
 
-_BLAS_LOCK = threading.Lock()
-_blas = {"users": 0, "limiter": None}
-
-
-@contextlib.contextmanager
-def _limit_blas(n_threads):
-    """threadpool_limits for fits that may overlap in several threads.
-
-    The BLAS thread count is process-wide: the first fit in limits it, the last
-    one out restores what it found. (Nested threadpool_limits blocks in several
-    threads would restore in the wrong order and leave the BLAS limited.)
-    """
-    with _BLAS_LOCK:
-        if _blas["users"] == 0:
-            _blas["limiter"] = threadpool_limits(limits=n_threads, user_api="blas")
-        _blas["users"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _blas["users"] -= 1
-            if _blas["users"] == 0:
-                _blas["limiter"].restore_original_limits()
-                _blas["limiter"] = None
-
-
-class BaseNetwork(BaseEstimator):
+class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     """Shared fit/partial_fit/predict machinery; not for direct use.
 
     Subclasses implement ``_build_network``, ``_make_loss``, ``_encode_targets``,
-    ``_validation_score`` and ``_penalty``.
+    ``_validation_score`` and ``_penalty``, and list in ``_shape_param_names``
+    the parameters that shape the network.
     """
 
     _parameter_constraints = {
@@ -105,7 +130,10 @@ class BaseNetwork(BaseEstimator):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Options(numbers.Real, {math.inf}),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "warm_start": ["boolean"],
@@ -117,6 +145,8 @@ class BaseNetwork(BaseEstimator):
         "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
+    _shape_param_names = ()
+
     # -- hooks for subclasses -------------------------------------------------
 
     def _build_network(self, n_features, n_outputs, dtype, rng):
@@ -125,7 +155,7 @@ class BaseNetwork(BaseEstimator):
     def _make_loss(self, target_attrs):
         raise NotImplementedError
 
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         """Return ``(y_encoded, n_outputs, fitted_attributes)`` for the loss."""
         raise NotImplementedError
 
@@ -133,47 +163,51 @@ class BaseNetwork(BaseEstimator):
         raise NotImplementedError
 
     def _penalty(self, total_weight):
-        """Return ``(alpha, alpha_per_batch)`` for the Trainer."""
+        """Return ``(alpha, per_batch)``: the L2 strength and whether it divides by each batch."""
         raise NotImplementedError
 
     def _class_sample_weight(self, y_encoded, target_attrs, partial):
         """Per-sample weights from ``class_weight``, or None."""
         return None
 
-    # -- fitting ---------------------------------------------------------------
+    # -- fit: validate -> build or resume -> solve -> commit ---------------------
 
-    def _threads(self):
-        if self.n_threads is None:
-            return contextlib.nullcontext()
-        return _limit_blas(self.n_threads)
-
+    @with_callbacks
     def _fit(self, X, y, sample_weight=None, *, partial=False, classes=None):
-        self._validate_params()
+        validate_params(self)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         saved = dict(self.__dict__)
         try:
             with self._threads():
-                return self._fit_unsafe(X, y, sample_weight, partial, classes)
+                data = self._validate_fit_data(X, y, sample_weight, partial, classes)
+                model = self._build_or_resume(data)
+                context = self._init_callback_context(
+                    max_subtasks=1 if partial else self.max_iter
+                )
+                context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+                interrupted = self._solve(model, data, context)
+                self._commit(model, data, interrupted)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            _restore_state(self, saved)
             raise
+        context.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
+        )
+        return self
 
-    def _fit_unsafe(self, X, y, sample_weight, partial, classes):
-        """Validate, train and commit the fitted attributes; the subclass extension point.
-
-        Runs inside :meth:`_fit`, which restores the previous state if it
-        raises, so an override may split the data or post-process (as
-        LinearSVM does for calibration) and stay all-or-nothing.
-        """
-        fitted = hasattr(self, "network_")
-        first_call = not fitted or not (partial or self.warm_start)
+    def _validate_fit_data(self, X, y, sample_weight, partial, classes):
+        """Step 1: check X, y and the weights against each other and the fitted model."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        dtype = [np.float64, np.float32] if first_call else self.network_dtype_
+        if partial and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        resume = "network_" in self.__dict__ and (partial or self.warm_start)
+        dtype = self.network_dtype_ if resume else [np.float64, np.float32]
+        raw = (X, y, sample_weight)
         X, y = validate_data(
-            self, X, y, reset=first_call, accept_sparse="csr", dtype=dtype,
+            self, X, y, reset=not resume, accept_sparse="csr", dtype=dtype,
             multi_output=True, y_numeric=not is_classifier(self),
         )
         if getattr(self, "batch_norm", False) and X.shape[0] < 2:
@@ -181,186 +215,173 @@ class BaseNetwork(BaseEstimator):
                 f"batch_norm=True needs at least 2 samples to estimate batch statistics, "
                 f"got n_samples = {X.shape[0]} (1 sample)."
             )
-        y_enc, n_outputs, target_attrs = self._encode_targets(y, first_call, classes)
-        if not first_call and n_outputs != self.n_outputs_:
+        y_enc, n_outputs, target_attrs = self._encode_targets(y, resume, classes, partial)
+        if resume and n_outputs != self.n_outputs_:
             raise ValueError(
                 f"y has {n_outputs} outputs but the fitted model has {self.n_outputs_}."
             )
         if y_enc.dtype.kind == "f":
             y_enc = y_enc.astype(X.dtype, copy=False)  # targets in the network's precision
         sample_weight = self._sample_weight(sample_weight, X, y_enc, target_attrs, partial)
+        return FitData(X, y_enc, sample_weight, n_outputs, target_attrs, resume, partial, raw)
 
-        if first_call:
+    def _build_or_resume(self, data):
+        """Step 2: a new network, or copies of the fitted network, optimizer and Generator."""
+        shape_params = {name: getattr(self, name) for name in self._shape_param_names}
+        if not data.resume:
             rng = make_rng(self.random_state)
-            network = self._build_network(X.shape[1], n_outputs, X.dtype, rng)
-            optimizer, t, loss_curve, val_scores = None, 0, [], []
-            best_loss, best_val = np.inf, -np.inf
-        else:  # work on copies, so that a failure leaves the fitted model intact
-            rng = copy.deepcopy(self._rng)
-            # copied together, the optimizer keeps pointing at the copied parameters
-            network, optimizer = copy.deepcopy(
-                (self.network_, self._optimizer if partial else None)
-            )
-            t, loss_curve = self.t_, list(self.loss_curve_)
-            val_scores = list(self.validation_scores_ or [])
-            best_loss = self.best_loss_ if self.best_loss_ is not None else np.inf
-            best_val = self.best_validation_score_
-            best_val = -np.inf if best_val is None else best_val
-        if optimizer is None:
+            network = self._build_network(data.X.shape[1], data.n_outputs, data.X.dtype, rng)
             optimizer = self._make_optimizer(network.parameters())
-
-        early_stopping = self.early_stopping and not partial
-        X_val = y_val = sw_val = None
-        if early_stopping:
-            X, X_val, y_enc, y_val, sample_weight, sw_val = self._split_validation(
-                X, y_enc, sample_weight, rng
+            return FittedModel(
+                network, optimizer, rng, TrainingLog(), data.X.dtype, data.n_outputs,
+                data.target_attrs, shape_params,
             )
-        n_samples = X.shape[0]
-        batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        if self.batch_size != "auto" and self.batch_size > n_samples and not partial:
+        self._check_shape_params(shape_params)
+        # copied together, the optimizer keeps pointing at the copied parameters
+        # and dropout keeps drawing from the model's one Generator
+        network, optimizer, rng = copy.deepcopy(
+            (self.network_, self._optimizer if data.partial else None, self._rng)
+        )
+        if optimizer is None:  # a warm start begins new moments, as scikit-learn's
+            optimizer = self._make_optimizer(network.parameters())
+        log = copy.deepcopy(self._log)
+        log.n_iter = 0
+        return FittedModel(
+            network, optimizer, rng, log, self.network_dtype_,
+            data.n_outputs, data.target_attrs, shape_params,
+        )
+
+    def _check_shape_params(self, shape_params):
+        fitted = self.__dict__.get("_shape_params", shape_params)
+        changed = sorted(k for k in shape_params if _differs(shape_params[k], fitted.get(k)))
+        if changed:
+            raise ValueError(
+                f"Cannot resume training (warm_start=True or partial_fit): "
+                f"{', '.join(changed)} changed since the network was built "
+                f"({', '.join(f'{k}={fitted.get(k)!r}' for k in changed)}). Fit with "
+                "warm_start=False to build a new network."
+            )
+
+    def _solve(self, model, data, context):
+        """Step 3: train ``model.network`` in place; True if a Ctrl-C ended it."""
+        problem = self._problem(model, data)
+        model.early_stopping = problem.validation_score is not None
+        outcome = self._make_solver(model, data, context, problem).solve(problem, model.log)
+        if outcome.reason == "interrupted":
+            warnings.warn(outcome.message, UserWarning)
+        elif outcome.reason == "diverged":
+            warnings.warn(outcome.message, ConvergenceWarning)
+        elif outcome.reason == "max_iter" and not data.partial:
+            warnings.warn(outcome.message or (
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                "the optimization hasn't converged yet."
+            ), ConvergenceWarning)
+        model.network.eval()
+        model.network.clear_cache()
+        return outcome.reason == "interrupted"
+
+    def _commit(self, model, data, interrupted):
+        """Step 4: every fitted attribute at once."""
+        self.__dict__.update(model.attributes(interrupted))
+
+    def _make_solver(self, model, data, context, problem):
+        """The full-batch L-BFGS solver, or the minibatch loop of the optimizers."""
+        hooks = self._hooks(model, data, context, problem.validation_score is not None)
+        if self.solver == "lbfgs":
+            _check_lbfgs(model.network, data.partial)
+            return LbfgsSolver(
+                max_iter=self.max_iter, max_fun=getattr(self, "max_fun", 15000), tol=self.tol,
+                hooks=hooks,
+            )
+        return MinibatchSolver(
+            model.optimizer, batch_size=self._batch_size(problem.X.shape[0], data.partial),
+            max_epochs=1 if data.partial else self.max_iter, rng=model.rng,
+            shuffle=self.shuffle, hooks=hooks, advice=self._divergence_advice(),
+        )
+
+    # -- the pieces of a fit -------------------------------------------------------
+
+    def _problem(self, model, data):
+        X, y, sample_weight = data.X, data.y, data.sample_weight
+        validation_score = None
+        if self.early_stopping and self.solver != "lbfgs":  # as scikit-learn: lbfgs ignores it
+            X, X_val, y, y_val, sample_weight, sw_val = self._split_validation(
+                X, y, sample_weight, model.rng
+            )
+
+            def validation_score(network):
+                return self._finite_score(network, X_val, y_val, sw_val)
+
+        total = float(X.shape[0]) if sample_weight is None else float(
+            np.sum(sample_weight, dtype=np.float64)
+        )
+        alpha, per_batch = self._penalty(total)
+        loss = self._make_loss(data.target_attrs)
+        loss.check_finite = False  # the solver detects divergence on the returned float
+        return Problem(
+            model.network, loss, nn.L2Penalty(model.network.parameters(), alpha), X, y,
+            sample_weight, per_batch, validation_score,
+        )
+
+    def _finite_score(self, network, X, y, sample_weight):
+        """The validation score, or -inf where the outputs overflow (a diverging epoch)."""
+        with np.errstate(all="ignore"):
+            if not np.isfinite(forward_in_chunks(network, X)).all():
+                return -np.inf
+        return self._validation_score(network, X, y, sample_weight)
+
+    def _hooks(self, model, data, context, early_stopping):
+        n = data.X.shape[0]
+        schedule = self._make_schedule(model.log.t)
+        hooks = [] if self.solver == "lbfgs" else [LearningRate(schedule, n_steps=n)]
+        if not data.partial and self.solver != "lbfgs":
+            monitor = "validation_score" if early_stopping else "loss"
+            best = model.log.best_validation_score if early_stopping else model.log.best_loss
+            hooks.append(Stopping(self.n_iter_no_change, self.tol, monitor, schedule, best))
+            if early_stopping and self.restore_best_weights:
+                hooks.append(BestWeights(model.log.best_validation_score))
+        hooks.append(Progress(self.verbose, type(self).__name__))
+        if getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx"):
+            X, y, sample_weight = data.raw
+            metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+            hooks.append(SklearnCallbacks(
+                context, self, X, y, metadata, lambda run: self._snapshot_attributes(model)
+            ))
+        return hooks
+
+    def _snapshot_attributes(self, model):
+        """Attributes that make a copy of this estimator predict as of now."""
+        network = copy.deepcopy(model.network).eval()
+        return {
+            **model.target_attrs, "network_": network, "network_dtype_": model.dtype,
+            "n_outputs_": model.n_outputs, "_shape_params": model.shape_params,
+        }
+
+    def _batch_size(self, n_samples, partial):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples and not partial:
             warnings.warn(
                 f"Got batch_size={self.batch_size} larger than the {n_samples} training "
                 "samples; using the whole set as one batch.",
                 UserWarning,
             )
-        batch_size = max(1, min(batch_size, n_samples))
-        total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
-        alpha, per_batch = self._penalty(total_weight)
+        return max(1, min(self.batch_size, n_samples))
 
-        schedule = self._make_schedule()
-        state = {
-            "best_loss": best_loss, "best_val": best_val, "no_improve": 0,
-            "best_state": None, "converged": False, "stopped": None,
-        }
-        n_iter, snapshot = 0, None
-        max_epochs = 1 if partial else self.max_iter
-        records = []
-        with interrupt_guard() as flag:
-            trainer = Trainer(
-                network, self._make_loss(target_attrs), optimizer, batch_size=batch_size, rng=rng,
-                shuffle=self.shuffle, alpha=alpha, alpha_per_batch=per_batch, flag=flag,
-            )
-            progress = self._progress(max_epochs)
-            try:
-                for _ in range(max_epochs):
-                    if schedule is not None:
-                        optimizer.lr = schedule.lr
-                    previous = snapshot if n_iter else None  # start of the last epoch
-                    snapshot = [a.copy() for a in network.state_arrays()]
-                    try:
-                        loss, seconds = trainer.timed_epoch(X, y_enc, sample_weight)
-                    except SecondInterrupt:
-                        raise  # a second Ctrl-C: _fit puts the previous state back
-                    except (Interrupted, KeyboardInterrupt):
-                        _restore(network, snapshot)
-                        state["stopped"] = "interrupted"
-                        warnings.warn(
-                            f"Training interrupted during epoch {len(loss_curve) + 1}; "
-                            f"keeping the weights of the last completed epoch "
-                            f"({len(loss_curve)}).",
-                            UserWarning,
-                        )
-                        break
-                    if not np.isfinite(loss):
-                        _restore(network, snapshot)
-                        if previous is not None and not _finite_outputs(network, X):
-                            # this epoch's starting weights overflow already (they
-                            # were only checked on its first batch): one epoch back
-                            _restore(network, previous)
-                            n_iter, t = n_iter - 1, t - n_samples
-                            loss_curve.pop()
-                            records.pop()
-                            state["best_loss"] = min(loss_curve, default=np.inf)
-                            if early_stopping:
-                                val_scores.pop()
-                                # the best weights may be the ones that overflow
-                                state["best_state"] = None
-                                state["best_val"] = max(val_scores, default=-np.inf)
-                        if not _finite_outputs(network, X):
-                            raise ValueError(
-                                f"Training diverged (loss is {loss}) and no earlier weights "
-                                "give finite outputs. Lower learning_rate_init (now "
-                                f"{self.learning_rate_init}) or standardise the features."
-                            )
-                        state["stopped"] = "diverged"
-                        warnings.warn(
-                            f"Training diverged in epoch {len(loss_curve) + 1} (loss is "
-                            f"{loss}); stopped and restored the weights of the last finite "
-                            f"epoch. Lower learning_rate_init (now "
-                            f"{self.learning_rate_init}) or standardise the features "
-                            "(e.g. StandardScaler).",
-                            ConvergenceWarning,
-                        )
-                        break
-                    n_iter += 1
-                    t += n_samples
-                    loss_curve.append(loss)
-                    if schedule is not None:
-                        schedule.step(loss)
-                    val = None
-                    if early_stopping:
-                        network.eval()
-                        val = self._validation_score(network, X_val, y_val, sw_val)
-                        val_scores.append(val)
-                    records.append((len(loss_curve), loss, val, optimizer.lr, seconds))
-                    self._report(progress, records[-1])
-                    if partial:
-                        state["best_loss"] = min(state["best_loss"], loss)
-                        break
-                    if self._should_stop(loss, val, network, optimizer, state):
-                        state["converged"] = True
-                        break
-            finally:
-                if progress is not None:
-                    progress.close()
-        if early_stopping and self.restore_best_weights and state["best_state"] is not None:
-            _restore(network, state["best_state"])
-        if (
-            not partial and not state["converged"] and state["stopped"] is None
-            and n_iter == self.max_iter
-        ):
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and "
-                "the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-        network.eval()
-        network.clear_cache()
+    def _divergence_advice(self):
+        return (
+            f"Lower learning_rate_init (now {self.learning_rate_init}) or standardise the "
+            "features (e.g. StandardScaler)."
+        )
 
-        # commit: every fitted attribute at once
-        for name, value in target_attrs.items():
-            setattr(self, name, value)
-        self.network_ = network
-        self.network_dtype_ = X.dtype
-        self._optimizer = optimizer
-        self._rng = rng
-        self.n_outputs_ = n_outputs
-        self.n_iter_ = (0 if first_call else getattr(self, "n_iter_", 0)) + n_iter
-        self.t_ = t
-        self.loss_curve_ = loss_curve
-        self.loss_ = loss_curve[-1] if loss_curve else np.nan
-        if early_stopping:
-            self.validation_scores_ = val_scores
-            self.best_validation_score_ = state["best_val"]
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = state["best_loss"]
-        self.history_ = getattr(self, "history_", []) if not first_call else []
-        self.history_ = self.history_ + [
-            {"epoch": e, "loss": lo, "validation_score": v, "learning_rate": lr, "seconds": s}
-            for e, lo, v, lr, s in records
-        ]
-        self.interrupted_ = state["stopped"] == "interrupted"
-        self._format_version = FORMAT_VERSION
-        return self
+    def _threads(self):
+        if self.n_threads is None:
+            return contextlib.nullcontext()
+        return limit_blas(self.n_threads)
 
     def _sample_weight(self, sample_weight, X, y_enc, target_attrs, partial):
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, copy=True)
-            if (sample_weight < 0).any():
-                raise ValueError("Negative values in data passed to `sample_weight`.")
+            sample_weight = check_sample_weight(sample_weight, X, dtype=X.dtype)
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
         class_weight = self._class_sample_weight(y_enc, target_attrs, partial)
@@ -388,80 +409,35 @@ class BaseNetwork(BaseEstimator):
         sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
         return X_tr, X_val, y_tr, y_val, sw_tr, sw_val
 
-    def _should_stop(self, loss, val, network, optimizer, state):
-        """Update the no-improvement count; True when training has converged."""
-        if val is not None:
-            improved = val > state["best_val"] + self.tol
-            if val > state["best_val"]:
-                state["best_val"] = val
-                state["best_state"] = [a.copy() for a in network.state_arrays()]
-        else:
-            improved = loss < state["best_loss"] - self.tol
-            state["best_loss"] = min(state["best_loss"], loss)
-        state["no_improve"] = 0 if improved else state["no_improve"] + 1
-        if state["no_improve"] > self.n_iter_no_change:
-            if self.learning_rate == "adaptive" and optimizer.lr > 1e-6:
-                optimizer.lr /= 5.0
-                state["no_improve"] = 0
-                return False
-            return True
-        return False
-
     def _make_optimizer(self, params):
         lr = self.learning_rate_init
-        if self.solver == "sgd":
-            return nn.SGD(params, lr=lr)
-        if self.solver in ("momentum", "nesterov"):
-            return nn.SGD(params, lr=lr, momentum=self.momentum, nesterov=self.solver == "nesterov")
+        if self.solver == "lbfgs":
+            return None  # L-BFGS keeps its own history, only during a fit
+        if self.solver == "sgd":  # scikit-learn's: momentum 0.9 with Nesterov by default
+            nesterov = getattr(self, "nesterovs_momentum", True) and self.momentum > 0
+            return nn.SGD(params, lr=lr, momentum=self.momentum, nesterov=nesterov)
         if self.solver == "rmsprop":
             return nn.RMSProp(params, lr=lr, rho=self.beta_2, eps=self.epsilon)
         cls = nn.Adam if self.solver == "adam" else nn.Nadam
         return cls(params, lr=lr, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
-    def _make_schedule(self):
-        """The per-epoch schedule of this fit, or None to leave the rate alone.
-
-        "adaptive" is not a schedule here: :meth:`_should_stop` divides the rate
-        when training stalls, as scikit-learn does.
-        """
+    def _make_schedule(self, t):
+        """This fit's schedule, from :mod:`sknumpynet.nn.schedules`; ``t``: samples seen."""
         lr0 = self.learning_rate_init
         if self.learning_rate == "invscaling":
-            return nn.InverseScalingLR(lr0, power_t=self.power_t)
+            return nn.InverseScalingLR(lr0, power_t=self.power_t, t0=t)
         if self.learning_rate == "cosine":
             return nn.CosineLR(lr0, t_max=self.max_iter)
-        return None
-
-    # -- reporting -------------------------------------------------------------
-
-    def _progress(self, total):
-        if self.verbose < 2:
-            return None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            warnings.warn("verbose=2 needs tqdm (pip install tqdm); printing lines instead.")
-            return None
-        return tqdm(total=total, desc=type(self).__name__, unit="epoch", leave=False)
-
-    def _report(self, progress, record):
-        epoch, loss, val, lr, seconds = record
-        if progress is not None:
-            postfix = {"loss": f"{loss:.4f}"}
-            if val is not None:
-                postfix["val"] = f"{val:.4f}"
-            progress.set_postfix(postfix)
-            progress.update(1)
-        elif self.verbose:
-            val_text = "" if val is None else f", validation score = {val:.6f}"
-            print(
-                f"Iteration {epoch}, loss = {loss:.8f}{val_text}, lr = {lr:.3g}, "
-                f"time = {seconds:.3f}s",
-                file=sys.stdout,
-            )
+        if self.learning_rate == "adaptive":
+            # the Stopping hook counts the plateaus and asks the schedule to reduce
+            return nn.ReduceLROnPlateau(lr0, factor=0.2, patience=math.inf, min_lr=1e-6)
+        return nn.ConstantLR(lr0)
 
     # -- prediction --------------------------------------------------------------
 
     def _check_input(self, X):
+        if _is_small_ready_array(self, X):
+            return X  # every check validate_data would make, at a fraction of its cost
         check_is_fitted(self)
         self._check_format_version()
         return validate_data(
@@ -489,81 +465,114 @@ class BaseNetwork(BaseEstimator):
                 f"sknumpynet; this version reads format {FORMAT_VERSION}. Upgrade sknumpynet."
             )
         super().__setstate__(state)
-        if version == 1:
-            self._upgrade_from_format_1()
+        for name, default in _constructor_defaults(type(self)).items():
+            self.__dict__.setdefault(name, default)  # parameters added since it was saved
+        if version is not None and version < FORMAT_VERSION:
+            _upgrade(self, version)
 
-    def _upgrade_from_format_1(self):
-        """Bring a model pickled in format 1 to this version's layout.
 
-        Format 1 had no ``decay`` flag (it loads as True everywhere), so the
-        biases and BatchNorm's scale and shift get their False back, and its
-        optimizer kept its moments in the old packing order, so it is dropped:
-        the model predicts as before, and the next ``partial_fit`` or warm
-        start begins with fresh optimizer moments.
-        """
-        for module in _modules(self.network_):
+class NetworkTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``transform`` outputs named ``<class><i>``, float32 kept, sparse input accepted."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+#: Inputs up to this many rows take the lean path of :func:`_is_small_ready_array`.
+SMALL_ROWS = 64
+
+
+def _is_small_ready_array(estimator, X):
+    """Whether ``X`` is a few rows that validate_data would pass through unchanged.
+
+    A plain C-ordered 2-D ndarray of the fitted dtype and width, finite, for a
+    fitted model of this format that saw no feature names: validate_data would
+    return it as is (and the chunking would be one chunk). One-row predictions
+    spend most of their time in those checks, so they are made directly here;
+    anything else goes the usual way, with its usual errors.
+    """
+    d = estimator.__dict__
+    return (
+        type(X) is np.ndarray and X.ndim == 2 and 0 < X.shape[0] <= SMALL_ROWS
+        and "network_" in d and X.dtype == d["network_dtype_"]
+        and X.shape[1] == d.get("n_features_in_") and "feature_names_in_" not in d
+        and d.get("_format_version") == FORMAT_VERSION and X.flags.c_contiguous
+        and bool(np.isfinite(X).all())
+    )
+
+
+def _check_lbfgs(network, partial):
+    if partial:
+        raise ValueError("partial_fit is not available with solver='lbfgs' (not stochastic).")
+    dropout = [m.p for m in network.modules() if isinstance(m, nn.Dropout) and m.p > 0]
+    if dropout:
+        raise ValueError(
+            f"solver='lbfgs' cannot train with dropout (p={dropout[0]}): random masks make "
+            "every evaluation of the objective different, which breaks its line search. "
+            "Use dropout=0 or a stochastic solver such as 'adam'."
+        )
+
+
+def _restore_state(estimator, saved):
+    """Put back the estimator's state from before a failed fit, callback bookkeeping aside."""
+    keep = {
+        k: v for k, v in estimator.__dict__.items()
+        if k in ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+    }
+    estimator.__dict__.clear()
+    estimator.__dict__.update(saved)
+    estimator.__dict__.update(keep)
+
+
+def _constructor_defaults(cls):
+    """The default value of every constructor parameter of ``cls``."""
+    signature = inspect.signature(cls.__init__)
+    return {
+        name: p.default for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _differs(a, b):
+    """Whether two parameter values differ (lists and tuples of equal items are equal)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) != len(b) or any(_differs(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a != b)
+    except (TypeError, ValueError):
+        return True
+
+
+def _upgrade(estimator, version):
+    """Bring a model pickled in an older format to this version's layout.
+
+    Format 1 had no ``decay`` flag (it loads as True everywhere), so the biases
+    and BatchNorm's scale and shift get their False back, and its optimizer
+    kept its moments in an unknown order, so it is dropped: the next
+    ``partial_fit`` begins with fresh moments. Format 2's optimizer repacks
+    its own state on unpickling (:class:`~sknumpynet.nn.Optimizer`). Formats 1
+    and 2 kept the training record in separate attributes: they become one
+    :class:`~sknumpynet._training.TrainingLog`.
+    """
+    if version == 1:
+        for module in estimator.network_.modules():
             for name in ("bias", "gamma", "beta"):
                 param = getattr(module, name, None)
                 if isinstance(param, nn.Parameter):
                     param.decay = False
-        self._optimizer = None
-        self._format_version = FORMAT_VERSION
-
-
-#: Most rows pushed through the network at once by predict/transform: bounds
-#: inference memory whatever the number of rows, and is large enough for BLAS.
-CHUNK_ROWS = 4096
-
-
-def forward_in_chunks(network, X, stop=None):
-    """Outputs of an eval-mode network for ``X``, in chunks of bounded memory.
-
-    Parameters
-    ----------
-    network : sknumpynet.nn.Sequential
-        In evaluation mode.
-    X : ndarray or CSR matrix of shape (n_samples, n_features)
-    stop : int, default=None
-        Run only the first ``stop`` modules.
-
-    Returns
-    -------
-    out : ndarray of shape (n_samples, n_outputs)
-    """
-    modules = list(network)[:stop]
-    widths = [m.out_features for m in _linears(modules)] + [X.shape[1]]
-    row_bytes = 4 * X.dtype.itemsize * max(widths)
-    chunk = get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=CHUNK_ROWS)
-    out = None
-    for rows in gen_batches(X.shape[0], chunk):
-        h = X[rows]
-        for m in modules:  # the fitted network is in eval mode
-            h = m.forward(h)
-        if out is None:
-            out = np.empty((X.shape[0],) + h.shape[1:], dtype=h.dtype)
-        out[rows] = h
-    if out is None:
-        raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-    return out
-
-
-def _linears(modules):
-    found = []
-    for m in modules:
-        if isinstance(m, nn.Linear):
-            found.append(m)
-        found.extend(_linears(getattr(m, "_children", [])))
-    return found
-
-
-def _finite_outputs(network, X):
-    """Whether the network, in evaluation mode, maps every row of X to finite outputs."""
-    network.eval()
-    with np.errstate(all="ignore"):
-        return bool(np.isfinite(forward_in_chunks(network, X)).all())
-
-
-def _restore(network, snapshot):
-    for dst, src in zip(network.state_arrays(), snapshot):
-        np.copyto(dst, src)
-
+        estimator._optimizer = None
+    d = estimator.__dict__
+    best_val = d.get("best_validation_score_")
+    best_loss = d.get("best_loss_")
+    d["_log"] = TrainingLog(
+        loss_curve=list(d.get("loss_curve_", [])),
+        validation_scores=list(d.get("validation_scores_") or []),
+        history=list(d.get("history_", [])),
+        best_loss=math.inf if best_loss is None else best_loss,
+        best_validation_score=-math.inf if best_val is None else best_val,
+        t=d.get("t_", 0), n_iter=d.get("n_iter_", 0),
+    )
+    estimator._format_version = FORMAT_VERSION

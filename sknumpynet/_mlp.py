@@ -4,21 +4,16 @@ import numbers
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import (
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    RegressorMixin,
-    TransformerMixin,
-)
-from sklearn.exceptions import NotFittedError
+from sklearn.base import RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
 
 from . import nn
-from ._base import BaseNetwork, forward_in_chunks
+from ._base import BaseNetwork, NetworkTransformerMixin
+from ._classifier import NetworkClassifierMixin, check_warm_start_classes, encode_class_labels
+from ._compat import Interval, StrOptions
+from ._runtime import check_is_fitted_network, forward_in_chunks
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -37,6 +32,16 @@ def _activation_module(name):
     return nn.Identity()
 
 
+def _stochastic_solver(estimator):
+    """partial_fit exists only for the stochastic solvers, as in scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{estimator.solver} is not stochastic."
+        )
+    return True
+
+
 def _per_layer(value, n_layers, name):
     """Expand a scalar or a per-layer list to a list of length ``n_layers``."""
     if isinstance(value, (list, tuple)):
@@ -48,8 +53,10 @@ def _per_layer(value, n_layers, name):
     return [value] * n_layers
 
 
-class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
+class BaseMLP(NetworkTransformerMixin, BaseNetwork):
     """The network, penalty and embeddings shared by both MLPs."""
+
+    _shape_param_names = ("hidden_layer_sizes", "activation", "batch_norm", "dropout")
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
@@ -61,6 +68,8 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         "restore_best_weights": ["boolean"],
         "embedding_layer": [Interval(numbers.Integral, None, None, closed="neither"),
                             StrOptions({"all"})],
+        "nesterovs_momentum": ["boolean"],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -83,6 +92,7 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         verbose=0,
         warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
         restore_best_weights=True,
@@ -90,6 +100,7 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         embedding_layer=-1,
         n_threads=None,
     ):
@@ -110,6 +121,7 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         self.verbose = verbose
         self.warm_start = warm_start
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.restore_best_weights = restore_best_weights
@@ -117,6 +129,7 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.embedding_layer = embedding_layer
         self.n_threads = n_threads
 
@@ -224,27 +237,13 @@ class BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
         index = self.embedding_layer % n_hidden
         return self._forward(X, stop=index + 1)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-
-def check_is_fitted_network(estimator):
-    """Raise NotFittedError (an AttributeError, so hasattr stays truthful) if unfitted."""
-    if "network_" not in estimator.__dict__:
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
-            "with appropriate arguments before using this estimator."
-        )
 
 
 def _layer_linears(network):
     return [block[0] if isinstance(block, nn.Sequential) else block for block in network]
 
 
-class MLPClassifier(ClassifierMixin, BaseMLP):
+class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier with dropout, batch norm and embeddings.
 
     A feed-forward network of ``Linear -> [BatchNorm1d] -> activation ->
@@ -262,9 +261,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Dropout probability after each hidden layer, in [0, 1), or one per layer.
     batch_norm : bool, default=False
         Batch normalisation after each hidden Linear layer.
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
-        Optimizer (see :mod:`sknumpynet.nn.optimizers`). "sgd" is plain SGD;
-        "momentum" and "nesterov" use ``momentum``; "rmsprop" decays its
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
+        "lbfgs" minimises the whole-data objective with scipy's L-BFGS-B (good
+        for small data; no ``partial_fit``, no dropout, ``max_iter`` counts its
+        iterations and ``early_stopping`` is ignored, as in scikit-learn). The
+        others are minibatch optimizers (see :mod:`sknumpynet.nn.optimizers`):
+        "sgd" is scikit-learn's, SGD with ``momentum`` and
+        ``nesterovs_momentum`` (plain SGD: ``momentum=0``); "rmsprop" decays its
         squared-gradient average with ``beta_2``.
     alpha : float, default=1e-4
         L2 penalty: the batch objective is ``loss + alpha / (2 n_batch) * sum ||W||^2``.
@@ -292,7 +295,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of re-initialising.
     momentum : float, default=0.9
-        Momentum of the "momentum" and "nesterov" solvers.
+        Momentum of "sgd", in [0, 1).
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for "sgd" (when ``momentum > 0``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified) and stop when
         its accuracy stops improving for ``n_iter_no_change`` epochs.
@@ -306,8 +311,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Adam/Nadam second-moment decay (and RMSProp's decay).
     epsilon : float, default=1e-8
         Adam/Nadam/RMSProp numerical stabiliser.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without ``tol`` improvement before stopping (np.inf: never).
+    max_fun : int, default=15000
+        Most evaluations of the objective with "lbfgs".
     embedding_layer : int or "all", default=-1
         Hidden layer whose activations :meth:`transform` returns; "all"
         concatenates every hidden layer.
@@ -387,6 +394,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         verbose=0,
         warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
         restore_best_weights=True,
@@ -394,6 +402,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         embedding_layer=-1,
         class_weight=None,
         n_threads=None,
@@ -403,10 +412,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
             learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, early_stopping=early_stopping,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             embedding_layer=embedding_layer, n_threads=n_threads,
         )
         self.class_weight = class_weight
@@ -429,6 +439,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
 
@@ -444,11 +455,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : MLPClassifier
         """
-        if not hasattr(self, "network_") and classes is None and np.ndim(y) == 1:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._check_first_partial_fit(y, classes)
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         if np.ndim(y) == 2 and np.shape(y)[1] > 1:
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(
@@ -456,13 +466,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"target type {type_of_target(y)!r}."
                 )
             n_labels = y.shape[1]
-            if not first_call and self._label_kind != "multilabel":
+            if resume and self._label_kind != "multilabel":
                 raise ValueError("The model was fitted on a 1-D target; got a multilabel y.")
             attrs = {"classes_": np.arange(n_labels), "_label_kind": "multilabel",
                      "out_activation_": "logistic"}
             return np.asarray(y, dtype=np.float64), n_labels, attrs
-        fitted_classes = None if first_call else self.classes_
+        if resume and self._label_kind == "multilabel":
+            raise ValueError("The model was fitted on a multilabel y; got a 1-D target.")
+        fitted_classes = self.classes_ if resume else None
         index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
+        if resume and not partial:
+            check_warm_start_classes(y, known)
         binary = len(known) == 2
         attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
                  "out_activation_": "logistic" if binary else "softmax"}
@@ -474,11 +488,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if target_attrs["_label_kind"] == "multiclass":
             return nn.SoftmaxCrossEntropy()
         return nn.SigmoidBinaryCrossEntropy()
-
-    def _class_sample_weight(self, y_encoded, target_attrs, partial):
-        return class_sample_weight(
-            self.class_weight, y_encoded, target_attrs["classes_"], partial
-        )
 
     def _validation_score(self, network, X, y_encoded, sample_weight):
         scores = forward_in_chunks(network, X)
@@ -557,104 +566,42 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return tags
 
 
-def encode_class_labels(y, classes, fitted_classes, owner):
-    """Check 1-D class labels and map them to indices into the sorted classes.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,) or (n_samples, 1)
-        Class labels (a column vector is accepted with a DataConversionWarning).
-    classes : array-like or None
-        The ``classes=`` argument of ``partial_fit``, if any.
-    fitted_classes : ndarray or None
-        ``classes_`` of an already fitted model, or None on a first fit.
-    owner : str
-        The estimator's name, for error messages.
-
-    Returns
-    -------
-    index : ndarray of shape (n_samples,)
-        Position of each label in ``known``.
-    known : ndarray of shape (n_classes,)
-        The sorted classes.
-
-    Raises
-    ------
-    ValueError
-        For continuous targets, fewer than two classes, labels outside
-        ``classes``, or ``classes`` that differ from the fitted ones.
-    """
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    if fitted_classes is None:
-        known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-        if len(known) < 2:
-            raise ValueError(
-                f"{owner} needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {known.tolist()[0]!r}."
-            )
-    else:
-        known = fitted_classes
-        if classes is not None and not np.array_equal(np.unique(classes), known):
-            raise ValueError(
-                f"classes={list(classes)} differs from the classes of the first "
-                f"call to partial_fit, {list(known)}."
-            )
-    index = np.clip(np.searchsorted(known, y), 0, len(known) - 1)
-    unseen = known[index] != y
-    if unseen.any():
-        raise ValueError(
-            f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
-            f"classes {known.tolist()}."
-        )
-    return index, known
-
-
-def class_sample_weight(class_weight, y_encoded, classes, partial):
-    """Per-sample weights for ``class_weight``, from encoded targets.
-
-    Parameters
-    ----------
-    class_weight : dict, "balanced" or None
-        Dict keys are the original class labels.
-    y_encoded : ndarray of shape (n_samples,) or (n_samples, 1) or (n_samples, n_labels)
-        Class indices, a binary 0/1 column, or a multilabel indicator matrix.
-    classes : ndarray of shape (n_classes,)
-    partial : bool
-        True inside ``partial_fit``, where "balanced" is refused.
-
-    Returns
-    -------
-    sample_weight : ndarray of shape (n_samples,) or None
-    """
-    if class_weight is None:
-        return None
-    if partial and class_weight == "balanced":
-        raise ValueError(
-            "class_weight='balanced' is not supported for partial_fit: pass a dict "
-            "of class weights computed on the whole data instead."
-        )
-    y = np.asarray(y_encoded)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return compute_sample_weight(class_weight, y)
-    index = y.reshape(-1).astype(np.intp)
-    return compute_sample_weight(class_weight, classes[index])
+_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber", "quantile")
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with dropout, batch norm and embeddings.
 
     The same network as :class:`MLPClassifier` with a linear output, trained on
-    the mean squared error plus an L2 penalty on the weights. See
-    :class:`MLPClassifier` for the meaning of each parameter.
+    the chosen ``loss`` plus an L2 penalty on the weights. See
+    :class:`MLPClassifier` for the meaning of each shared parameter.
 
     Parameters
     ----------
+    loss : {"squared_error", "poisson", "absolute_error", "huber", "quantile"}, \
+            default="squared_error"
+        What each output's error costs (see :mod:`sknumpynet.nn.losses`; ``r``
+        is the prediction minus the target):
+
+        - "squared_error": ``r^2`` (:class:`~sknumpynet.nn.MSELoss`);
+        - "poisson": the half Poisson deviance with a log link, as
+          scikit-learn's: the network outputs ``log`` of the mean, predictions
+          are ``exp`` of it, and ``y`` must be non-negative
+          (:class:`~sknumpynet.nn.PoissonLoss`);
+        - "absolute_error": ``|r|``, fits the median
+          (:class:`~sknumpynet.nn.AbsoluteErrorLoss`);
+        - "huber": ``r^2 / 2`` up to ``|r| = huber_delta``, linear beyond
+          (:class:`~sknumpynet.nn.HuberLoss`);
+        - "quantile": the pinball loss, fits the ``quantile``-th quantile
+          (:class:`~sknumpynet.nn.QuantileLoss`).
+
+        Each is averaged over outputs and (weighted) samples. Beyond
+        scikit-learn, which has "squared_error" and "poisson" only.
     hidden_layer_sizes : array-like of int, default=(100,)
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"} or list, default="relu"
     dropout : float or list of float, default=0.0
     batch_norm : bool, default=False
-    solver : {"sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"}, default="adam"
+    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
     alpha : float, default=1e-4
     batch_size : int or "auto", default="auto"
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
@@ -667,17 +614,25 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     verbose : int, default=0
     warm_start : bool, default=False
     momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when its R^2
-        stops improving.
+        Hold out ``validation_fraction`` of the data and stop when the R^2 of
+        its predictions (of the means, for "poisson") stops improving.
     validation_fraction : float, default=0.1
     restore_best_weights : bool, default=True
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
     epsilon : float, default=1e-8
-    n_iter_no_change : int, default=10
+        The optimizers' stabiliser (not a loss parameter: see ``huber_delta``).
+    n_iter_no_change : int or np.inf, default=10
+    max_fun : int, default=15000
     embedding_layer : int or "all", default=-1
     n_threads : int or None, default=None
+    huber_delta : float, default=1.0
+        With ``loss="huber"``: the residual, in the units of ``y``, where the
+        loss turns from quadratic to linear. Positive.
+    quantile : float, default=0.5
+        With ``loss="quantile"``: the quantile to fit, in (0, 1).
 
     Attributes
     ----------
@@ -686,7 +641,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_iter_ : int
     t_ : int
     loss_ : float
-        Last epoch's mean squared error (L2 term included).
+        Last epoch's mean loss (L2 term included).
     loss_curve_ : list of float
     best_loss_ : float or None
     validation_scores_ : list of float or None
@@ -698,9 +653,80 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     n_layers_ : int
     n_outputs_ : int
     out_activation_ : str
-        Always "identity".
+        "exp" for ``loss="poisson"`` (the network's output is the log-mean),
+        else "identity".
     history_ : list of dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknumpynet import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 1, (300, 2))
+    >>> y = rng.poisson(np.exp(1 + X[:, 0]))
+    >>> reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), max_iter=300,
+    ...                    learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> bool((reg.predict(X) > 0).all())
+    True
     """
+
+    _parameter_constraints = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
+        "quantile": [Interval(numbers.Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        dropout=0.0,
+        batch_norm=False,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        embedding_layer=-1,
+        n_threads=None,
+        huber_delta=1.0,
+        quantile=0.5,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, dropout=dropout, batch_norm=batch_norm,
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            embedding_layer=embedding_layer, n_threads=n_threads,
+        )
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and ``y``.
@@ -717,6 +743,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
 
@@ -732,17 +759,45 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, partial=True)
 
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
-        return y, y.shape[1], {"out_activation_": "identity"}
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                "loss='poisson' requires non-negative y (counts or rates); the smallest "
+                f"target is {y.min()}."
+            )
+        activation = "exp" if self.loss == "poisson" else "identity"
+        return y, y.shape[1], {"out_activation_": activation}
 
     def _make_loss(self, target_attrs):
+        if self.loss == "poisson":
+            return nn.PoissonLoss()
+        if self.loss == "absolute_error":
+            return nn.AbsoluteErrorLoss()
+        if self.loss == "huber":
+            return nn.HuberLoss(delta=self.huber_delta)
+        if self.loss == "quantile":
+            return nn.QuantileLoss(quantile=self.quantile)
         return nn.MSELoss()
 
+    def _output_to_prediction(self, out):
+        """Predictions from the network's output: its exp for the log-link "poisson"."""
+        if getattr(self, "out_activation_", "identity") == "exp":
+            with np.errstate(over="ignore"):
+                return np.exp(out)
+        return out
+
     def _validation_score(self, network, X, y_encoded, sample_weight):
-        return r2_score(y_encoded, forward_in_chunks(network, X), sample_weight=sample_weight)
+        # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss
+        predicted = forward_in_chunks(network, X)
+        if self.loss == "poisson":
+            with np.errstate(over="ignore"):
+                predicted = np.exp(predicted)
+        if not np.isfinite(predicted).all():
+            return np.nan  # as scikit-learn: a diverged network scores NaN, not a crash
+        return r2_score(y_encoded, predicted, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict targets.
@@ -756,10 +811,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         X = self._check_input(X)
-        out = self._forward(X)
+        out = self._output_to_prediction(self._forward(X))
         return out.ravel() if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

@@ -5,8 +5,8 @@ minibatch optimizers: the classic "linear layer + SVM loss" exercise, grown into
 an estimator that behaves like scikit-learn's ``LinearSVC``.
 """
 
-import copy
 import hashlib
+import math
 import numbers
 import time
 import warnings
@@ -14,24 +14,20 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import brentq
-from sklearn.base import ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_X_y,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
-from ._base import _SOLVERS, FORMAT_VERSION, BaseNetwork, forward_in_chunks, make_rng
+from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_ready_array
+from ._classifier import NetworkClassifierMixin, encode_class_labels
+from ._compat import Interval, StrOptions, check_sample_weight
 from ._linear_solvers import solve_full_batch
-from ._mlp import check_is_fitted_network, class_sample_weight, encode_class_labels
+from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
+from ._training import Outcome
 
 __all__ = ["LinearSVM"]
 
@@ -42,10 +38,6 @@ CALIBRATION_FRACTION = 0.2
 #: ``solver="auto"`` trains dense data of at most this many entries
 #: (n_samples * n_features) with the full-batch solver, anything else with Adam.
 AUTO_FULL_BATCH_MAX_SIZE = 1_000_000
-
-#: predict/decision_function on at most this many rows of a plain ndarray skip
-#: scikit-learn's validation and the chunked forward pass (see ``_lean_scores``).
-LEAN_MAX_ROWS = 64
 
 
 def _zeros(shape, rng, dtype=np.float32):
@@ -64,7 +56,7 @@ def _has_probability(estimator):
     return True
 
 
-class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetwork):
+class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     """Linear support vector machine trained by minibatch gradient descent.
 
     One ``Linear`` layer and the multiclass hinge loss
@@ -112,8 +104,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         Accepted for ``LinearSVC`` compatibility and ignored: liblinear
         penalises its intercept through this synthetic feature, while here the
         intercept is never penalised.
-    solver : {"auto", "lbfgs", "sgd", "momentum", "nesterov", "rmsprop", "adam", \
-"nadam"}, default="auto"
+    solver : {"auto", "lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="auto"
         "lbfgs" is the full-batch solver of :mod:`sknumpynet._linear_solvers`:
         it reaches the optimum of the objective above (truncated Newton for
         the squared hinge with "ovr" and "weston_watkins", scipy's L-BFGS-B
@@ -124,7 +115,9 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         "lbfgs" for dense ``X`` with ``n_samples * n_features <= 1,000,000``
         (``AUTO_FULL_BATCH_MAX_SIZE``) or ``penalty="l1"``; "adam" for larger
         or sparse data, and always for ``early_stopping=True`` and
-        ``partial_fit``. Pass a solver by name to override the choice.
+        ``partial_fit``. Pass a solver by name to override the choice. The
+        full-batch solver reports no per-iteration progress (``verbose``) or
+        scikit-learn callbacks yet.
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
@@ -166,7 +159,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
     momentum : float, default=0.9
-        Momentum of the "momentum" and "nesterov" solvers.
+        Momentum of "sgd" (with Nesterov's correction, as scikit-learn's MLP).
     beta_1 : float, default=0.9
         Adam/Nadam first-moment decay.
     beta_2 : float, default=0.999
@@ -277,7 +270,7 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         "penalty": [StrOptions({"l2", "l1"})],
         "dual": ["boolean", StrOptions({"auto"})],
         "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
-        "solver": [StrOptions(set(_SOLVERS) | {"auto", "lbfgs"})],
+        "solver": [StrOptions(set(_SOLVERS) | {"auto"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "probability": ["boolean"],
         "restore_best_weights": ["boolean"],
@@ -381,170 +374,88 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         -------
         self : LinearSVM
         """
-        if not hasattr(self, "network_") and classes is None:
+        if "network_" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
-    def _fit_unsafe(self, X, y, sample_weight, partial, classes):
-        # Runs inside BaseNetwork._fit, which restores the previous state on any
-        # exception: a failed calibration leaves a fitted model intact too.
-        if not self.probability or y is None:
-            self._train(X, y, sample_weight, partial, classes)
-            self.__dict__.pop("calibration_temperature_", None)
-            return self
-        # the checks of validate_data, without touching the fitted attributes
-        X_num, y_num = check_X_y(
-            X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
-            estimator=self,
-        )
-        check_classification_targets(y_num)
-        labels = column_or_1d(y_num)
-        weights = _check_sample_weight(
-            sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
-        )
-        first_call = not hasattr(self, "network_") or not (partial or self.warm_start)
-        if first_call and classes is None:
-            classes = np.unique(labels)  # a class may fall wholly outside the training part
-        held = _calibration_split(
-            X_num, np.unique(labels, return_inverse=True)[1], weights,
-            CALIBRATION_FRACTION, make_rng(self.random_state).bytes(16),
-        )
-        if weights[held].any():
-            train, held = np.flatnonzero(~held), np.flatnonzero(held)
-        else:
-            warnings.warn(
-                f"Too few samples to hold out a calibration set ({X_num.shape[0]} "
-                "rows); probabilities are calibrated on the training rows.",
-                UserWarning,
-            )
-            train = held = np.arange(X_num.shape[0])
-        # a DataFrame keeps its column names for the feature-name checks
-        X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
-        self._train(
-            X_train, y_num[train],
-            None if sample_weight is None else weights[train], partial, classes,
-        )
-        scores = self._scores_matrix(forward_in_chunks(self.network_, X_num[held]))
-        index = np.searchsorted(self.classes_, labels[held])
-        self.calibration_temperature_ = _fit_temperature(scores, index, weights[held])
-        return self
+    _shape_param_names = ("fit_intercept", "multi_class")
 
-    def _train(self, X, y, sample_weight, partial, classes):
-        """The solver the parameters and the data's shape choose (see ``solver``)."""
-        if self._full_batch(X, partial):
-            return self._fit_full_batch(X, y, sample_weight, classes)
+    def _validate_fit_data(self, X, y, sample_weight, partial, classes):
+        # with probability=True, a share of the rows is held out (before the
+        # base's validation, so a DataFrame keeps its column names) and kept
+        # in the FitData for the calibration in _commit
+        if not self.probability or y is None:
+            return super()._validate_fit_data(X, y, sample_weight, partial, classes)
+        X_num, y_num, labels, weights = _checked_calibration_input(self, X, y, sample_weight)
+        resume = "network_" in self.__dict__ and (partial or self.warm_start)
+        if not resume and classes is None:
+            classes = np.unique(labels)  # a class may fall wholly outside the training part
+        train, held = _train_and_held_rows(self, X_num, labels, weights)
+        X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
+        data = super()._validate_fit_data(
+            X_train, y_num[train], None if sample_weight is None else weights[train],
+            partial, classes,
+        )
+        data.raw = (X, y, sample_weight)
+        data.calibration = (X_num[held], labels[held], weights[held])
+        return data
+
+    def _make_solver(self, model, data, context, problem):
+        """The full-batch solver where ``solver`` and the data's shape choose it."""
+        if self._full_batch(data.X, data.partial):
+            return _FullBatchSolver(self, model)
         if self.penalty == "l1":
             raise ValueError(
                 f"penalty='l1' needs the full-batch solver (solver='lbfgs' or 'auto'), "
                 f"got solver={self.solver!r}"
-                + (" with partial_fit." if partial else
+                + (" with partial_fit." if data.partial else
                    " with early_stopping=True." if self.early_stopping else ".")
             )
-        BaseNetwork._fit_unsafe(self, X, y, sample_weight, partial, classes)
-        self.__dict__.pop("objective_", None)  # a minibatch fit reports no optimum
-        return self
+        return super()._make_solver(model, data, context, problem)
 
     def _full_batch(self, X, partial):
         """Whether this fit runs the full-batch solver (deterministic in the data's shape)."""
         if self.solver == "lbfgs":
-            if partial or self.early_stopping:
-                what = "partial_fit" if partial else "early_stopping=True"
+            if partial:
                 raise ValueError(
-                    f"solver='lbfgs' trains on the full batch at once and has no epochs; "
-                    f"{what} needs a minibatch solver (e.g. solver='adam')."
+                    "partial_fit is not available with solver='lbfgs' (not stochastic)."
                 )
             return True
         if self.solver != "auto" or partial or self.early_stopping:
             return False
         if self.penalty == "l1":
             return True
-        shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-        return not sp.issparse(X) and np.prod(shape) <= AUTO_FULL_BATCH_MAX_SIZE
+        return not sp.issparse(X) and X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE
 
     def _make_optimizer(self, params):
-        if self.solver in ("auto", "lbfgs"):  # partial_fit or early stopping under "auto"
+        if self.solver == "auto":  # the minibatch fits of "auto" use Adam
             return nn.Adam(params, lr=self.learning_rate_init, beta_1=self.beta_1,
                            beta_2=self.beta_2, epsilon=self.epsilon)
         return super()._make_optimizer(params)
 
-    def _fit_full_batch(self, X, y, sample_weight, classes):
-        """Validate as the base does, solve over the full batch, commit the same attributes."""
-        first_call = not hasattr(self, "network_") or not self.warm_start
-        X, y = validate_data(
-            self, X, y, reset=first_call, accept_sparse="csr",
-            dtype=[np.float64, np.float32] if first_call else self.network_dtype_,
-            multi_output=True,
-        )
-        y_enc, n_outputs, target_attrs = self._encode_targets(y, first_call, classes)
-        if not first_call and n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"y has {n_outputs} outputs but the fitted model has {self.n_outputs_}."
-            )
-        sample_weight = self._sample_weight(sample_weight, X, y_enc, target_attrs, False)
-        if first_call:
-            rng = make_rng(self.random_state)
-            network = self._build_network(X.shape[1], n_outputs, X.dtype, rng)
-        else:  # a copy: a failure leaves the fitted model intact
-            rng, network = copy.deepcopy(self._rng), copy.deepcopy(self.network_)
-        linear = network[0]
-        start = time.perf_counter()
-        result = solve_full_batch(
-            X, y_enc, sample_weight, C=self.C, kind=self.multi_class,
-            squared=self.loss == "squared_hinge", fit_intercept=self.fit_intercept,
-            penalty=self.penalty, W0=linear.weight.value.astype(np.float64),
-            b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
-            tol=self.tol, max_iter=self.max_iter,
-        )
-        seconds = (time.perf_counter() - start) / max(result.n_iter, 1)
-        if not result.converged:
-            warnings.warn(
-                f"Full-batch solver: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet; raise max_iter or tol, or "
-                "standardise the features.",
-                ConvergenceWarning,
-            )
-        linear.weight.value[...] = result.W
-        if linear.bias is not None:
-            linear.bias.value[...] = result.b
-        previous = 0 if first_call else self.n_iter_  # as the base: warm starts add up
-        self._commit_full_batch(X, sample_weight, network, rng, n_outputs, target_attrs,
-                                result, seconds)
-        self.n_iter_ += previous
-        return self
+    def _commit(self, model, data, interrupted):
+        super()._commit(model, data, interrupted)
+        objective = getattr(model, "objective", None)
+        if objective is None:
+            self.__dict__.pop("objective_", None)  # a minibatch fit reports no optimum
+        else:
+            self.objective_ = objective
+        calibration = getattr(data, "calibration", None)
+        if calibration is None:
+            self.__dict__.pop("calibration_temperature_", None)
+            return
+        X_held, labels, weights = calibration
+        scores = self._scores_matrix(forward_in_chunks(self.network_, X_held))
+        index = np.searchsorted(self.classes_, labels)
+        self.calibration_temperature_ = _fit_temperature(scores, index, weights)
 
-    def _commit_full_batch(self, X, sample_weight, network, rng, n_outputs, target_attrs,
-                           result, seconds):
-        """Every fitted attribute the base's commit sets, at once."""
-        total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        loss = result.objective / (self.C * total)  # the mean form of loss_curve_
-        curve = list(result.curve) or [loss]
-        network.eval()
-        network.clear_cache()
-        for name, value in target_attrs.items():
-            setattr(self, name, value)
-        self.network_, self.network_dtype_ = network, X.dtype
-        self._optimizer, self._rng = None, rng
-        self.n_outputs_ = n_outputs
-        self.n_iter_ = result.n_iter
-        self.t_ = result.n_iter * X.shape[0]
-        self.loss_curve_, self.loss_, self.best_loss_ = curve, loss, min(curve + [loss])
-        self.objective_ = result.objective
-        self.validation_scores_ = self.best_validation_score_ = None
-        self.history_ = [
-            {"epoch": e + 1, "loss": value, "validation_score": None, "learning_rate": None,
-             "seconds": seconds}
-            for e, value in enumerate(curve)
-        ]
-        self.interrupted_ = False
-        self._format_version = FORMAT_VERSION
-
-    def _encode_targets(self, y, first_call, classes):
+    def _encode_targets(self, y, resume, classes, partial):
         if np.ndim(y) == 2 and np.shape(y)[1] > 1:
             raise ValueError(
                 f"{type(self).__name__} does not support multilabel or multi-output "
                 f"targets; y should be 1-D, got shape {np.shape(y)}."
             )
-        fitted_classes = None if first_call else self.classes_
+        fitted_classes = self.classes_ if resume else None
         index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
         n_outputs = 1 if len(known) == 2 and self.multi_class == "ovr" else len(known)
         return index.astype(np.intp), n_outputs, {"classes_": known}
@@ -565,11 +476,6 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         # 0.5 ||W||^2 + C sum(s_i l_i), divided by C sum(s_i): the L2 term of
         # every batch is ||W||^2 / (2 C sum(s_i)), whatever the batch's size
         return 1.0 / (self.C * total_weight), False
-
-    def _class_sample_weight(self, y_encoded, target_attrs, partial):
-        return class_sample_weight(
-            self.class_weight, y_encoded, target_attrs["classes_"], partial
-        )
 
     def _validation_score(self, network, X, y_encoded, sample_weight):
         predicted = _predict_index(forward_in_chunks(network, X))
@@ -646,36 +552,16 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     def _decision_scores(self, X):
         """Class scores of shape (n_samples, 1) for two classes, else (n, n_classes)."""
-        outputs = self._lean_scores(X)
-        if outputs is None:
-            outputs = self._forward(self._check_input(X))
-        return _binary_column(outputs)
-
-    def _lean_scores(self, X):
-        """``X @ W + b`` for a few rows of a plain ndarray, or None for the full path.
-
-        For one row, scikit-learn's validation and the chunked, thread-limited
-        forward pass cost many times the product itself. This path does the
-        checks that matter for such an array (fitted, 2-D, dtype, feature
-        count, finite values) and leaves anything else (lists, DataFrames,
-        sparse input, other dtypes, more rows) to the full path, which gives
-        the same scores and the usual error messages.
-        """
-        network = self.__dict__.get("network_")
-        if (
-            type(X) is not np.ndarray or network is None or X.ndim != 2
-            or X.shape[0] > LEAN_MAX_ROWS or X.shape[0] == 0
-            or X.dtype != self.network_dtype_ or X.shape[1] != self.n_features_in_
-            or hasattr(self, "feature_names_in_")
-            or getattr(self, "_format_version", None) != FORMAT_VERSION
-            or not np.isfinite(X).all()
-        ):
-            return None
-        linear = network[0]
-        out = X @ linear.weight.value
-        if linear.bias is not None:
-            out += linear.bias.value
-        return out
+        if _is_small_ready_array(self, X):
+            # a few rows: the product itself, without the chunked, thread-limited
+            # forward pass that costs many times more for one row
+            linear = self.network_[0]
+            out = X @ linear.weight.value
+            if linear.bias is not None:
+                out += linear.bias.value
+            return _binary_column(out)
+        X = self._check_input(X)
+        return _binary_column(self._forward(X))
 
     def _scores_matrix(self, outputs):
         """(n, n_classes) scores whose softmax gives the probabilities."""
@@ -771,11 +657,35 @@ class LinearSVM(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMix
         """
         return nn.log_softmax(self._calibrated_scores(X))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+
+
+def _checked_calibration_input(estimator, X, y, sample_weight):
+    """The checks of validate_data, without touching the fitted attributes."""
+    X_num, y_num = check_X_y(
+        X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
+        estimator=estimator,
+    )
+    check_classification_targets(y_num)
+    labels = column_or_1d(y_num)
+    weights = check_sample_weight(sample_weight, X_num, dtype=np.float64)
+    return X_num, y_num, labels, weights
+
+
+def _train_and_held_rows(estimator, X, labels, weights):
+    """Row indices to train on and to calibrate on (all rows for both if too few)."""
+    held = _calibration_split(
+        X, np.unique(labels, return_inverse=True)[1], weights,
+        CALIBRATION_FRACTION, make_rng(estimator.random_state).bytes(16),
+    )
+    if weights[held].any():
+        return np.flatnonzero(~held), np.flatnonzero(held)
+    warnings.warn(
+        f"Too few samples to hold out a calibration set ({X.shape[0]} rows); "
+        "probabilities are calibrated on the training rows.",
+        UserWarning,
+    )
+    rows = np.arange(X.shape[0])
+    return rows, rows
 
 
 def _checked_array(value, shape, name):
@@ -786,6 +696,46 @@ def _checked_array(value, shape, name):
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite.")
     return array
+
+
+class _FullBatchSolver:
+    """:func:`~sknumpynet._linear_solvers.solve_full_batch` behind the solver interface.
+
+    Solves the problem's SVM objective in place of the network's weights,
+    records each iteration's mean-form objective in the log, and leaves the
+    exact objective on the model (``objective_`` after the commit). Per-epoch
+    hooks (progress, scikit-learn callbacks) are not called.
+    """
+
+    def __init__(self, estimator, model):
+        self.estimator, self.model = estimator, model
+
+    def solve(self, problem, log):
+        est, linear = self.estimator, problem.network[0]
+        start = time.perf_counter()
+        result = solve_full_batch(
+            problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
+            squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
+            penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
+            b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
+            tol=est.tol, max_iter=est.max_iter,
+        )
+        linear.weight.value[...] = result.W
+        if linear.bias is not None:
+            linear.bias.value[...] = result.b
+        seconds = (time.perf_counter() - start) / max(len(result.curve), 1)
+        exact = result.objective / (est.C * problem.total_weight)
+        for value in result.curve[:-1]:
+            log.record(value, None, math.nan, seconds, problem.X.shape[0])
+        log.record(exact, None, math.nan, seconds, problem.X.shape[0])  # the exact last
+        self.model.objective = result.objective
+        if result.converged:
+            return Outcome("converged")
+        return Outcome("max_iter", (
+            f"Full-batch solver: maximum iterations ({est.max_iter}) reached and the "
+            "optimization hasn't converged yet; raise max_iter or tol, or standardise "
+            "the features."
+        ))
 
 
 def _binary_column(outputs):

@@ -1,21 +1,47 @@
-"""The minibatch training loop: batch -> epoch, with divergence and Ctrl-C handling.
+"""Solvers: what fits a network to a problem, epoch by epoch, and asks its hooks whether to go on.
 
-This module knows the engine (``nn``) and nothing of scikit-learn. The
-estimators in ``_base`` drive it one epoch at a time and decide when to stop.
+A solver gets a :class:`Problem` (network, loss, penalty, data, validation
+score) and a :class:`TrainingLog` (what earlier fits of the same model
+recorded), trains in place and returns an :class:`Outcome`. Everything that
+happens once per epoch beyond training itself — the learning-rate schedule,
+stopping, best weights, progress, scikit-learn callbacks — is a hook object
+(:mod:`sknumpynet._epoch_hooks`) with its own state; a solver calls each hook's
+``on_epoch_begin(run)`` and ``on_epoch_end(run, record)`` and stops when one
+returns a reason. Divergence and Ctrl-C need the solver's own snapshots, so the
+solver handles them.
+
+This module knows the engine (``nn``) and nothing of scikit-learn.
 """
 
 import contextlib
+import copy
 import math
 import signal
 import threading
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.optimize
 import scipy.sparse as sp
 
-from .nn import BatchNorm1d
+from .nn import BatchNorm1d, Dropout, pack_parameters
 
-__all__ = ["Interrupted", "SecondInterrupt", "Trainer", "interrupt_guard"]
+__all__ = [
+    "Interrupted",
+    "LbfgsSolver",
+    "MinibatchSolver",
+    "Outcome",
+    "Problem",
+    "SecondInterrupt",
+    "Trainer",
+    "TrainingLog",
+    "interrupt_guard",
+]
+
+#: An epoch whose mean loss exceeds this many times the loss of the fit's first
+#: batch (at least 1) has run away: divergence, even while the numbers stay finite.
+RUNAWAY_FACTOR = 1e6
 
 
 class Interrupted(Exception):
@@ -64,50 +90,148 @@ def interrupt_guard():
         signal.signal(signal.SIGINT, previous)
 
 
-class Trainer:
-    """Minibatch gradient descent of a network on a loss.
+@dataclass
+class Problem:
+    """What to fit.
 
-    One batch: gather the rows into a reused buffer, forward, loss, backward,
-    optimizer step (which adds the L2 gradient). One epoch: shuffle the row
-    order with the Generator, then every batch in turn.
-
-    Parameters
+    Attributes
     ----------
     network : Module
         Trained in place.
     loss : Loss
+    penalty : L2Penalty
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y : ndarray
+        Targets as the loss expects them.
+    sample_weight : ndarray of shape (n_samples,) or None
+    penalty_per_batch : bool, default=True
+        True: a batch of total weight ``n_b`` adds ``penalty.value(1 / n_b)``
+        (scikit-learn's MLP); False: ``penalty.value()`` whatever the batch
+        (the linear SVM, whose ``alpha`` is already divided by the total weight).
+    validation_score : callable or None, default=None
+        ``validation_score(network)`` of the eval-mode network on held-out
+        data (higher is better), or None without early stopping.
+    """
+
+    network: object
+    loss: object
+    penalty: object
+    X: object
+    y: np.ndarray
+    sample_weight: np.ndarray = None
+    penalty_per_batch: bool = True
+    validation_score: object = None
+
+    @property
+    def total_weight(self):
+        """float: The number of rows, or the sum of the sample weights (in float64)."""
+        if self.sample_weight is None:
+            return float(self.X.shape[0])
+        return float(np.sum(self.sample_weight, dtype=np.float64))
+
+
+@dataclass
+class TrainingLog:
+    """What the fits of one model recorded, epoch by epoch; carried across warm starts.
+
+    Attributes
+    ----------
+    loss_curve : list of float
+    validation_scores : list of float
+    history : list of dict
+        One record per epoch: epoch, loss, validation_score, learning_rate, seconds.
+    best_loss : float
+        Lowest training loss so far.
+    best_validation_score : float
+        Highest validation score so far (``-inf`` before the first).
+    t : int
+        Training samples seen.
+    n_iter : int
+        Epochs of the current fit (not carried over).
+    """
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    best_loss: float = math.inf
+    best_validation_score: float = -math.inf
+    t: int = 0
+    n_iter: int = 0
+
+    def record(self, loss, validation_score, learning_rate, seconds, n_samples):
+        """Append one finished epoch and return its record (a dict)."""
+        self.n_iter += 1
+        self.t += n_samples
+        self.loss_curve.append(loss)
+        self.best_loss = min(self.best_loss, loss)
+        if validation_score is not None:
+            self.validation_scores.append(validation_score)
+            self.best_validation_score = max(self.best_validation_score, validation_score)
+        entry = {
+            "epoch": len(self.loss_curve), "loss": loss, "validation_score": validation_score,
+            "learning_rate": learning_rate, "seconds": seconds,
+        }
+        self.history.append(entry)
+        return entry
+
+    def drop_last(self, n_samples):
+        """Forget the last recorded epoch (its weights were rolled back)."""
+        self.n_iter -= 1
+        self.t -= n_samples
+        self.loss_curve.pop()
+        entry = self.history.pop()
+        self.best_loss = min(self.loss_curve, default=math.inf)
+        if entry["validation_score"] is not None:
+            self.validation_scores.pop()
+            self.best_validation_score = max(self.validation_scores, default=-math.inf)
+
+
+@dataclass
+class Outcome:
+    """How a solve ended.
+
+    Attributes
+    ----------
+    reason : {"max_iter", "converged", "interrupted", "diverged", "callback", ...}
+        "max_iter" when the epoch budget ran out; otherwise what a hook or the
+        solver returned.
+    message : str
+        What happened, for a warning ("" when nothing needs saying).
+    """
+
+    reason: str = "max_iter"
+    message: str = ""
+
+
+class Trainer:
+    """Minibatch gradient descent of a network on a loss and a penalty.
+
+    One batch: gather the rows into a reused buffer, forward (with the batch's
+    sample weights for the modules that use them), loss, backward, penalty
+    gradient, optimizer step. One epoch: shuffle the row order with the
+    Generator, then every batch in turn.
+
+    Parameters
+    ----------
+    problem : Problem
     optimizer : Optimizer
-        Built on ``network.parameters()``.
+        Built on ``problem.network.parameters()``.
     batch_size : int
     rng : numpy.random.Generator
         Shuffles the rows.
     shuffle : bool, default=True
-    alpha : float, default=0.0
-        L2 penalty on the parameters whose ``decay`` flag is set (the weights
-        of the Linear layers, not the biases): the objective of a batch with
-        total sample weight ``n_b`` is ``loss + alpha / (2 n_b) * sum ||W||^2``,
-        as scikit-learn's MLP. Its gradient is added by the optimizer, in its
-        blocked pass where the weights are in cache anyway: the trainer sets
-        ``optimizer.weight_decay`` before every step (to 0 when ``alpha`` is 0).
-    alpha_per_batch : bool, default=True
-        False uses ``alpha / 2 * sum ||W||^2`` whatever the batch (the linear
-        SVM's minibatch objective, where ``alpha = 1 / (C n)``).
     flag : object with a ``stop`` attribute, default=None
         Set by :func:`interrupt_guard`; checked after every batch.
     """
 
-    def __init__(
-        self, network, loss, optimizer, *, batch_size, rng, shuffle=True, alpha=0.0,
-        alpha_per_batch=True, flag=None,
-    ):
-        self.network, self.loss, self.optimizer = network, loss, optimizer
+    def __init__(self, problem, optimizer, *, batch_size, rng, shuffle=True, flag=None):
+        self.problem, self.optimizer = problem, optimizer
         self.batch_size, self.rng, self.shuffle = int(batch_size), rng, shuffle
-        self.alpha, self.alpha_per_batch = float(alpha), alpha_per_batch
         self.flag = flag
-        self.decayed = [p for p in network.parameters() if p.decay]
-        self.batch_norms = [m for m in _modules(network) if isinstance(m, BatchNorm1d)]
-        self.loss.check_finite = False  # divergence is detected on the returned float
+        # the whole-data penalty scale, or None to divide by each batch's weight
+        self._scale = None if problem.penalty_per_batch else 1.0
         self._buffer = None
+        self.first_loss = None
 
     def _gather(self, X, idx):
         """Rows ``idx`` of ``X``, copied into a buffer reused across batches."""
@@ -121,7 +245,7 @@ class Trainer:
         # which doubled the cost of the gather (30 -> 17 ms per Fashion-MNIST epoch)
         return np.take(X, idx, axis=0, out=self._buffer[:n], mode="clip")
 
-    def train_batch(self, xb, yb, wb=None):
+    def train_batch(self, xb, yb, wb=None, batch_weight=None):
         """One optimizer step on one batch.
 
         Parameters
@@ -131,34 +255,28 @@ class Trainer:
             Targets as the loss expects.
         wb : ndarray of shape (batch,), default=None
             Sample weights.
+        batch_weight : float, default=None
+            The batch's total weight (its size without weights).
 
         Returns
         -------
         loss : float
-            The batch's loss including the L2 term (NaN or inf on divergence).
+            The batch's loss including the penalty (NaN or inf on divergence).
         """
-        for bn in self.batch_norms:  # weighted batch statistics, as the weighted loss
-            bn.batch_weight = wb
-        scores = self.network.forward(xb)
-        value = self.loss(scores, yb, wb)
-        self.network.backward(self.loss.backward())
-        scale = self.alpha
-        if scale:
-            if self.alpha_per_batch:
-                scale /= len(yb) if wb is None else float(wb.sum())
-            value += 0.5 * scale * sum(float(np.vdot(p.value, p.value)) for p in self.decayed)
-        self.optimizer.weight_decay = scale  # also 0: a resumed optimizer may hold an old one
+        p = self.problem
+        scores = p.network.forward(xb) if wb is None else p.network.forward(xb, sample_weight=wb)
+        value = p.loss(scores, yb, wb)
+        p.network.backward(p.loss.backward())
+        scale = self._scale
+        if scale is None:
+            scale = 1.0 / (len(yb) if batch_weight is None else batch_weight)
+        value += p.penalty.value(scale)
+        p.penalty.backward(scale)
         self.optimizer.step()
         return value
 
-    def run_epoch(self, X, y, sample_weight=None):
+    def run_epoch(self):
         """Train on every row once, in (shuffled) minibatches.
-
-        Parameters
-        ----------
-        X : ndarray or sparse matrix of shape (n_samples, n_features)
-        y : ndarray
-        sample_weight : ndarray of shape (n_samples,), default=None
 
         Returns
         -------
@@ -171,17 +289,22 @@ class Trainer:
         Interrupted
             If the interrupt flag was raised; the current batch finished first.
         """
+        X, y, sample_weight = self.problem.X, self.problem.y, self.problem.sample_weight
         n = X.shape[0]
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        self.network.train()
+        self.problem.network.train()
         total, seen = 0.0, 0.0
         for start, stop in batch_bounds(n, self.batch_size):
             idx = order[start:stop]
-            wb = None if sample_weight is None else sample_weight[idx]
-            if wb is not None and not wb.any():
-                continue  # a batch of zero weight carries no gradient
-            value = self.train_batch(self._gather(X, idx), y[idx], wb)
-            size = len(idx) if wb is None else float(wb.sum())
+            wb, size = None, float(len(idx))
+            if sample_weight is not None:
+                wb = sample_weight[idx]
+                size = float(np.sum(wb, dtype=np.float64))  # float32 sums overflow
+                if not size > 0:
+                    continue  # a batch of zero weight carries no gradient
+            value = self.train_batch(self._gather(X, idx), y[idx], wb, size)
+            if self.first_loss is None:
+                self.first_loss = value
             total += value * size
             seen += size
             if not math.isfinite(value):
@@ -189,12 +312,6 @@ class Trainer:
             if self.flag is not None and self.flag.stop:
                 raise Interrupted
         return total / seen
-
-    def timed_epoch(self, X, y, sample_weight=None):
-        """:meth:`run_epoch` and its wall time in seconds."""
-        start = time.perf_counter()
-        loss = self.run_epoch(X, y, sample_weight)
-        return loss, time.perf_counter() - start
 
 
 def batch_bounds(n_samples, batch_size):
@@ -218,8 +335,339 @@ def batch_bounds(n_samples, batch_size):
     return list(zip(starts, starts[1:] + [n_samples]))
 
 
-def _modules(module):
-    """Every module in the tree, depth first."""
-    yield module
-    for child in getattr(module, "_children", ()):
-        yield from _modules(child)
+class _Snapshot:
+    """The network's state arrays, the optimizer's state and the Generator's at one moment.
+
+    Restoring all three makes the model exactly what it was, so the next
+    ``partial_fit`` continues as if the epochs after the snapshot never ran.
+    """
+
+    def __init__(self, network, optimizer, rng):
+        self.arrays = [a.copy() for a in network.state_arrays()]
+        self.optimizer = optimizer.snapshot() if optimizer is not None else None
+        self.rng = copy.deepcopy(rng.bit_generator.state)
+
+    def restore(self, network, optimizer, rng):
+        for dst, src in zip(network.state_arrays(), self.arrays):
+            np.copyto(dst, src)
+        if self.optimizer is not None:
+            optimizer.restore(self.optimizer)
+        rng.bit_generator.state = self.rng
+
+
+def finite_outputs(network, X, rows=4096):
+    """Whether the eval-mode network maps the first ``rows`` rows of X to finite outputs.
+
+    Parameters
+    ----------
+    network : Module
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    rows : int, default=4096
+
+    Returns
+    -------
+    finite : bool
+    """
+    network.eval()
+    with np.errstate(all="ignore"):
+        out = network.forward(X[:rows])
+    network.clear_cache()
+    return bool(np.isfinite(out).all())
+
+
+@dataclass
+class Run:
+    """What a solver shares with its hooks during one fit.
+
+    Attributes
+    ----------
+    problem : Problem
+    optimizer : Optimizer or None
+        None for solvers that do not step one (L-BFGS).
+    log : TrainingLog
+    max_epochs : int
+    """
+
+    problem: Problem
+    optimizer: object
+    log: TrainingLog
+    max_epochs: int
+
+
+class MinibatchSolver:
+    """Epochs of minibatch gradient descent until a hook says stop or ``max_epochs``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    batch_size : int
+    max_epochs : int
+    rng : numpy.random.Generator
+    shuffle : bool, default=True
+    hooks : list, default=()
+        Per-epoch behaviours, called in order (see the module docstring).
+    advice : str, default=""
+        Appended to divergence messages (what the user can change).
+    """
+
+    def __init__(
+        self, optimizer, *, batch_size, max_epochs, rng, shuffle=True, hooks=(), advice=""
+    ):
+        self.optimizer, self.batch_size = optimizer, batch_size
+        self.max_epochs, self.rng, self.shuffle = max_epochs, rng, shuffle
+        self.hooks, self.advice = list(hooks), advice
+
+    def solve(self, problem, log):
+        """Train ``problem.network`` in place; record every epoch in ``log``.
+
+        Parameters
+        ----------
+        problem : Problem
+        log : TrainingLog
+            Updated in place.
+
+        Returns
+        -------
+        outcome : Outcome
+        """
+        run = Run(problem, self.optimizer, log, self.max_epochs)
+        with interrupt_guard() as flag:
+            trainer = Trainer(
+                problem, self.optimizer, batch_size=self.batch_size, rng=self.rng,
+                shuffle=self.shuffle, flag=flag,
+            )
+            outcome = self._epochs(run, trainer)
+        finished = outcome.reason not in ("diverged", "interrupted")
+        if finished and not finite_outputs(problem.network, problem.X):
+            outcome = self._roll_back(run, log.loss_curve[-1], recorded=True)
+        refresh_batch_norm(problem.network, problem.X, problem.sample_weight, self.batch_size)
+        for hook in self.hooks:
+            hook.on_fit_end(run, outcome)
+        return outcome
+
+    def _epochs(self, run, trainer):
+        problem, n = run.problem, run.problem.X.shape[0]
+        self._last = self._previous = None  # snapshots at the start of the last two epochs
+        for _ in range(self.max_epochs):
+            for hook in self.hooks:
+                hook.on_epoch_begin(run)
+            self._previous, self._last = (
+                self._last, _Snapshot(problem.network, self.optimizer, self.rng)
+            )
+            start = time.perf_counter()
+            try:
+                loss = trainer.run_epoch()
+            except SecondInterrupt:
+                raise  # the estimator puts its previous state back
+            except (Interrupted, KeyboardInterrupt):
+                self._last.restore(problem.network, self.optimizer, self.rng)
+                return Outcome("interrupted", _interrupted_message(run.log))
+            seconds = time.perf_counter() - start
+            if not math.isfinite(loss) or loss > RUNAWAY_FACTOR * max(trainer.first_loss, 1.0):
+                return self._roll_back(run, loss, recorded=False)
+            val = None
+            if problem.validation_score is not None:
+                problem.network.eval()
+                val = problem.validation_score(problem.network)
+            record = run.log.record(loss, val, self.optimizer.lr, seconds, n)
+            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
+            reason = next((r for r in reasons if r), None)
+            if reason:
+                return Outcome(reason)
+        return Outcome("max_iter")
+
+    def _roll_back(self, run, loss, recorded):
+        """Diverged: back to the weights of the last epoch whose outputs are finite.
+
+        ``recorded`` says whether the epoch that went wrong is already in the log
+        (its loss was fine but its outputs are not).
+        """
+        network, n = run.problem.network, run.problem.X.shape[0]
+        if recorded:
+            run.log.drop_last(n)
+        epoch = len(run.log.loss_curve) + 1
+        self._last.restore(network, self.optimizer, self.rng)
+        if self._previous is not None and not finite_outputs(network, run.problem.X):
+            # this epoch's starting weights overflow already: one epoch back
+            self._previous.restore(network, self.optimizer, self.rng)
+            run.log.drop_last(n)
+            epoch -= 1
+        if not finite_outputs(network, run.problem.X):
+            raise ValueError(
+                f"Training diverged (loss is {loss}) and no earlier weights give finite "
+                f"outputs. {self.advice}"
+            )
+        return Outcome(
+            "diverged",
+            f"Training diverged in epoch {epoch} (loss is {loss}); stopped and restored "
+            f"the weights of the last finite epoch. {self.advice}",
+        )
+
+
+def _interrupted_message(log):
+    done = len(log.loss_curve)
+    return (
+        f"Training interrupted during epoch {done + 1}; keeping the weights of the last "
+        f"completed epoch ({done})."
+    )
+
+
+def refresh_batch_norm(network, X, sample_weight=None, batch_size=None):
+    """Set every BatchNorm1d's running statistics to those of ``X`` under the final weights.
+
+    During training the running averages trail the weights (each batch's
+    statistics were taken with the weights of its time), so the eval-mode
+    network can differ from the one that was trained, badly so when a feature's
+    scale is huge. Here the batches are forwarded again, in training mode with
+    dropout off, and each BatchNorm1d keeps the running mean of their
+    statistics ("precise batch norm"). Without BatchNorm1d it does nothing.
+
+    Parameters
+    ----------
+    network : Module
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), default=None
+    batch_size : int, default=None
+        None forwards ``X`` as one batch.
+    """
+    norms = [m for m in network.modules() if isinstance(m, BatchNorm1d)]
+    if not norms:
+        return
+    momenta = [bn.momentum for bn in norms]
+    network.train()
+    for m in network.modules():
+        if isinstance(m, Dropout):
+            m.eval()
+    try:
+        bounds = batch_bounds(X.shape[0], batch_size or X.shape[0])
+        for k, (start, stop) in enumerate(bounds, start=1):
+            for bn in norms:
+                bn.momentum = 1.0 / k  # the running mean of the batches' statistics
+            wb = None if sample_weight is None else sample_weight[start:stop]
+            if wb is not None and not np.sum(wb, dtype=np.float64) > 0:
+                continue
+            network.forward(X[start:stop], sample_weight=wb)
+    finally:
+        for bn, momentum in zip(norms, momenta):
+            bn.momentum = momentum
+        network.eval()
+        network.clear_cache()
+
+
+class LbfgsSolver:
+    """Full-batch L-BFGS (scipy's L-BFGS-B) over all the parameters, packed in one vector.
+
+    The objective is the loss of the whole data plus the penalty: with
+    ``penalty_per_batch`` the penalty is scaled by ``1 / total weight``, which
+    is what scikit-learn's MLP minimises. Each L-BFGS iteration is an epoch for
+    the hooks (progress, scikit-learn callbacks); ``tol`` is scipy's ``gtol``.
+    Batch norm sees the whole data as its batch; dropout would make the
+    objective random, which breaks the line search, so the estimator refuses it.
+
+    Parameters
+    ----------
+    max_iter : int
+        Most L-BFGS iterations.
+    max_fun : int
+        Most evaluations of the objective.
+    tol : float
+        Stop when every component of the projected gradient is below it.
+    hooks : list, default=()
+    """
+
+    def __init__(self, *, max_iter, max_fun, tol, hooks=()):
+        self.max_iter, self.max_fun, self.tol = max_iter, max_fun, tol
+        self.hooks = list(hooks)
+
+    def solve(self, problem, log):
+        """Minimise ``problem``'s objective in place; record every iteration in ``log``.
+
+        Parameters
+        ----------
+        problem : Problem
+        log : TrainingLog
+
+        Returns
+        -------
+        outcome : Outcome
+            reason "converged", "max_iter" (iterations or evaluations ran out),
+            "interrupted" or "callback"; the message is scipy's.
+        """
+        run = Run(problem, None, log, self.max_iter)
+        objective = _FullBatchObjective(problem)
+        with interrupt_guard() as flag:
+            objective.flag = flag
+            outcome = self._minimize(run, objective)
+        objective.set(objective.best_x)  # the last accepted iterate
+        refresh_batch_norm(problem.network, problem.X, problem.sample_weight)
+        for hook in self.hooks:
+            hook.on_fit_end(run, outcome)
+        return outcome
+
+    def _minimize(self, run, objective):
+        n = run.problem.X.shape[0]
+        state = {"start": time.perf_counter(), "reason": None}
+
+        def callback(intermediate_result):
+            objective.best_x = intermediate_result.x.copy()
+            now = time.perf_counter()
+            record = run.log.record(
+                float(intermediate_result.fun), None, math.nan, now - state["start"], n
+            )
+            state["start"] = now
+            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
+            state["reason"] = next((r for r in reasons if r), None)
+            if state["reason"]:
+                raise StopIteration
+            for hook in self.hooks:
+                hook.on_epoch_begin(run)
+
+        for hook in self.hooks:
+            hook.on_epoch_begin(run)
+        try:
+            result = scipy.optimize.minimize(
+                objective, objective.best_x, method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol},
+            )
+        except (Interrupted, KeyboardInterrupt) as exc:
+            if isinstance(exc, SecondInterrupt):
+                raise
+            return Outcome("interrupted", _interrupted_message(run.log))
+        if state["reason"]:
+            return Outcome(state["reason"])
+        if result.status == 0:
+            return Outcome("converged")
+        return Outcome(
+            "max_iter",
+            f"lbfgs failed to converge after {result.nit} iteration(s) "
+            f"(status={result.status}): {result.message}",
+        )
+
+
+class _FullBatchObjective:
+    """``f(w), grad f(w)`` of a problem's whole-data objective, for scipy (float64)."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        params = problem.network.parameters()
+        self.values, self.grads = pack_parameters(params)
+        self.best_x = self.values.astype(np.float64)
+        total = problem.total_weight
+        self.scale = 1.0 / total if problem.penalty_per_batch else 1.0
+        self.flag = None
+
+    def set(self, x):
+        self.values[...] = x
+
+    def __call__(self, x):
+        if self.flag is not None and self.flag.stop:
+            raise Interrupted
+        p = self.problem
+        self.set(x)
+        p.network.train()
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = p.network.forward(p.X, sample_weight=p.sample_weight)
+            value = p.loss(scores, p.y, p.sample_weight) + p.penalty.value(self.scale)
+            p.network.backward(p.loss.backward())
+            p.penalty.backward(self.scale)
+        return value, self.grads.astype(np.float64)

@@ -11,7 +11,7 @@ INSTANCES = [
                   random_state=0),
     MLPClassifier(hidden_layer_sizes=(16, 8), activation=["tanh", "relu"], batch_norm=True,
                   learning_rate_init=0.01, max_iter=100, random_state=0),
-    MLPClassifier(hidden_layer_sizes=(16,), solver="nesterov", learning_rate_init=0.05,
+    MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05,
                   max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=100,
                  random_state=0),

@@ -128,7 +128,7 @@ def test_sparse_input_gives_the_dense_solution(kind, squared):
                               tol=1e-8, max_iter=2000)
     # the same products in another order: equal to the solver's tolerance
     np.testing.assert_allclose(sparse.objective, dense.objective, rtol=1e-7)
-    np.testing.assert_allclose(sparse.W, dense.W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sparse.W, dense.W, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("kind", ["ovr", "weston_watkins"])
@@ -152,7 +152,8 @@ def test_every_solver_reaches_the_full_batch_optimum(solver):
                          learning_rate_init=0.05, **kwargs).fit(X, y)
     W, b = mini.coef_.T, mini.intercept_
     theirs = objective(W, b, X, y, None, C=1.0, kind="ovr", squared=True)[0]
-    assert exact.objective_ <= theirs <= exact.objective_ * 1.01
+    # the minibatch solver may land on the optimum too: equal to rounding
+    assert exact.objective_ * (1 - 1e-12) <= theirs <= exact.objective_ * 1.01
 
 
 def test_auto_solver_choice_is_deterministic_and_by_shape():
@@ -167,6 +168,13 @@ def test_auto_solver_choice_is_deterministic_and_by_shape():
         sparse.fit(sp.csr_matrix(X), y)
     assert not hasattr(sparse, "objective_")  # sparse data: Adam
     assert not hasattr(LinearSVM(early_stopping=True, random_state=0).fit(X, y), "objective_")
+
+
+def test_tight_full_batch_passes_sample_weight_equivalence():
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    est = LinearSVM(loss="squared_hinge", multi_class="weston_watkins", tol=1e-10)
+    check_sample_weight_equivalence_on_dense_data("LinearSVM", est)
 
 
 def test_small_data_defaults_converge_to_the_optimum():

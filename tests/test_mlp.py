@@ -33,12 +33,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-import sknumpynet._base
+import sknumpynet._runtime
 from sknumpynet import MLPClassifier, MLPRegressor, nn
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-SOLVERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "nadam"]
+SOLVERS = ["lbfgs", "sgd", "rmsprop", "adam", "nadam"]
 
 
 # -- data ------------------------------------------------------------------------
@@ -543,7 +543,7 @@ def test_partial_fit_over_chunks(digits):
             clf.partial_fit(X_train[idx], y_train[idx], classes=classes)
             calls += 1
             seen += len(idx)
-            assert clf.n_iter_ == calls
+            assert clf.n_iter_ == 1  # epochs of this call, as scikit-learn counts
             assert clf.t_ == seen
             assert len(clf.loss_curve_) == calls
     assert clf.score(X_test, y_test) > 0.9
@@ -556,7 +556,7 @@ def test_partial_fit_keeps_the_optimizer_state(make, small_digits):
     # only if the moments and step count of the optimizer carry over.
     X, _, y, _ = small_digits
     size = 150
-    for solver in ["adam", "momentum"]:
+    for solver in ["adam", "sgd"]:
         one_epoch = make(solver=solver, batch_size=size, shuffle=False, max_iter=1).fit(X, y)
         chunked = make(solver=solver, shuffle=False)
         for start in range(0, len(y), size):
@@ -565,7 +565,8 @@ def test_partial_fit_keeps_the_optimizer_state(make, small_digits):
                 chunked.partial_fit(X[chunk], y[chunk], classes=np.arange(10))
             else:
                 chunked.partial_fit(X[chunk], y[chunk])
-        assert chunked.n_iter_ == len(y) // size
+        assert chunked.n_iter_ == 1  # the epochs of the last call, as scikit-learn
+        assert len(chunked.loss_curve_) == len(y) // size
         assert chunked.t_ == one_epoch.t_ == len(y)
         for a, b in zip(one_epoch.coefs_ + one_epoch.intercepts_,
                         chunked.coefs_ + chunked.intercepts_):
@@ -573,13 +574,22 @@ def test_partial_fit_keeps_the_optimizer_state(make, small_digits):
 
 
 def test_alpha_changed_between_partial_fits_is_the_one_applied(small_digits):
-    # the resumed optimizer carries the previous batch's weight decay; the
-    # trainer must overwrite it, to zero as well
+    # the penalty is built from the parameters of each call, not carried over:
+    # after alpha=0.5 then alpha=0, the second call is that of a model that
+    # never had a penalty from the same weights and optimizer state
     X, _, y, _ = small_digits
     clf = _small_clf(alpha=0.5).partial_fit(X, y, classes=np.arange(10))
-    assert clf._optimizer.weight_decay > 0
+    twin = pickle.loads(pickle.dumps(clf))
     clf.set_params(alpha=0.0).partial_fit(X, y)
-    assert clf._optimizer.weight_decay == 0.0
+    twin.set_params(alpha=0.5).partial_fit(X, y)
+    assert clf.loss_ < twin.loss_  # no penalty term in the reported loss
+    assert not np.array_equal(clf.coefs_[0], twin.coefs_[0])
+    # and alpha=0 adds no gradient: the same step as a penalty-free reference
+    ref = pickle.loads(pickle.dumps(clf))
+    ref.set_params(alpha=0.0).partial_fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    again.set_params(alpha=1e-12).partial_fit(X, y)
+    assert_allclose(ref.coefs_[0], again.coefs_[0], rtol=1e-6, atol=1e-9)
 
 
 def test_partial_fit_label_errors(small_digits):
@@ -659,7 +669,7 @@ def test_chunked_prediction_equals_one_batch(dtype, small_digits, monkeypatch):
     ests = [clf, binary, reg]
     whole = [_outputs(est, X_test) for est in ests]
 
-    monkeypatch.setattr(sknumpynet._base, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(sknumpynet._runtime, "CHUNK_ROWS", 7)
     differ = []
     for est, expected in zip(ests, whole):
         chunked = _outputs(est, X_test)
@@ -676,7 +686,7 @@ def test_chunked_prediction_equals_one_batch(dtype, small_digits, monkeypatch):
 
 def test_convergence_warning(blobs):
     X, _, y, _ = blobs
-    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+    with pytest.warns(ConvergenceWarning, match="(?i)maximum iterations"):
         clf = _small_clf(max_iter=3).fit(X, y)
     assert clf.n_iter_ == 3
 
@@ -694,7 +704,7 @@ def test_convergence_warning(blobs):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_every_solver_learns(solver, blobs):
     X_train, X_test, y_train, y_test = blobs
-    lr = {"sgd": 0.1, "momentum": 0.02, "nesterov": 0.02}.get(solver, 0.01)
+    lr = {"sgd": 0.02}.get(solver, 0.01)
     clf = _small_clf(solver=solver, learning_rate_init=lr, max_iter=50).fit(X_train, y_train)
     assert clf.score(X_test, y_test) > 0.85
     assert clf.loss_curve_[-1] < 0.6 * clf.loss_curve_[0]
@@ -703,7 +713,9 @@ def test_every_solver_learns(solver, blobs):
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive", "cosine"])
 def test_learning_rate_schedules(schedule, blobs):
     X_train, X_test, y_train, y_test = blobs
-    lr0, max_iter = 0.1, 60
+    # invscaling decays with the samples seen (scikit-learn's t_): it needs a
+    # larger start to get anywhere in 60 epochs
+    lr0, max_iter = (3.0 if schedule == "invscaling" else 0.1), 60
     clf = _small_clf(solver="sgd", learning_rate=schedule, learning_rate_init=lr0,
                      max_iter=max_iter).fit(X_train, y_train)
     assert clf.score(X_test, y_test) > 0.85
@@ -712,7 +724,8 @@ def test_learning_rate_schedules(schedule, blobs):
     if schedule == "constant":
         assert_allclose(rates, lr0)
     elif schedule == "invscaling":
-        assert_allclose(rates, lr0 / (epochs + 1) ** clf.power_t)
+        seen = epochs * len(y_train)  # scikit-learn: lr0 / (t_ + 1) ** power_t
+        assert_allclose(rates, lr0 / (seen + 1) ** clf.power_t)
     elif schedule == "cosine":
         assert_allclose(rates, lr0 * (1 + np.cos(np.pi * epochs / max_iter)) / 2)
 
@@ -737,7 +750,8 @@ def test_warm_start_continues(make, blobs):
     first_curve = list(est.loss_curve_)
     first_coefs = [c.copy() for c in est.coefs_]
     est.fit(X, y)
-    assert est.n_iter_ == 10
+    assert est.n_iter_ == 5  # the epochs of the last fit (scikit-learn issue 24764)
+    assert est.t_ == 10 * len(y)
     assert len(est.loss_curve_) == 10
     assert est.loss_curve_[:5] == first_curve
     assert est.loss_curve_[5] < first_curve[0]  # went on from the trained weights
@@ -755,7 +769,7 @@ def test_warm_start_continues(make, blobs):
     "params, name",
     [
         ({"alpha": -1.0}, "alpha"),
-        ({"solver": "lbfgs"}, "solver"),
+        ({"solver": "newton"}, "solver"),
         ({"dropout": 1.0}, "dropout"),
         ({"dropout": [0.1, 1.0], "hidden_layer_sizes": (4, 4)}, "dropout"),
         ({"activation": ["relu"], "hidden_layer_sizes": (4, 4)}, "activation"),

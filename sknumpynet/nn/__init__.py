@@ -10,25 +10,32 @@ from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, s
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
 from .layers import BatchNorm1d, Dropout, Identity, Linear
 from .losses import (
+    AbsoluteErrorLoss,
     CrossEntropy,
+    HuberLoss,
     Loss,
     MSELoss,
     MultiClassHinge,
+    PoissonLoss,
+    QuantileLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
 )
 from .optimizers import SGD, Adam, Momentum, Nadam, Optimizer, RMSProp
+from .penalties import L2Penalty
 from .schedules import (
     ConstantLR,
     CosineLR,
     InverseScalingLR,
     LRSchedule,
+    Plateau,
     ReduceLROnPlateau,
     get_schedule,
 )
 
 __all__ = [
     "SGD",
+    "AbsoluteErrorLoss",
     "Adam",
     "BatchNorm1d",
     "ConstantLR",
@@ -36,8 +43,10 @@ __all__ = [
     "CrossEntropy",
     "Dropout",
     "GradientCheckError",
+    "HuberLoss",
     "Identity",
     "InverseScalingLR",
+    "L2Penalty",
     "LRSchedule",
     "LeakyReLU",
     "Linear",
@@ -49,6 +58,9 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "Parameter",
+    "Plateau",
+    "PoissonLoss",
+    "QuantileLoss",
     "RMSProp",
     "ReLU",
     "ReduceLROnPlateau",

@@ -19,8 +19,8 @@ class Parameter:
     value : ndarray
         The initial value. It is stored as given (no copy).
     decay : bool, default=True
-        Whether an optimizer's ``weight_decay`` (L2 penalty) applies to it.
-        Layers set it to False for biases and BatchNorm's scale and shift,
+        Whether an L2 penalty (:class:`~sknumpynet.nn.L2Penalty`) applies to
+        it. Layers set it to False for biases and BatchNorm's scale and shift,
         which are conventionally left unpenalised.
 
     Attributes
@@ -144,6 +144,11 @@ class Module:
         self._params = []
         self._children = []
 
+    #: Whether :meth:`forward` takes a ``sample_weight`` keyword (BatchNorm1d's
+    #: weighted batch statistics, containers that pass it on). Containers give
+    #: the weights of a training batch only to the children that declare this.
+    accepts_sample_weight = False
+
     def forward(self, x):
         """Compute the output for a batch and keep what ``backward`` needs.
 
@@ -188,6 +193,28 @@ class Module:
         for child in self._children:
             params.extend(child.parameters())
         return params
+
+    def modules(self):
+        """Return this module and every module below it, depth first.
+
+        Returns
+        -------
+        modules : list of Module
+            ``self`` first, then each child's :meth:`modules` in order.
+        """
+        found = [self]
+        for child in self._children:
+            found.extend(child.modules())
+        return found
+
+    def children(self):
+        """Return the direct child modules.
+
+        Returns
+        -------
+        children : list of Module
+        """
+        return list(self._children)
 
     def buffers(self):
         """Return the non-trainable state arrays of this module and its children.
@@ -296,9 +323,31 @@ class Sequential(Module):
                 )
         self._children = list(modules)
 
-    def forward(self, x):
+    accepts_sample_weight = True
+
+    def forward(self, x, sample_weight=None):
+        """Apply the modules in order.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_samples, n_features_in)
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Weights of the rows of a training batch, handed to the children
+            that accept them (``accepts_sample_weight``).
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, n_features_out)
+        """
+        if sample_weight is None:
+            for module in self._children:
+                x = module.forward(x)
+            return x
         for module in self._children:
-            x = module.forward(x)
+            if module.accepts_sample_weight:
+                x = module.forward(x, sample_weight=sample_weight)
+            else:
+                x = module.forward(x)
         return x
 
     def backward(self, grad_output):
@@ -318,5 +367,8 @@ class Sequential(Module):
         return iter(self._children)
 
     def __repr__(self):
-        lines = [f"  ({i}): {m!r}" for i, m in enumerate(self._children)]
+        # a nested child's own lines are indented one more level
+        lines = [
+            f"  ({i}): " + repr(m).replace("\n", "\n  ") for i, m in enumerate(self._children)
+        ]
         return "Sequential(\n" + "\n".join(lines) + "\n)"

@@ -50,10 +50,8 @@ def relative_error(analytic, numeric, floor=1e-8):
 def _as_float64(module):
     """A deep copy of ``module`` whose float arrays and parameters are float64."""
     module = copy.deepcopy(module)
-    stack = [module]
-    while stack:
-        m = stack.pop()
-        # parameters listed only in _params (not as attributes) are cast too
+    for m in module.modules():
+        # parameters listed only in parameters() (not as attributes) are cast too
         params = {id(p): p for p in m._params}
         for name, value in vars(m).items():
             if isinstance(value, Parameter):
@@ -65,17 +63,14 @@ def _as_float64(module):
         for p in params.values():
             p.value = p.value.astype(np.float64)
             p.grad = p.grad.astype(np.float64)
-        stack.extend(m._children)
     return module
 
 
 def _generators(module):
-    found, stack = [], [module]
-    while stack:
-        m = stack.pop()
-        found += [v for v in vars(m).values() if isinstance(v, np.random.Generator)]
-        stack.extend(m._children)
-    return found
+    return [
+        v for m in module.modules() for v in vars(m).values()
+        if isinstance(v, np.random.Generator)
+    ]
 
 
 def _numerical_gradient(f, x, eps):

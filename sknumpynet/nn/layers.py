@@ -214,11 +214,6 @@ class BatchNorm1d(Module):
         Shift, initialised to zeros; ``decay=False``.
     running_mean : ndarray of shape (num_features,)
     running_var : ndarray of shape (num_features,)
-    batch_weight : ndarray of shape (n_samples,) or None
-        Optional non-negative weights of the rows of the next training batch,
-        set by a training loop that uses sample weights. The batch mean and
-        variance then become weighted (a row of weight 2 counts twice, as in
-        the loss), and the unbiased correction uses the total weight.
 
     Notes
     -----
@@ -231,7 +226,8 @@ class BatchNorm1d(Module):
     ``dgamma = sum(g * x_hat)``, ``dbeta = sum(g)`` over rows.
     """
 
-    _cache_names = ("_x_hat", "_inv_std", "_p", "batch_weight")
+    _cache_names = ("_x_hat", "_inv_std", "_p")
+    accepts_sample_weight = True
     _buffer_names = ("running_mean", "running_var")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
@@ -252,9 +248,23 @@ class BatchNorm1d(Module):
         self._x_hat = None
         self._inv_std = None
         self._p = None
-        self.batch_weight = None
 
-    def forward(self, x):
+    def forward(self, x, sample_weight=None):
+        """Normalise the batch (training) or apply the running statistics (evaluation).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_samples, num_features)
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Non-negative weights of the rows of a training batch (ignored in
+            evaluation mode). The batch mean and variance become weighted (a
+            row of weight 2 counts twice, as in the loss), and the unbiased
+            correction uses the total weight.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, num_features)
+        """
         check_batch(x, self.num_features, "BatchNorm1d")
         x = x.astype(self.gamma.value.dtype, copy=False)
         if self.training:
@@ -264,18 +274,19 @@ class BatchNorm1d(Module):
                     "BatchNorm1d needs at least 2 samples per batch in training mode "
                     f"to estimate a variance, got {n}. Use a larger batch or call eval()."
                 )
-            if self.batch_weight is None:
+            if sample_weight is None:
                 self._p, total = None, n
                 mean = x.mean(axis=0)
                 centered = x - mean
                 var = np.mean(centered * centered, axis=0)
             else:
-                w = np.asarray(self.batch_weight, dtype=x.dtype)
+                w = np.asarray(sample_weight, dtype=np.float64)
                 if w.shape != (n,):
-                    raise ValueError(f"batch_weight must have shape ({n},), got {w.shape}.")
+                    raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}.")
                 if (w < 0).any() or not w.sum() > 0:
-                    raise ValueError("batch_weight must be non-negative with a positive sum.")
-                self._p = p = w / w.sum()
+                    raise ValueError("sample_weight must be non-negative with a positive sum.")
+                # in float64: the sum of float32 weights near 1e37 would overflow
+                self._p = p = (w / w.sum()).astype(x.dtype)
                 # frequency weights count as that many rows, but never fewer rows
                 # than carry weight (so rescaled weights cannot inflate the variance)
                 total = max(float(w.sum()), float(np.count_nonzero(w)))

@@ -15,10 +15,14 @@ from scipy.special import expit
 from .activations import log_softmax
 
 __all__ = [
+    "AbsoluteErrorLoss",
     "CrossEntropy",
+    "HuberLoss",
     "Loss",
     "MSELoss",
     "MultiClassHinge",
+    "PoissonLoss",
+    "QuantileLoss",
     "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy",
 ]
@@ -306,3 +310,164 @@ class MultiClassHinge(Loss):
 
     def __repr__(self):
         return f"MultiClassHinge(margin={self.margin}, kind={self.kind!r}, squared={self.squared})"
+
+
+def _regression_target(scores, target, owner):
+    """The target as an array shaped like the scores (a 1-D target is one column)."""
+    if target.ndim == 1:
+        target = target.reshape(-1, 1)
+    if target.shape != scores.shape:
+        raise ValueError(
+            f"{owner}: target shape {target.shape} differs from scores shape {scores.shape}."
+        )
+    target = target.astype(scores.dtype, copy=False)
+    if not np.isfinite(target).all():
+        raise ValueError(f"{owner}: target contains NaN or infinity.")
+    return target
+
+
+def _check_real(value, name, low, high, closed_low):
+    """A float in ``[low, high)`` (or ``(low, high)`` when not ``closed_low``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}.")
+    value = float(value)
+    inside = (low <= value if closed_low else low < value) and value < high
+    if not inside:
+        interval = f"{'[' if closed_low else '('}{low}, {high})"
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}.")
+    return value
+
+
+class PoissonLoss(Loss):
+    """Half Poisson deviance with a log link: the scores are ``log`` of the mean.
+
+    With ``s`` a score (the predicted log-mean, so the mean is ``mu = exp(s)``)
+    and ``y >= 0`` its target, each output costs the half Poisson deviance
+
+    ``h(s, y) = exp(s) - y s + (y log y - y)``  (``0 log 0 = 0``),
+
+    which is ``y log(y / mu) - y + mu``: zero when ``mu = y``, and half of
+    what :func:`sklearn.metrics.mean_poisson_deviance` reports per entry. The
+    last term does not depend on ``s``; it is what scikit-learn's
+    ``HalfPoissonLoss`` leaves out and its MLP's ``poisson_loss`` keeps. Each
+    row costs ``l_i = mean_k h(s_ik, y_ik)``, and
+    ``d l_i / d s_ik = (exp(s_ik) - y_ik) / n_outputs``.
+
+    Targets have the shape of the scores (a 1-D target is read as one column)
+    and must be non-negative.
+    """
+
+    def _per_sample(self, scores, target):
+        owner = type(self).__name__
+        target = _regression_target(scores, target, owner)
+        if (target < 0).any():
+            raise ValueError(
+                f"{owner}: targets must be non-negative (Poisson counts or rates), got a "
+                f"minimum of {target.min()}."
+            )
+        with np.errstate(over="ignore"):  # huge scores give an inf loss, not a warning
+            mu = np.exp(scores)
+        log_y = np.log(np.where(target > 0, target, 1))
+        per_entry = mu - target * scores + target * log_y - target
+        grad = mu - target
+        grad *= 1.0 / scores.shape[1]
+        return per_entry.mean(axis=1), grad
+
+
+class AbsoluteErrorLoss(Loss):
+    """Absolute error averaged over outputs, ``l_i = mean_k |s_ik - y_ik|``.
+
+    ``d l_i / d s_ik = sign(s_ik - y_ik) / n_outputs``. At ``s = y`` the loss
+    has a kink; the gradient there is 0, the subgradient of least norm
+    (scikit-learn's ``AbsoluteError`` uses -1 there).
+
+    Targets have the shape of the scores (a 1-D target is read as one column).
+    """
+
+    def _per_sample(self, scores, target):
+        target = _regression_target(scores, target, type(self).__name__)
+        diff = scores - target
+        per_sample = np.abs(diff).mean(axis=1)
+        grad = np.sign(diff)
+        grad *= 1.0 / scores.shape[1]
+        return per_sample, grad
+
+
+class HuberLoss(Loss):
+    """Huber loss averaged over outputs: squared near the target, linear beyond ``delta``.
+
+    With the residual ``r = s - y``:
+
+    ``h(r) = r^2 / 2`` where ``|r| <= delta``, else ``delta (|r| - delta / 2)``,
+
+    ``l_i = mean_k h(r_ik)`` and ``d l_i / d s_ik = clip(r_ik, -delta, delta) / n_outputs``
+    (continuous, so the loss is differentiable everywhere). As ``delta`` grows it
+    tends to half the squared error; as it shrinks, ``h / delta`` tends to the
+    absolute error.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        Where the loss turns from quadratic to linear, positive. It is in the
+        units of the target.
+
+    Notes
+    -----
+    Targets have the shape of the scores (a 1-D target is read as one column).
+    """
+
+    def __init__(self, delta=1.0):
+        self.delta = _check_real(delta, "delta", 0, np.inf, closed_low=False)
+
+    def _per_sample(self, scores, target):
+        target = _regression_target(scores, target, type(self).__name__)
+        r = scores - target
+        a = np.abs(r)
+        d = scores.dtype.type(self.delta)
+        per_entry = np.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d))
+        grad = np.clip(r, -d, d)
+        grad *= 1.0 / scores.shape[1]
+        return per_entry.mean(axis=1), grad
+
+    def __repr__(self):
+        return f"HuberLoss(delta={self.delta})"
+
+
+class QuantileLoss(Loss):
+    """Pinball (quantile) loss averaged over outputs: the fit estimates a quantile.
+
+    With ``q`` the quantile and the residual ``r = y - s``:
+
+    ``h(r) = q r`` where ``r >= 0`` (under-prediction), else ``(q - 1) r``,
+
+    ``l_i = mean_k h(r_ik)`` and ``d l_i / d s_ik = -q / n_outputs`` where
+    ``s < y``, ``(1 - q) / n_outputs`` where ``s > y``. At ``s = y`` the loss has
+    a kink; the gradient there is 0, the subgradient of least norm (any value
+    in ``[-q, 1 - q]`` is a subgradient; scikit-learn's ``PinballLoss`` uses
+    ``-q``). ``q = 0.5`` is half the absolute error. The value equals
+    :func:`sklearn.metrics.mean_pinball_loss` with ``alpha=q``.
+
+    Parameters
+    ----------
+    quantile : float, default=0.5
+        The quantile ``q`` to estimate, in (0, 1).
+
+    Notes
+    -----
+    Targets have the shape of the scores (a 1-D target is read as one column).
+    """
+
+    def __init__(self, quantile=0.5):
+        self.quantile = _check_real(quantile, "quantile", 0, 1, closed_low=False)
+
+    def _per_sample(self, scores, target):
+        target = _regression_target(scores, target, type(self).__name__)
+        r = target - scores
+        q = scores.dtype.type(self.quantile)
+        per_entry = np.where(r >= 0, q * r, (q - 1) * r)
+        grad = np.where(r > 0, -q, np.where(r < 0, 1 - q, 0)).astype(scores.dtype, copy=False)
+        grad *= 1.0 / scores.shape[1]
+        return per_entry.mean(axis=1), grad
+
+    def __repr__(self):
+        return f"QuantileLoss(quantile={self.quantile})"

@@ -9,9 +9,10 @@ views into it, so a step is a handful of vectorised operations over all the
 parameters at once, whatever their number. Optimizer state (velocities, moment
 estimates) lives here, never in the layers.
 
-In the formulas below ``w`` is a parameter, ``g`` its gradient (plus
-``weight_decay * w``: coupled L2 regularisation), ``lr`` the learning rate and
-``t`` the step count, starting at 1.
+In the formulas below ``w`` is a parameter, ``g`` its gradient, ``lr`` the
+learning rate and ``t`` the step count, starting at 1. Optimizers only step: an
+L2 penalty adds its gradient to ``g`` before the step
+(:class:`~sknumpynet.nn.L2Penalty`), so every rule sees one gradient.
 """
 
 import math
@@ -38,7 +39,7 @@ def _check_number(value, name, low, high=None, low_open=False):
 
 
 class Optimizer:
-    """Base class: parameter packing, weight decay and the step counter.
+    """Base class: parameter packing and the step counter.
 
     Parameters
     ----------
@@ -46,10 +47,6 @@ class Optimizer:
         The parameters to update; they must share one dtype.
     lr : float
         Learning rate, positive. May be changed between steps (schedules do).
-    weight_decay : float, default=0.0
-        Coupled L2 penalty: ``weight_decay * w`` is added to the gradient of
-        every parameter whose ``decay`` flag is True (layers clear it on biases
-        and on BatchNorm's scale and shift). May be changed between steps.
 
     Attributes
     ----------
@@ -62,8 +59,8 @@ class Optimizer:
     start, saved with the optimizer) and its scratch arrays in
     ``_scratch_names``, and implements ``_update(block)``: one step of its
     rule on one block of the flat buffers, where ``block.w`` is the values,
-    ``self._gradient(block, out)`` the gradient with weight decay, and
-    ``block.<name>`` the same stretch of each state or scratch array.
+    ``block.g`` the gradient, and ``block.<name>`` the same stretch of each
+    state or scratch array.
     """
 
     #: Number of parameters updated together by one pass of :meth:`step`
@@ -73,33 +70,26 @@ class Optimizer:
     #: set to zero (see ``_flush_subnormals``).
     flush_every = 64
     _state_names = ()
-    _scratch_names = ("buf", "decayed")  # decayed: the gradient with weight decay
+    _scratch_names = ("buf",)
 
-    def __init__(self, params, lr, weight_decay=0.0):
+    def __init__(self, params, lr):
         self.params = list(params)
         self.lr = _check_number(lr, "lr", 0.0, low_open=True)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
         self.t = 0
-        # Decayed parameters first, so weight decay covers one leading stretch of
-        # the flat buffer. The order (and so each parameter's decay) is fixed here.
-        self._ordered = sorted(self.params, key=lambda p: not p.decay)
         self._state = {}
         self._pack()
 
     def _pack(self):
-        self._w, self._g = pack_parameters(self._ordered)
+        self._w, self._g = pack_parameters(self.params)
         for name in self._state_names:  # kept when only the parameter arrays changed
             if name not in self._state or self._state[name].shape != self._w.shape:
                 self._state[name] = np.zeros_like(self._w)
         arrays = {**self._state, **{n: np.empty_like(self._w) for n in self._scratch_names}}
-        n_decay = sum(p.value.size for p in self._ordered if p.decay)
         self._blocks = [
             SimpleNamespace(
-                w=self._w[span], g=self._g[span], decay=decay,
-                **{name: a[span] for name, a in arrays.items()},
+                w=self._w[span], g=self._g[span], **{name: a[span] for name, a in arrays.items()}
             )
-            for lo, hi, decay in ((0, n_decay, True), (n_decay, self._w.size, False))
-            for span in _even_spans(lo, hi, self.block_size)
+            for span in _even_spans(0, self._w.size, self.block_size)
         ]
 
     def step(self):
@@ -129,14 +119,6 @@ class Optimizer:
         for state in self._state.values():
             state[np.abs(state) < tiny] = 0.0
 
-    def _gradient(self, block, out):
-        """The block's gradient plus weight decay, written into ``out`` if it has any."""
-        if not (self.weight_decay and block.decay):
-            return block.g
-        np.multiply(block.w, self.weight_decay, out=out)
-        out += block.g
-        return out
-
     def _is_packed(self):
         """True while every ``p.value`` and ``p.grad`` still views the flat buffers.
 
@@ -149,6 +131,31 @@ class Optimizer:
     def _update(self, block):
         raise NotImplementedError
 
+    def snapshot(self):
+        """A copy of everything a step changes: the step count, the rate and the state.
+
+        Returns
+        -------
+        snapshot : dict
+            Pass it to :meth:`restore` to put this optimizer back as it was.
+        """
+        return {
+            "t": self.t, "lr": self.lr,
+            "state": {name: array.copy() for name, array in self._state.items()},
+        }
+
+    def restore(self, snapshot):
+        """Put back the step count, rate and state of a :meth:`snapshot`, in place.
+
+        Parameters
+        ----------
+        snapshot : dict
+            Taken from this optimizer (or one built on the same parameters).
+        """
+        self.t, self.lr = snapshot["t"], snapshot["lr"]
+        for name, array in snapshot["state"].items():
+            np.copyto(self._state[name], array)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         # the parameters pickle with the network and the blocks are views of
@@ -157,14 +164,53 @@ class Optimizer:
         return state
 
     def __setstate__(self, state):
+        ordered = state.pop("_ordered", None)
+        state.pop("weight_decay", None)
         self.__dict__.update(state)
+        if ordered is not None:  # pickled by format 2: decayed parameters came first
+            self._state = _reorder(self._state, ordered, self.params)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
         return f"{type(self).__name__}({args})"
 
     def _hyper(self):
-        return {"lr": self.lr, "weight_decay": self.weight_decay}
+        return {"lr": self.lr}
+
+    def state_arrays(self):
+        """Return the optimizer's state as one array per state name and parameter.
+
+        Returns
+        -------
+        arrays : list of ndarray
+            For each name of ``_state_names`` in order, one view per parameter
+            in the order of ``params``, of that parameter's shape. They are
+            views of the state: ``np.copyto`` into them (in place) restores a
+            saved state, whatever the packing of the flat buffers.
+        """
+        if not self._is_packed():
+            self._pack()
+        base = self._w.ctypes.data
+        itemsize = self._w.itemsize
+        arrays = []
+        for name in self._state_names:
+            flat = self._state[name]
+            for p in self.params:
+                start = (p.value.ctypes.data - base) // itemsize
+                arrays.append(flat[start : start + p.value.size].reshape(p.value.shape))
+        return arrays
+
+
+def _reorder(state, old_order, new_order):
+    """State arrays packed in ``old_order`` of the parameters, repacked in ``new_order``."""
+    offsets, start = {}, 0
+    for p in old_order:
+        offsets[id(p)] = (start, start + p.value.size)
+        start += p.value.size
+    return {
+        name: np.concatenate([array[slice(*offsets[id(p)])] for p in new_order])
+        for name, array in state.items()
+    }
 
 
 def _even_spans(lo, hi, size):
@@ -195,22 +241,21 @@ class SGD(Optimizer):
         In [0, 1).
     nesterov : bool, default=False
         Nesterov's accelerated gradient; needs ``momentum > 0``.
-    weight_decay : float, default=0.0
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False):
         self.momentum = _check_number(momentum, "momentum", 0.0, 1.0)
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a positive momentum.")
         self.nesterov = bool(nesterov)
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr)
 
     @property
     def _state_names(self):
         return ("velocity",) if self.momentum else ()
 
     def _update(self, block):
-        buf, g = block.buf, self._gradient(block, out=block.decayed)
+        buf, g = block.buf, block.g
         if self.momentum == 0:
             np.multiply(g, self.lr, out=buf)
             block.w -= buf
@@ -239,11 +284,10 @@ class Momentum(SGD):
     lr : float, default=0.01
     momentum : float, default=0.9
     nesterov : bool, default=False
-    weight_decay : float, default=0.0
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.9, nesterov=False, weight_decay=0.0):
-        super().__init__(params, lr, momentum, nesterov, weight_decay)
+    def __init__(self, params, lr=0.01, momentum=0.9, nesterov=False):
+        super().__init__(params, lr, momentum, nesterov)
 
 
 class RMSProp(Optimizer):
@@ -261,18 +305,17 @@ class RMSProp(Optimizer):
     rho : float, default=0.9
         Decay of the squared-gradient average, in [0, 1).
     eps : float, default=1e-8
-    weight_decay : float, default=0.0
     """
 
-    def __init__(self, params, lr=0.001, rho=0.9, eps=1e-8, weight_decay=0.0):
+    def __init__(self, params, lr=0.001, rho=0.9, eps=1e-8):
         self.rho = _check_number(rho, "rho", 0.0, 1.0)
         self.eps = _check_number(eps, "eps", 0.0, low_open=True)
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr)
 
     _state_names = ("square_avg",)
 
     def _update(self, block):
-        s, buf, g = block.square_avg, block.buf, self._gradient(block, out=block.decayed)
+        s, buf, g = block.square_avg, block.buf, block.g
         s *= self.rho
         np.multiply(g, g, out=buf)
         buf *= 1.0 - self.rho
@@ -311,19 +354,15 @@ class Adam(Optimizer):
     beta_2 : float, default=0.999
         Decay of the second-moment estimate, in [0, 1).
     epsilon : float, default=1e-8
-    weight_decay : float, default=0.0
     """
 
-    def __init__(
-        self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0
-    ):
+    def __init__(self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.beta_1 = _check_number(beta_1, "beta_1", 0.0, 1.0)
         self.beta_2 = _check_number(beta_2, "beta_2", 0.0, 1.0)
         self.epsilon = _check_number(epsilon, "epsilon", 0.0, low_open=True)
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr)
 
     _state_names = ("m", "v")
-    _scratch_names = ("buf",)  # the decayed gradient goes into buf (see _update)
 
     def _moments(self, block, g):
         """Update and return the block's moment estimates, kept scaled to save passes.
@@ -336,14 +375,12 @@ class Adam(Optimizer):
         m *= self.beta_1
         m += g
         v *= self.beta_2
-        np.multiply(g, g, out=buf)  # g may be buf itself: squared in place
+        np.multiply(g, g, out=buf)
         v += buf
         return m, v
 
     def _update(self, block):
-        # the decayed gradient goes into buf, which holds nothing else yet: one
-        # array less in cache than a separate buffer (8% of the step)
-        m, v = self._moments(block, self._gradient(block, out=block.buf))
+        m, v = self._moments(block, block.g)
         buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
         # The rule above with m = (1 - b1) m' and v = (1 - b2) v' substituted:
         #   w -= lr_t (1 - b1) / sqrt(1 - b2) * m' / (sqrt(v') + eps sqrt(1 - b2**t) / sqrt(1 - b2))
@@ -384,13 +421,12 @@ class Nadam(Adam):
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
     epsilon : float, default=1e-8
-    weight_decay : float, default=0.0
     """
 
-    _scratch_names = ("buf", "decayed", "num")
+    _scratch_names = ("buf", "num")
 
     def _update(self, block):
-        g = self._gradient(block, out=block.decayed)  # read again below: not in buf
+        g = block.g
         m, v = self._moments(block, g)  # scaled: m = (1 - b1) m', v = (1 - b2) v'
         buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
         # numerator m_hat, built in a separate buffer so buf can hold the denominator

@@ -9,6 +9,8 @@ from sknumpynet.nn import (
     Dropout,
     Identity,
     Linear,
+    Module,
+    Sequential,
     check_module_gradients,
 )
 
@@ -331,9 +333,8 @@ def test_batchnorm_weighted_batch_gradients(seed):
     bn = random_batchnorm(4, seed)
     weight = rng.uniform(0.2, 3.0, 6)
     weight[2] = 0.0
-    bn.batch_weight = weight
     x = rng.standard_normal((6, 4)) * 2
-    assert check_module_gradients(bn, x, rng) < 1e-6
+    assert check_module_gradients(WithSampleWeight(bn, weight), x, rng) < 1e-6
 
 
 def test_batchnorm_batch_weight_of_two_equals_a_repeated_row():
@@ -341,8 +342,8 @@ def test_batchnorm_batch_weight_of_two_equals_a_repeated_row():
     x = rng.standard_normal((5, 3))
     weighted = random_batchnorm(3, 1)
     repeated = random_batchnorm(3, 1)
-    weighted.batch_weight = np.array([2.0, 1.0, 1.0, 3.0, 1.0])
-    out_w = weighted(x)
+    weight = np.array([2.0, 1.0, 1.0, 3.0, 1.0])
+    out_w = weighted.forward(x, sample_weight=weight)
     out_r = repeated(x[[0, 0, 1, 2, 3, 3, 3, 4]])
     np.testing.assert_allclose(out_w, out_r[[0, 2, 3, 4, 7]], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(weighted.running_mean, repeated.running_mean, rtol=1e-12)
@@ -352,18 +353,43 @@ def test_batchnorm_batch_weight_of_two_equals_a_repeated_row():
     g_rep = np.zeros((8, 3))
     for row, (start, count) in enumerate([(0, 2), (2, 1), (3, 1), (4, 3), (7, 1)]):
         g_rep[start : start + count] = g[row]  # each copy carries the row's gradient
-    dx_w = weighted.backward(g * weighted.batch_weight[:, None])
+    dx_w = weighted.backward(g * weight[:, None])
     dx_r = repeated.backward(g_rep)
     summed = np.array([dx_r[0:2].sum(0), dx_r[2], dx_r[3], dx_r[4:7].sum(0), dx_r[7]])
     np.testing.assert_allclose(dx_w, summed, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(weighted.gamma.grad, repeated.gamma.grad, rtol=1e-10)
 
 
-def test_batchnorm_batch_weight_shape_is_checked():
+def test_batchnorm_sample_weight_shape_is_checked():
     bn = BatchNorm1d(2)
-    bn.batch_weight = np.ones(3)
-    with pytest.raises(ValueError, match=r"batch_weight must have shape \(4,\)"):
-        bn(np.ones((4, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+        bn.forward(np.ones((4, 2), dtype=np.float32), sample_weight=np.ones(3))
+
+
+def test_sequential_hands_sample_weight_only_to_modules_that_accept_it():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 3))
+    weight = rng.uniform(0.5, 2.0, 6)
+    lin = Linear(3, 3, rng=rng, dtype=np.float64)
+    bn = BatchNorm1d(3, dtype=np.float64)
+    net = Sequential(lin, Sequential(bn))  # nested: passed on through both levels
+    out = net.forward(x, sample_weight=weight)
+    alone = BatchNorm1d(3, dtype=np.float64)
+    expected = alone.forward(lin.forward(x), sample_weight=weight)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    unweighted = BatchNorm1d(3, dtype=np.float64).forward(lin.forward(x))
+    assert not np.allclose(out, unweighted)  # the weights made a difference
+
+
+def test_batchnorm_float32_weights_near_overflow_are_fine():
+    # the sum of float32 weights of 1e37 overflows float32; statistics are scale-free
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 2)).astype(np.float32)
+    bn_big, bn_one = BatchNorm1d(2), BatchNorm1d(2)
+    out_big = bn_big.forward(x, sample_weight=np.full(8, 1e37, dtype=np.float32))
+    out_one = bn_one.forward(x, sample_weight=np.ones(8, dtype=np.float32))
+    assert np.isfinite(out_big).all()
+    np.testing.assert_allclose(out_big, out_one, rtol=1e-5)
 
 
 def test_batchnorm_batch_of_one_in_training_raises():
@@ -416,3 +442,18 @@ def test_identity(seed):
     np.testing.assert_array_equal(layer.backward(g), g)
     assert layer.parameters() == []
     assert check_module_gradients(layer, x, rng) < 1e-6
+
+
+class WithSampleWeight(Module):
+    """A module run with fixed sample weights, so the gradient checker can call it."""
+
+    def __init__(self, module, sample_weight):
+        super().__init__()
+        self._children = [module]
+        self.sample_weight = sample_weight
+
+    def forward(self, x):
+        return self._children[0].forward(x, sample_weight=self.sample_weight)
+
+    def backward(self, grad_output):
+        return self._children[0].backward(grad_output)

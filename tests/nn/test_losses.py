@@ -1,14 +1,19 @@
 """Tests of the losses: values, gradients, sample weights, extremes and bad input."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from sknumpynet.nn import (
+    AbsoluteErrorLoss,
     CrossEntropy,
+    HuberLoss,
     MSELoss,
     MultiClassHinge,
+    PoissonLoss,
+    QuantileLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
     check_loss_gradients,
@@ -333,12 +338,17 @@ ALL_LOSSES = [
     (MultiClassHinge(), "int"),
     (MultiClassHinge(kind="crammer_singer", squared=True), "int"),
     (MultiClassHinge(kind="ovr"), "int"),
+    (PoissonLoss(), "count"),
+    (AbsoluteErrorLoss(), "real"),
+    (HuberLoss(delta=0.5), "real"),
+    (QuantileLoss(quantile=0.7), "real"),
 ]
 
 
 def make_target(kind, n, k, rng):
     y = rng.integers(0, k, n)
-    return {"int": y, "onehot": np.eye(k)[y], "real": rng.standard_normal((n, k))}[kind]
+    return {"int": y, "onehot": np.eye(k)[y], "real": rng.standard_normal((n, k)),
+            "count": rng.poisson(1.0, (n, k)).astype(float)}[kind]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -443,3 +453,227 @@ def test_hinge_rejects_bad_margin(margin):
 def test_hinge_rejects_unknown_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         MultiClassHinge(kind="hinge")
+
+
+# ------------------------------------------------------------- regression losses
+
+REGRESSION_SHAPES = [(1, 1), (6, 1), (7, 3)]
+
+
+def regression_problem(shape, rng, kink_distance=1e-3, kinks=(0.0,)):
+    """Scores and targets whose residuals s - y lie at least ``kink_distance`` from each kink."""
+    for _ in range(1000):
+        scores = rng.standard_normal(shape) * 1.5
+        target = rng.standard_normal(shape) * 1.5
+        r = scores - target
+        if all(np.min(np.abs(r - k)) > kink_distance for k in kinks):
+            return scores, target
+    raise RuntimeError("could not draw residuals away from the kinks")
+
+
+def regression_losses():
+    """(loss, kinks of the residual s - y) for every piecewise regression loss."""
+    return [
+        (AbsoluteErrorLoss(), (0.0,)),
+        (HuberLoss(), (-1.0, 1.0)),
+        (HuberLoss(delta=0.3), (-0.3, 0.3)),
+        (HuberLoss(delta=2.5), (-2.5, 2.5)),
+        (QuantileLoss(), (0.0,)),
+        (QuantileLoss(quantile=0.1), (0.0,)),
+        (QuantileLoss(quantile=0.9), (0.0,)),
+    ]
+
+
+def scaled_central_difference(loss, scores, target, w, rng):
+    """d (c * loss) / d scores by central differences, for a random scale c != 1.
+
+    Returns the numeric gradient and c: the analytic one is c * loss.backward().
+    """
+    c = rng.uniform(0.3, 3.0) * rng.choice([-1.0, 1.0])
+    return central_difference(lambda: c * loss(scores, target, w), scores), c
+
+
+@pytest.mark.parametrize("use_weights", [False, True])
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shape", REGRESSION_SHAPES)
+@pytest.mark.parametrize("loss, kinks", regression_losses(), ids=lambda v: repr(v))
+def test_piecewise_regression_loss_gradients(loss, kinks, shape, seed, use_weights):
+    rng = np.random.default_rng(seed)
+    scores, target = regression_problem(shape, rng, kinks=kinks)
+    w = weights_or_none(use_weights, shape[0], rng)
+    assert check_loss_gradients(loss, scores, target, w) < 1e-6
+    # an independent central difference of the loss times a random scale
+    numeric, c = scaled_central_difference(loss, scores, target, w, rng)
+    loss(scores, target, w)
+    np.testing.assert_allclose(c * loss.backward(), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("use_weights", [False, True])
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shape", REGRESSION_SHAPES)
+def test_poisson_gradients(shape, seed, use_weights):
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal(shape)
+    target = rng.poisson(2.0, shape).astype(float)  # counts, zeros included
+    target[0, 0] = 0.0
+    w = weights_or_none(use_weights, shape[0], rng)
+    assert check_loss_gradients(PoissonLoss(), scores, target, w) < 1e-6
+    numeric, c = scaled_central_difference(PoissonLoss(), scores, target, w, rng)
+    loss = PoissonLoss()
+    loss(scores, target, w)
+    np.testing.assert_allclose(c * loss.backward(), numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_poisson_values_by_hand():
+    # mu = exp(s); h = y log(y / mu) - y + mu
+    scores = np.array([[0.0], [math.log(2.0)], [1.0]])
+    y = np.array([0.0, 2.0, 4.0])
+    expected = [
+        1.0,  # y = 0: h = mu = 1
+        0.0,  # mu = y = 2
+        4 * math.log(4 / math.e) - 4 + math.e,
+    ]
+    loss = PoissonLoss()
+    assert loss(scores, y) == pytest.approx(sum(expected) / 3, rel=1e-12)
+    np.testing.assert_allclose(loss.backward()[:, 0], (np.exp(scores[:, 0]) - y) / 3, rtol=1e-12)
+    # differs from scikit-learn's HalfPoissonLoss (exp(s) - y s) by a constant in s
+    w = np.array([1.0, 2.0, 0.5])
+    half_poisson = np.exp(scores[:, 0]) - y * scores[:, 0]
+    constant = np.array([0.0, 2 * math.log(2) - 2, 4 * math.log(4) - 4])
+    assert loss(scores, y, w) == pytest.approx((half_poisson + constant) @ w / w.sum(), rel=1e-12)
+
+
+def test_absolute_huber_quantile_values_by_hand():
+    scores = np.array([[1.0, 0.0], [2.0, -3.0], [0.5, 0.5]])
+    y = np.array([[0.0, 0.0], [0.5, 1.0], [1.0, 0.5]])
+    # residuals s - y: [1, 0], [1.5, -4], [-0.5, 0]
+    assert AbsoluteErrorLoss()(scores, y) == pytest.approx((0.5 + 2.75 + 0.25) / 3, rel=1e-12)
+    # Huber delta=1: [0.5, 0], [1.5 - 0.5, 4 - 0.5], [0.125, 0]
+    assert HuberLoss()(scores, y) == pytest.approx((0.25 + 2.25 + 0.0625) / 3, rel=1e-12)
+    huber = HuberLoss()
+    huber(scores, y)
+    np.testing.assert_allclose(huber.backward(), [[1, 0], [1, -1], [-0.5, 0]] / np.array(6.0))
+    # pinball q=0.2 on y - s = [-1, 0], [-1.5, 4], [0.5, 0]: [0.8, 0], [1.2, 0.8], [0.1, 0]
+    quantile = QuantileLoss(quantile=0.2)
+    assert quantile(scores, y) == pytest.approx((0.4 + 1.0 + 0.05) / 3, rel=1e-12)
+    # the kinks (residual 0) get the subgradient 0
+    np.testing.assert_allclose(
+        quantile.backward(), [[0.8, 0], [0.8, -0.2], [-0.2, 0]] / np.array(6.0), rtol=1e-12
+    )
+    absolute = AbsoluteErrorLoss()
+    absolute(scores, y)
+    np.testing.assert_array_equal(absolute.backward() * 6, [[1, 0], [1, -1], [-1, 0]])
+
+
+def test_huber_between_half_squared_and_absolute_error():
+    rng = np.random.default_rng(3)
+    scores, y = rng.standard_normal((20, 2)), rng.standard_normal((20, 2))
+    half_squared = 0.5 * MSELoss()(scores, y)
+    # a delta beyond every residual: exactly half the squared error
+    assert HuberLoss(delta=100.0)(scores, y) == pytest.approx(half_squared, rel=1e-12)
+    # a tiny delta: Huber / delta tends to the absolute error
+    tiny = HuberLoss(delta=1e-6)(scores, y) / 1e-6
+    assert tiny == pytest.approx(AbsoluteErrorLoss()(scores, y), rel=1e-5)
+
+
+@pytest.mark.parametrize("use_weights", [False, True])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_regression_losses_against_sklearn_metrics(n_outputs, use_weights):
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(5)
+    n = 40
+    scores = rng.standard_normal((n, n_outputs))
+    y = rng.standard_normal((n, n_outputs)) * 2
+    w = rng.uniform(0.1, 2.0, n) if use_weights else None
+    assert AbsoluteErrorLoss()(scores, y, w) == pytest.approx(
+        metrics.mean_absolute_error(y, scores, sample_weight=w), rel=1e-12
+    )
+    for q in (0.1, 0.5, 0.83):
+        assert QuantileLoss(quantile=q)(scores, y, w) == pytest.approx(
+            metrics.mean_pinball_loss(y, scores, sample_weight=w, alpha=q), rel=1e-12
+        )
+    counts = rng.poisson(3.0, (n, n_outputs)).astype(float)
+    # mean_poisson_deviance takes one output at a time, so average it over outputs
+    deviance = np.mean([
+        metrics.mean_poisson_deviance(counts[:, k], np.exp(scores[:, k]), sample_weight=w)
+        for k in range(n_outputs)
+    ])
+    assert PoissonLoss()(scores, counts, w) == pytest.approx(deviance / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "loss", [PoissonLoss(), AbsoluteErrorLoss(), HuberLoss(0.7), QuantileLoss(0.3)], ids=repr
+)
+def test_regression_sample_weight_of_two_equals_a_duplicated_row(loss):
+    rng = np.random.default_rng(2)
+    scores = rng.standard_normal((4, 2))
+    target = rng.poisson(1.5, (4, 2)).astype(float)
+    weighted = loss(scores, target, np.array([2.0, 1.0, 1.0, 1.0]))
+    grad_weighted = loss.backward().copy()
+    dup = loss(np.vstack([scores, scores[:1]]), np.vstack([target, target[:1]]))
+    grad_dup = loss.backward()
+    assert weighted == pytest.approx(dup, rel=1e-12)
+    np.testing.assert_allclose(grad_weighted[0], grad_dup[0] + grad_dup[4], rtol=1e-12)
+    np.testing.assert_allclose(grad_weighted[1:], grad_dup[1:4], rtol=1e-12)
+    # zero weight: the row drops out of the value and its gradient is zero
+    zero = loss(scores, target, np.array([0.0, 1.0, 1.0, 1.0]))
+    assert not loss.backward()[0].any()
+    assert zero == pytest.approx(loss(scores[1:], target[1:]), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "loss", [PoissonLoss(), AbsoluteErrorLoss(), HuberLoss(0.7), QuantileLoss(0.3)], ids=repr
+)
+def test_regression_losses_keep_dtype(loss, dtype):
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((5, 2)).astype(dtype)
+    target = rng.poisson(1.0, (5, 2)).astype(np.float64)
+    value = loss(scores, target, rng.uniform(0.5, 1, 5))
+    assert type(value) is float
+    grad = loss.backward()
+    assert grad.dtype == dtype and grad.shape == scores.shape
+    # float32 agrees with float64 to float32 precision
+    value64 = loss(scores.astype(np.float64), target, rng.uniform(0.5, 1, 5) * 0 + 1)
+    value32 = loss(scores, target, np.ones(5))
+    assert value32 == pytest.approx(value64, rel=1e-5)
+
+
+def test_poisson_rejects_negative_targets_and_overflows_to_inf():
+    with pytest.raises(ValueError, match="non-negative"):
+        PoissonLoss()(np.zeros((3, 1)), np.array([1.0, -0.5, 2.0]))
+    loss = PoissonLoss()
+    loss.check_finite = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert loss(np.array([[1e3]]), np.array([1.0])) == math.inf
+
+
+@pytest.mark.parametrize(
+    "loss", [PoissonLoss(), AbsoluteErrorLoss(), HuberLoss(), QuantileLoss()], ids=repr
+)
+def test_regression_losses_reject_bad_targets(loss):
+    with pytest.raises(ValueError, match="differs"):
+        loss(np.zeros((2, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="target contains NaN"):
+        loss(np.zeros((2, 1)), np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        loss(np.array([[0.0], [np.inf]]), np.ones(2))
+
+
+@pytest.mark.parametrize("delta", [0, -1.0, float("nan"), float("inf"), "1", True])
+def test_huber_rejects_bad_delta(delta):
+    with pytest.raises(ValueError, match="delta"):
+        HuberLoss(delta=delta)
+
+
+@pytest.mark.parametrize("quantile", [0, 1, 1.5, -0.1, float("nan"), "0.5", None])
+def test_quantile_rejects_bad_quantile(quantile):
+    with pytest.raises(ValueError, match="quantile"):
+        QuantileLoss(quantile=quantile)
+
+
+def test_regression_loss_reprs():
+    assert repr(HuberLoss(0.5)) == "HuberLoss(delta=0.5)"
+    assert repr(QuantileLoss(0.9)) == "QuantileLoss(quantile=0.9)"
+    assert repr(PoissonLoss()) == "PoissonLoss()"

@@ -8,6 +8,7 @@ from sknumpynet.nn import (
     ConstantLR,
     CosineLR,
     InverseScalingLR,
+    Plateau,
     ReduceLROnPlateau,
     get_schedule,
 )
@@ -33,44 +34,70 @@ def test_inverse_scaling():
     assert [InverseScalingLR(0.3, power_t=0).step() for _ in range(2)] == [0.3, 0.3]
 
 
-def test_reduce_on_plateau_divides_by_five_after_patience_bad_epochs():
+def test_reduce_on_plateau_divides_by_five_when_bad_epochs_exceed_patience():
+    # scikit-learn's rule: an epoch above best - tol is bad; more than
+    # `patience` bad epochs in a row multiply the rate by 0.2 and restart the count
     schedule = ReduceLROnPlateau(1.0, patience=2, tol=1e-4)
     losses = [
-        1.0,  # improves on inf                          -> 1
+        1.0,  # improves on inf                           -> 1
         0.5,  # improves                                  -> 1
         0.5,  # 1st bad epoch                             -> 1
-        0.49995,  # better, but by less than tol: 2nd bad -> 0.2
-        0.4,  # improves                                  -> 0.2
-        0.45,  # 1st bad                                  -> 0.2
-        0.3,  # improves: the count restarts              -> 0.2
-        0.3,  # 1st bad                                   -> 0.2
-        0.3,  # 2nd bad                                   -> 0.04
-        0.3,  # 1st bad after the cut                     -> 0.04
-        0.3,  # 2nd bad                                   -> 0.008
+        0.49995,  # better, but by less than tol: 2nd bad -> 1
+        0.4,  # improves                                  -> 1
+        0.45,  # 1st bad                                  -> 1
+        0.3,  # improves: the count restarts              -> 1
+        0.3,  # 1st bad                                   -> 1
+        0.3,  # 2nd bad                                   -> 1
+        0.3,  # 3rd bad: more than 2                      -> 0.2
+        0.3,  # 1st bad after the cut                     -> 0.2
+        0.3,  # 2nd bad                                   -> 0.2
+        0.3,  # 3rd bad                                   -> 0.04
     ]
     lrs = [schedule.step(loss) for loss in losses]
-    expected = [1, 1, 1, 0.2, 0.2, 0.2, 0.2, 0.2, 0.04, 0.04, 0.008]
+    expected = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0.2, 0.2, 0.2, 0.04]
     assert lrs == pytest.approx(expected, rel=1e-12)
-    assert schedule.best_loss == 0.3
+    assert schedule.plateau.best == 0.3
 
 
 def test_reduce_on_plateau_patience_three_and_custom_factor():
     schedule = ReduceLROnPlateau(0.9, factor=0.5, patience=3)
-    lrs = [schedule.step(1.0) for _ in range(7)]
-    # first epoch improves on inf; then bad epochs 1, 2, 3 -> halve; 1, 2, 3 -> halve
-    assert lrs == pytest.approx([0.9, 0.9, 0.9, 0.45, 0.45, 0.45, 0.225])
+    lrs = [schedule.step(1.0) for _ in range(9)]
+    # first epoch improves on inf; bad epochs 1..4 -> halve; 1..4 -> halve
+    assert lrs == pytest.approx([0.9, 0.9, 0.9, 0.9, 0.45, 0.45, 0.45, 0.45, 0.225])
 
 
-def test_reduce_on_plateau_stops_at_min_lr():
-    schedule = ReduceLROnPlateau(1e-5, patience=1, min_lr=1e-6)
-    lrs = [schedule.step(1.0) for _ in range(4)]
-    assert lrs == pytest.approx([1e-5, 2e-6, 1e-6, 1e-6])
+def test_reduce_on_plateau_stalls_at_min_lr_as_scikit_learn():
+    # scikit-learn divides while the rate is above 1e-6 (it may go below) and
+    # stops at the next plateau
+    schedule = ReduceLROnPlateau(1e-5, patience=0, min_lr=1e-6)
+    assert schedule.reduce() and schedule.lr == pytest.approx(2e-6)
+    assert schedule.reduce() and schedule.lr == pytest.approx(4e-7)
     assert schedule.stalled
+    assert not schedule.reduce() and schedule.lr == pytest.approx(4e-7)
 
 
-def test_reduce_on_plateau_needs_the_loss():
-    with pytest.raises(ValueError, match="loss"):
-        ReduceLROnPlateau(0.1).step()
+def test_reduce_on_plateau_without_a_loss_only_reduces_on_demand():
+    schedule = ReduceLROnPlateau(0.1, patience=0)
+    assert [schedule.step() for _ in range(5)] == [0.1] * 5
+    assert schedule.reduce() and schedule.lr == pytest.approx(0.02)
+
+
+def test_plateau_counts_like_scikit_learn_and_never_plateaus_with_infinite_patience():
+    plateau = Plateau(patience=1, tol=0.1)
+    for value, count in [(1.0, 0), (0.95, 1), (0.85, 0), (0.85, 1), (0.9, 2)]:
+        plateau.update(value)
+        assert plateau.count == count
+    assert plateau.reached and plateau.best == 0.85
+    endless = Plateau(patience=math.inf)
+    for _ in range(100):
+        endless.update(1.0)
+    assert not endless.reached
+
+
+def test_inverse_scaling_counts_steps_from_t0():
+    schedule = InverseScalingLR(0.1, power_t=0.5, t0=99)  # a resumed fit
+    assert schedule.lr == pytest.approx(0.01)
+    assert schedule.step(n_steps=300) == pytest.approx(0.1 / 20)
 
 
 def test_cosine_hand_computed():
@@ -89,7 +116,7 @@ def test_cosine_with_min_lr():
 @pytest.mark.parametrize(
     "name, cls, kwargs",
     [("constant", ConstantLR, {}), ("invscaling", InverseScalingLR, {"power_t": 0.25}),
-     ("adaptive", ReduceLROnPlateau, {"patience": 5}), ("cosine", CosineLR, {"t_max": 10})],
+     ("adaptive", ReduceLROnPlateau, {"min_lr": 1e-5}), ("cosine", CosineLR, {"t_max": 10})],
 )
 def test_get_schedule(name, cls, kwargs):
     schedule = get_schedule(name, 0.01, **kwargs)

@@ -1,0 +1,144 @@
+"""What every classifier network shares: label encoding, class weights, partial_fit's classes.
+
+:class:`~sknumpynet.MLPClassifier` and :class:`~sknumpynet.LinearSVM` both
+import this module; neither imports the other.
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+__all__ = [
+    "NetworkClassifierMixin",
+    "check_warm_start_classes",
+    "class_sample_weight",
+    "encode_class_labels",
+]
+
+
+class NetworkClassifierMixin(ClassifierMixin):
+    """Class weights and the first ``partial_fit`` call, for classifier networks.
+
+    Subclasses have a ``class_weight`` parameter and put ``classes_`` in the
+    target attributes their ``_encode_targets`` returns.
+    """
+
+    def _class_sample_weight(self, y_encoded, target_attrs, partial):
+        """Per-sample weights from ``class_weight``, or None."""
+        return class_sample_weight(
+            self.class_weight, y_encoded, target_attrs["classes_"], partial
+        )
+
+    def _check_first_partial_fit(self, y, classes):
+        """Refuse a first ``partial_fit`` on 1-D labels without ``classes``."""
+        if "network_" not in self.__dict__ and classes is None and np.ndim(y) == 1:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+
+
+def encode_class_labels(y, classes, fitted_classes, owner):
+    """Check 1-D class labels and map them to indices into the sorted classes.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+        Class labels (a column vector is accepted with a DataConversionWarning).
+    classes : array-like or None
+        The ``classes=`` argument of ``partial_fit``, if any.
+    fitted_classes : ndarray or None
+        ``classes_`` of an already fitted model, or None on a first fit.
+    owner : str
+        The estimator's name, for error messages.
+
+    Returns
+    -------
+    index : ndarray of shape (n_samples,)
+        Position of each label in ``known``.
+    known : ndarray of shape (n_classes,)
+        The sorted classes.
+
+    Raises
+    ------
+    ValueError
+        For continuous targets, fewer than two classes, labels outside
+        ``classes``, or ``classes`` that differ from the fitted ones.
+    """
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if fitted_classes is None:
+        known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if len(known) < 2:
+            raise ValueError(
+                f"{owner} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {known.tolist()[0]!r}."
+            )
+    else:
+        known = fitted_classes
+        if classes is not None and not np.array_equal(np.unique(classes), known):
+            raise ValueError(
+                f"classes={list(classes)} differs from the classes of the first "
+                f"call to partial_fit, {list(known)}."
+            )
+    index = np.clip(np.searchsorted(known, y), 0, len(known) - 1)
+    unseen = known[index] != y
+    if unseen.any():
+        raise ValueError(
+            f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
+            f"classes {known.tolist()}."
+        )
+    return index, known
+
+
+def class_sample_weight(class_weight, y_encoded, classes, partial):
+    """Per-sample weights for ``class_weight``, from encoded targets.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+        Dict keys are the original class labels.
+    y_encoded : ndarray of shape (n_samples,) or (n_samples, 1) or (n_samples, n_labels)
+        Class indices, a binary 0/1 column, or a multilabel indicator matrix.
+    classes : ndarray of shape (n_classes,)
+    partial : bool
+        True inside ``partial_fit``, where "balanced" is refused.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    if class_weight is None:
+        return None
+    if partial and class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported for partial_fit: pass a dict "
+            "of class weights computed on the whole data instead."
+        )
+    y = np.asarray(y_encoded)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return compute_sample_weight(class_weight, y)
+    index = y.reshape(-1).astype(np.intp)
+    return compute_sample_weight(class_weight, classes[index])
+
+
+
+
+def check_warm_start_classes(y, fitted_classes):
+    """Refuse a warm-started ``fit`` whose labels are not exactly the fitted classes.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    fitted_classes : ndarray of shape (n_classes,)
+
+    Raises
+    ------
+    ValueError
+        As scikit-learn's MLP: a warm start needs the same classes.
+    """
+    classes = np.unique(column_or_1d(y))
+    if len(classes) != len(fitted_classes) or not np.array_equal(classes, fitted_classes):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in the "
+            f"previous call to fit. Previously got {fitted_classes}, `y` has {classes}."
+        )

@@ -1,0 +1,400 @@
+"""ONNX export through skl2onnx: importing this module registers the converters.
+
+After ``import sknumpynet.onnx``, ``skl2onnx.to_onnx(model, X[:1])`` converts
+:class:`~sknumpynet.MLPClassifier`, :class:`~sknumpynet.MLPRegressor` and
+:class:`~sknumpynet.LinearSVM`, alone or inside scikit-learn Pipelines, and
+the graph runs in any ONNX runtime (e.g. ``onnxruntime``).
+
+The network is exported as it predicts: Dropout is the identity and each
+BatchNorm1d is folded into the Linear layer before it. The graph computes in
+the precision of its input (``float32`` for a ``float32`` sample, ``float64``
+for ``float64``).
+
+Options (``to_onnx(..., options={id(model) or type: {...}})``), as scikit-learn's
+own converters have them:
+
+- ``zipmap`` (classifiers; True, False or "columns", default True): the
+  probabilities as a list of dicts (ZipMap) or, with False, as a tensor.
+  Ignored for multilabel targets, whose probabilities are always a tensor.
+- ``nocl`` (classifiers; default False): labels are the indices of the
+  classes instead of the classes themselves.
+- ``embeddings`` (MLPs; default False): an extra output ``embeddings`` with
+  what :meth:`~sknumpynet.MLPClassifier.transform` returns.
+- ``raw_scores`` (LinearSVM; default False): the second output holds the
+  decision scores instead of the calibrated probabilities (always the case
+  with ``probability=False``). For two classes the scores are ``[-d, d]``,
+  ``d`` the decision function, as skl2onnx's ``LinearSVC`` converter.
+
+Outputs of a classifier: ``label`` (int64 or string labels, or for multilabel
+targets an int64 0/1 matrix) and ``probabilities``; of the regressor:
+``variable`` of shape (n_samples, n_outputs).
+"""
+
+import numpy as np
+
+try:
+    from skl2onnx import update_registered_converter
+    from skl2onnx._parse import _apply_zipmap, _get_sklearn_operator_name
+    from skl2onnx.common._apply_operation import (
+        apply_cast,
+        apply_concat,
+        apply_reshape,
+        apply_sub,
+    )
+    from skl2onnx.common.data_types import (
+        Int64TensorType,
+        StringTensorType,
+        guess_proto_type,
+        guess_tensor_type,
+    )
+    from skl2onnx.common.utils_classifier import get_label_classes
+    from skl2onnx.proto import onnx_proto
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "sknumpynet.onnx needs skl2onnx and onnx: pip install 'sknumpynet[onnx]'."
+    ) from exc
+
+from . import nn
+from ._mlp import MLPClassifier, MLPRegressor
+from ._svm import LinearSVM
+
+__all__ = ["register"]
+
+_ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
+_CLASSIFIER_OPTIONS = {
+    "zipmap": [True, False, "columns"],
+    "nocl": [True, False],
+    "embeddings": [False, True],
+}
+
+
+# -- the network ----------------------------------------------------------------
+
+
+def _flat_modules(module):
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            yield from _flat_modules(child)
+    else:
+        yield module
+
+
+def _initializer(scope, container, prefix, array, proto_dtype):
+    name = scope.get_unique_variable_name(prefix)
+    array = np.asarray(array, dtype=np.float64)
+    container.add_initializer(name, proto_dtype, list(array.shape), array.ravel().tolist())
+    return name
+
+
+def _affine(scope, container, x, weight, bias, proto_dtype):
+    """``x @ weight + bias`` as MatMul and Add nodes."""
+    w = _initializer(scope, container, "coefficient", weight, proto_dtype)
+    product = scope.get_unique_variable_name("mul_result")
+    container.add_node("MatMul", [x, w], product, name=scope.get_unique_operator_name("MatMul"))
+    if bias is None:
+        return product
+    b = _initializer(scope, container, "intercepts", np.reshape(bias, (1, -1)), proto_dtype)
+    out = scope.get_unique_variable_name("add_result")
+    container.add_node("Add", [product, b], out, name=scope.get_unique_operator_name("Add"))
+    return out
+
+
+def _batch_norm_affine(bn):
+    """BatchNorm1d in evaluation mode as ``x * scale + shift`` (float64)."""
+    scale = bn.gamma.value.astype(np.float64) / np.sqrt(
+        bn.running_var.astype(np.float64) + bn.eps
+    )
+    shift = bn.beta.value.astype(np.float64) - bn.running_mean.astype(np.float64) * scale
+    return scale, shift
+
+
+def _emit_block(scope, container, block, x, proto_dtype):
+    """Nodes for one block of modules; returns the name of its output."""
+    modules = list(_flat_modules(block))
+    i = 0
+    while i < len(modules):
+        m = modules[i]
+        if isinstance(m, nn.Linear):
+            weight = m.weight.value.astype(np.float64)
+            bias = None if m.bias is None else m.bias.value.astype(np.float64)
+            if i + 1 < len(modules) and isinstance(modules[i + 1], nn.BatchNorm1d):
+                scale, shift = _batch_norm_affine(modules[i + 1])
+                weight = weight * scale
+                bias = shift if bias is None else bias * scale + shift
+                i += 1
+            x = _affine(scope, container, x, weight, bias, proto_dtype)
+        elif isinstance(m, nn.BatchNorm1d):
+            scale, shift = _batch_norm_affine(m)
+            x = _affine(scope, container, x, np.diag(scale), shift, proto_dtype)
+        elif isinstance(m, nn.LeakyReLU):
+            out = scope.get_unique_variable_name("leaky_relu")
+            container.add_node("LeakyRelu", [x], out, alpha=float(m.negative_slope),
+                               name=scope.get_unique_operator_name("LeakyRelu"))
+            x = out
+        elif type(m) in _ACTIVATIONS:
+            op = _ACTIVATIONS[type(m)]
+            out = scope.get_unique_variable_name(op.lower())
+            container.add_node(op, [x], out, name=scope.get_unique_operator_name(op))
+            x = out
+        elif not isinstance(m, (nn.Dropout, nn.Identity)):  # both the identity here
+            raise NotImplementedError(
+                f"No ONNX conversion for the module {type(m).__name__} of the network."
+            )
+        i += 1
+    return x
+
+
+def _cast_input(scope, operator, container):
+    """The input cast to the graph's precision: (name, proto dtype), double or float."""
+    proto_dtype = guess_proto_type(operator.inputs[0].type)
+    if proto_dtype != onnx_proto.TensorProto.DOUBLE:
+        proto_dtype = onnx_proto.TensorProto.FLOAT
+    x = scope.get_unique_variable_name("cast_input")
+    apply_cast(scope, operator.inputs[0].full_name, x, container, to=proto_dtype)
+    return x, proto_dtype
+
+
+def _network_outputs(scope, operator, container, network):
+    """Run the network in the graph: (output name, hidden block outputs, proto dtype)."""
+    x, proto_dtype = _cast_input(scope, operator, container)
+    outputs = []
+    for block in network:
+        x = _emit_block(scope, container, block, x, proto_dtype)
+        outputs.append(x)
+    return outputs[-1], outputs[:-1], proto_dtype
+
+
+def _emit_embeddings(scope, container, model, hidden, output):
+    if not hidden:
+        raise ValueError("transform (embeddings=True) needs at least one hidden layer.")
+    if model.embedding_layer == "all":
+        apply_concat(scope, hidden, output, container, axis=1)
+    else:
+        _identity(scope, container, hidden[model.embedding_layer % len(hidden)], output)
+
+
+# -- labels ------------------------------------------------------------------------
+
+
+def _label_classes(scope, model):
+    """Class labels as ONNX holds them: (numpy array, proto type)."""
+    classes = np.asarray(get_label_classes(scope, model))
+    if classes.dtype.kind in "iub":
+        return classes.astype(np.int64), onnx_proto.TensorProto.INT64
+    if classes.dtype.kind == "f":
+        as_int = classes.astype(np.int64)
+        if not np.array_equal(as_int, classes):
+            raise RuntimeError(
+                "ONNX labels are int64 or strings: float class labels must be integral "
+                f"(got {classes.tolist()}); use option nocl=True for class indices."
+            )
+        return as_int, onnx_proto.TensorProto.INT64
+    return np.array([str(c).encode("utf-8") for c in classes]), onnx_proto.TensorProto.STRING
+
+
+def _emit_labels(scope, container, model, index, output):
+    """``classes[index]`` into ``output``; ``index`` is int64 of shape (n, 1)."""
+    classes, proto = _label_classes(scope, model)
+    name = scope.get_unique_variable_name("classes")
+    content = classes.tolist() if proto == onnx_proto.TensorProto.INT64 else list(classes)
+    container.add_initializer(name, proto, list(classes.shape), content)
+    picked = scope.get_unique_variable_name("array_feature_extractor_result")
+    container.add_node("ArrayFeatureExtractor", [name, index], picked, op_domain="ai.onnx.ml",
+                       name=scope.get_unique_operator_name("ArrayFeatureExtractor"))
+    apply_reshape(scope, picked, output, container, desired_shape=(-1,))
+
+
+def _argmax(scope, container, scores):
+    out = scope.get_unique_variable_name("argmax_output")
+    container.add_node("ArgMax", [scores], out, axis=1, keepdims=1,
+                       name=scope.get_unique_operator_name("ArgMax"))
+    return out
+
+
+def _positive(scope, container, scores, proto_dtype, to=onnx_proto.TensorProto.INT64):
+    """``(scores > 0)`` cast to ``to``."""
+    zero = _initializer(scope, container, "zero", np.zeros(1), proto_dtype)
+    greater = scope.get_unique_variable_name("greater")
+    container.add_node("Greater", [scores, zero], greater,
+                       name=scope.get_unique_operator_name("Greater"))
+    out = scope.get_unique_variable_name("positive")
+    apply_cast(scope, greater, out, container, to=to)
+    return out
+
+
+def _two_columns(scope, container, column, proto_dtype, negate):
+    """``[1 - p, p]`` (or ``[-p, p]`` with ``negate``) from a column ``p``."""
+    base = _initializer(scope, container, "base", np.zeros(1) if negate else np.ones(1),
+                        proto_dtype)
+    other = scope.get_unique_variable_name("other_column")
+    apply_sub(scope, [base, column], other, container, broadcast=1)
+    out = scope.get_unique_variable_name("two_columns")
+    apply_concat(scope, [other, column], out, container, axis=1)
+    return out
+
+
+def _identity(scope, container, x, output):
+    container.add_node("Identity", [x], output, name=scope.get_unique_operator_name("Identity"))
+
+
+def _softmax(scope, container, x, output):
+    container.add_node("Softmax", [x], output, axis=1,
+                       name=scope.get_unique_operator_name("Softmax"))
+
+
+# -- converters ----------------------------------------------------------------------
+
+
+def _convert_mlp_classifier(scope, operator, container):
+    model = operator.raw_operator
+    scores, hidden, proto_dtype = _network_outputs(scope, operator, container, model.network_)
+    label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
+    kind = model._label_kind
+    if kind == "multiclass":
+        _softmax(scope, container, scores, proba)
+        _emit_labels(scope, container, model, _argmax(scope, container, scores), label)
+    elif kind == "binary":
+        p = scope.get_unique_variable_name("sigmoid")
+        container.add_node("Sigmoid", [scores], p, name=scope.get_unique_operator_name("Sigmoid"))
+        pair = _two_columns(scope, container, p, proto_dtype, negate=False)
+        _identity(scope, container, pair, proba)
+        _emit_labels(scope, container, model, _positive(scope, container, scores, proto_dtype),
+                     label)
+    else:  # multilabel: independent logistic outputs
+        container.add_node("Sigmoid", [scores], proba,
+                           name=scope.get_unique_operator_name("Sigmoid"))
+        positive = _positive(scope, container, scores, proto_dtype)
+        _identity(scope, container, positive, label)
+    if len(operator.outputs) > 2:
+        _emit_embeddings(scope, container, model, hidden, operator.outputs[2].full_name)
+
+
+def _convert_mlp_regressor(scope, operator, container):
+    model = operator.raw_operator
+    out, hidden, _ = _network_outputs(scope, operator, container, model.network_)
+    if getattr(model, "out_activation_", "identity") == "exp":  # loss="poisson": log link
+        container.add_node("Exp", [out], operator.outputs[0].full_name,
+                           name=scope.get_unique_operator_name("Exp"))
+    else:
+        _identity(scope, container, out, operator.outputs[0].full_name)
+    if len(operator.outputs) > 1:
+        _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
+
+
+def _convert_linear_svm(scope, operator, container):
+    model = operator.raw_operator
+    options = container.get_options(model, dict(raw_scores=False))
+    x, proto_dtype = _cast_input(scope, operator, container)
+    # the decision function: one column for two classes, else one per class
+    scores = _affine(scope, container, x, model.coef_.T, model.intercept_, proto_dtype)
+    label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
+    binary = model.coef_.shape[0] == 1
+    index = (_positive(scope, container, scores, proto_dtype) if binary
+             else _argmax(scope, container, scores))
+    _emit_labels(scope, container, model, index, label)
+    temperature = model.__dict__.get("calibration_temperature_")
+    if temperature is None or options["raw_scores"]:
+        out = _two_columns(scope, container, scores, proto_dtype, negate=True) if binary else scores
+        _identity(scope, container, out, proba)
+        return
+    # softmax(scores / T); for two classes softmax([0, d] / T) = [1 - p, p] with
+    # p = sigmoid(d / T), see LinearSVM._scores_matrix
+    inverse = _initializer(scope, container, "inverse_temperature",
+                           np.array([1.0 / temperature]), proto_dtype)
+    scaled = scope.get_unique_variable_name("scaled_scores")
+    container.add_node("Mul", [scores, inverse], scaled, name=scope.get_unique_operator_name("Mul"))
+    if not binary:
+        _softmax(scope, container, scaled, proba)
+        return
+    p = scope.get_unique_variable_name("sigmoid")
+    container.add_node("Sigmoid", [scaled], p, name=scope.get_unique_operator_name("Sigmoid"))
+    pair = _two_columns(scope, container, p, proto_dtype, negate=False)
+    _identity(scope, container, pair, proba)
+
+
+# -- parsers and shapes --------------------------------------------------------------------
+
+
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    options = scope.get_options(model, dict(zipmap=True, embeddings=False))
+    operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
+    operator.inputs = list(inputs)
+    label = scope.declare_local_variable("label", Int64TensorType())
+    proba = scope.declare_local_variable("probabilities", guess_tensor_type(inputs[0].type))
+    operator.outputs.extend([label, proba])
+    extra = []
+    if options.get("embeddings"):
+        emb = scope.declare_local_variable("embeddings", guess_tensor_type(inputs[0].type))
+        operator.outputs.append(emb)
+        extra = [emb]
+    multilabel = getattr(model, "_label_kind", None) == "multilabel"
+    if options["zipmap"] is False or multilabel:
+        return [label, proba] + extra
+    return list(_apply_zipmap(options["zipmap"], scope, model, inputs[0].type,
+                              [label, proba])) + extra
+
+
+def _parse_regressor(scope, model, inputs, custom_parsers=None):
+    options = scope.get_options(model, dict(embeddings=False))
+    operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
+    operator.inputs = list(inputs)
+    operator.outputs.append(
+        scope.declare_local_variable("variable", guess_tensor_type(inputs[0].type))
+    )
+    if options["embeddings"]:
+        operator.outputs.append(
+            scope.declare_local_variable("embeddings", guess_tensor_type(inputs[0].type))
+        )
+    return list(operator.outputs)
+
+
+def _embedding_width(model):
+    return model._n_features_out
+
+
+def _classifier_shapes(operator):
+    model = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    tensor = guess_tensor_type(operator.inputs[0].type).__class__
+    n_classes = len(model.classes_)
+    if getattr(model, "_label_kind", None) == "multilabel":
+        operator.outputs[0].type = Int64TensorType([n, n_classes])
+    else:
+        classes = np.asarray(get_label_classes(operator.scope_inst, model))
+        string = classes.dtype.kind not in "iubf"
+        operator.outputs[0].type = (StringTensorType if string else Int64TensorType)([n])
+    operator.outputs[1].type = tensor([n, n_classes])
+    if len(operator.outputs) > 2:
+        operator.outputs[2].type = tensor([n, _embedding_width(model)])
+
+
+def _regressor_shapes(operator):
+    model = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    tensor = guess_tensor_type(operator.inputs[0].type).__class__
+    operator.outputs[0].type = tensor([n, model.n_outputs_])
+    if len(operator.outputs) > 1:
+        operator.outputs[1].type = tensor([n, _embedding_width(model)])
+
+
+def register():
+    """Register the converters of the three estimators with skl2onnx.
+
+    Called on import of :mod:`sknumpynet.onnx`; calling it again is harmless.
+    """
+    update_registered_converter(
+        MLPClassifier, "SknumpynetMLPClassifier", _classifier_shapes, _convert_mlp_classifier,
+        parser=_parse_classifier, options=_CLASSIFIER_OPTIONS,
+    )
+    update_registered_converter(
+        LinearSVM, "SknumpynetLinearSVM", _classifier_shapes, _convert_linear_svm,
+        parser=_parse_classifier,
+        options={**_CLASSIFIER_OPTIONS, "embeddings": [False], "raw_scores": [False, True]},
+    )
+    update_registered_converter(
+        MLPRegressor, "SknumpynetMLPRegressor", _regressor_shapes, _convert_mlp_regressor,
+        parser=_parse_regressor, options={"embeddings": [False, True]},
+    )
+
+
+register()

@@ -1,0 +1,209 @@
+"""Marks for scikit-learn's own tests, copied unchanged into tests/compat.
+
+``MARKS`` maps a test file to ``{test: mark}``. A test is named by its function
+name (every parametrization) or by its full pytest id ``name[params]`` (that
+wins); or the value is a list of ``case(mark, **params)``, the first case whose
+parameters match the parametrization's wins (no match: no mark). Two kinds of
+expected failure:
+
+- :func:`private` (strict): the test reads or sets scikit-learn's private
+  attributes or tests liblinear's own argument refusals; it will never pass
+  here and must keep failing (strict=True flags a surprise pass).
+- :func:`pending` (not strict): a feature or semantic difference that issue 13
+  asks to fix; flip the entry off when it lands. /work/notes/compat-triage.md
+  (the lead's work list) says what would make each one pass.
+
+``global_random_seed`` is scikit-learn's fixture from ``sklearn/conftest.py``,
+reproduced here: 42 unless SKLEARN_TESTS_GLOBAL_RANDOM_SEED says otherwise.
+"""
+
+import os
+
+import pytest
+
+from sknumpynet import LinearSVM as LinearSVC
+from sknumpynet import MLPClassifier
+
+
+def private(reason):
+    """A permanent expected failure: scikit-learn internals or liblinear's refusals."""
+    return pytest.mark.xfail(reason=reason, strict=True)
+
+
+def pending(feature):
+    """An expected failure until ``feature`` (issue 13) lands."""
+    return pytest.mark.xfail(reason=f"pending: {feature}", strict=False)
+
+
+def case(mark, **params):
+    """``mark`` for the parametrizations whose parameters include ``params``."""
+    return (params, mark)
+
+
+LBFGS = pending("solver='lbfgs' (full-batch L-BFGS through scipy.optimize.minimize)")
+MAX_FUN = pending("solver='lbfgs' with max_fun (ConvergenceWarning, n_iter_ <= max_fun)")
+N_ITER_PER_FIT = pending("n_iter_ counts the epochs of the last fit call, not all warm starts")
+INF_AND_N_ITER = pending("n_iter_no_change=np.inf accepted, and n_iter_ per fit call")
+PARTIAL_FIT_ES = pending("partial_fit raises 'partial_fit does not support early_stopping=True'")
+PENALTY_DUAL = pending("LinearSVM accepts LinearSVC's penalty= and dual= (set_params too)")
+PENALTY_L1 = pending("LinearSVM penalty='l1' (with squared_hinge) and dual=")
+INTERCEPT_SCALING = pending(
+    "LinearSVM intercept_scaling (liblinear's penalised intercept column) with penalty='l1'"
+)
+
+MARKS = {
+    "test_sklearn_mlp.py": {
+        # (a) scikit-learn's private attributes: never
+        "test_fit": private(
+            "fakes a fitted model by hand-setting coefs_ and private state (_coef_grads, "
+            "_intercept_grads, _no_improvement_count, _coef_velocity, learning_rate_) "
+            "before partial_fit"
+        ),
+        "test_gradient": private("calls the private mlp._loss_grad_lbfgs(...)"),
+        "test_learning_rate_warmstart": private("reads the private _optimizer.learning_rate"),
+        "test_adaptive_learning_rate": private("reads the private _optimizer.learning_rate"),
+        "test_n_iter_no_change": private("reads the private _no_improvement_count"),
+        "test_n_iter_no_change_inf": private(
+            "reads the private _no_improvement_count (n_iter_no_change=np.inf also pending)"
+        ),
+        # (b) pending features of issue 13
+        "test_lbfgs_classification": LBFGS,
+        "test_lbfgs_regression": LBFGS,
+        "test_lbfgs_classification_maxfun": MAX_FUN,
+        "test_lbfgs_regression_maxfun": MAX_FUN,
+        "test_multilabel_classification": pending(
+            "solver='lbfgs', and solver='sgd' with scikit-learn's momentum=0.9 + "
+            "nesterovs_momentum=True (plain SGD's 100 partial_fits score 0.68 < 0.9)"
+        ),
+        "test_multioutput_regression": LBFGS,
+        "test_partial_fit_errors": pending("no partial_fit attribute when solver='lbfgs'"),
+        "test_nonfinite_params": pending(
+            "the error for non-finite weights says scikit-learn's 'Solver produced non-finite "
+            "parameter weights. The input data may contain large values and need to be "
+            "preprocessed.'"
+        ),
+        "test_predict_proba_multilabel": LBFGS,
+        "test_sparse_matrices": LBFGS,
+        "test_verbose_sgd": pending(
+            "any verbose > 0 prints 'Iteration ...' lines (verbose >= 2 shows tqdm instead)"
+        ),
+        "test_warm_start": pending(
+            "solver='lbfgs', and warm-start fit refusing y whose classes differ from classes_ "
+            "with scikit-learn's message"
+        ),
+        "test_warm_start_full_iteration": N_ITER_PER_FIT,
+        "test_early_stopping_stratified": pending(
+            "early stopping refuses a class too small to stratify (train_test_split's error) "
+            "instead of falling back to an unstratified split"
+        ),
+        "test_preserve_feature_names": [
+            case(pending("MLPClassifier fits a y with a single class"),
+                 Estimator=MLPClassifier),
+        ],
+        "test_mlp_warm_start_no_convergence": [
+            case(INF_AND_N_ITER, solver="sgd"),
+            case(INF_AND_N_ITER, solver="adam"),
+            case(pending("solver='lbfgs', n_iter_no_change=np.inf and n_iter_ per fit call"),
+                 solver="lbfgs"),
+        ],
+        "test_mlp_partial_fit_after_fit": PARTIAL_FIT_ES,
+        "test_mlp_diverging_loss": pending(
+            "with early_stopping, a diverged epoch records NaN as its validation score"
+        ),
+        "test_mlp_vs_poisson_glm_equivalent": pending(
+            "solver='lbfgs' (loss='poisson' is there) reaching the Poisson GLM's predictions "
+            "to rtol=1e-4"
+        ),
+        "test_minimum_input_sample_size": pending(
+            "the too-small validation split error says 'The validation set is too small'"
+        ),
+    },
+    "test_sklearn_linearsvc.py": {
+        "test_linearsvc_parameters": [
+            # (a) liblinear's own refusals of argument combinations
+            case(private("liblinear's refusal of penalty='l1', loss='hinge'"),
+                 penalty="l1", loss="hinge"),
+            case(private("liblinear's refusal of penalty='l2', loss='hinge', dual=False"),
+                 penalty="l2", loss="hinge", dual=False),
+            case(private("liblinear's refusal of penalty='l1', dual=True"),
+                 penalty="l1", loss="squared_hinge", dual=True),
+            case(PENALTY_DUAL, penalty="l2"),
+            case(PENALTY_L1, penalty="l1", loss="squared_hinge", dual=False),
+        ],
+        "test_linearsvc": PENALTY_L1,
+        "test_linearsvc_crammer_singer": pending(
+            "LinearSVC's defaults (multi_class='ovr', loss='squared_hinge'), and "
+            "crammer_singer reaching its optimum on iris (ovr/cs agreement > 0.9)"
+        ),
+        "test_linearsvc_iris": pending(
+            "LinearSVC's defaults or a crammer_singer fit that reaches the optimum "
+            "(iris training accuracy 0.667 < 0.8)"
+        ),
+        "test_dense_liblinear_intercept_handling": INTERCEPT_SCALING,
+        "test_liblinear_set_coef": pending("assignable coef_ and intercept_"),
+        "test_linear_svm_convergence_warnings": private(
+            "asserts liblinear's own warning text 'Liblinear failed to converge'; ours says "
+            "the same in other words"
+        ),
+        "test_linearsvm_liblinear_sample_weight": [
+            case(PENALTY_L1, SVM=LinearSVC, params={"penalty": "l1", "loss": "squared_hinge",
+                                                    "dual": False}),
+            case(PENALTY_DUAL, SVM=LinearSVC),
+        ],
+    },
+    "test_sklearn_linearsvc_sparse.py": {
+        "test_linearsvc_iris": pending(
+            "sparsify()/densify() (SparseCoefMixin): an assignable coef_ that may be sparse"
+        ),
+        "test_sparse_liblinear_intercept_handling": INTERCEPT_SCALING,
+    },
+}
+
+
+def _mark_for(marks, item):
+    entry = marks.get(item.name, marks.get(item.originalname))
+    if not isinstance(entry, list):
+        return entry
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for wanted, mark in entry:
+        if all(k in params and _same(params[k], v) for k, v in wanted.items()):
+            return mark
+    return None
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) if not isinstance(b, type) else a is b
+    except ValueError:
+        return False
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "thread_unsafe: scikit-learn's single-thread mark")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marks = MARKS.get(item.path.name)
+        if marks is None:
+            continue
+        mark = _mark_for(marks, item)
+        if mark is not None:
+            item.add_marker(mark)
+
+
+def _seeds():
+    value = os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED")
+    if value is None:
+        return [42]
+    if value == "all":
+        return list(range(100))
+    if "-" in value:
+        start, stop = value.split("-")
+        return list(range(int(start), int(stop) + 1))
+    return [int(value)]
+
+
+def pytest_generate_tests(metafunc):
+    if "global_random_seed" in metafunc.fixturenames:
+        metafunc.parametrize("global_random_seed", _seeds())

@@ -1,0 +1,291 @@
+"""The per-epoch behaviours and the minibatch solver, each tested on its own.
+
+The hooks are driven by hand with made-up epoch records, and the solver on a
+tiny network whose loss is scripted, so each test says exactly which rule it
+checks, independently of what an estimator's fit does around it.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from sknumpynet import nn
+from sknumpynet._epoch_hooks import BestWeights, LearningRate, Progress, Stopping
+from sknumpynet._training import (
+    RUNAWAY_FACTOR,
+    Interrupted,
+    MinibatchSolver,
+    Problem,
+    Run,
+    Trainer,
+    TrainingLog,
+)
+
+
+def make_problem(seed=0, n=40):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]))[:, None] + 0.1 * rng.standard_normal((n, 1))
+    network = nn.Sequential(nn.Linear(3, 1, rng=rng, dtype=np.float64))
+    loss = nn.MSELoss()
+    loss.check_finite = False
+    return Problem(network, loss, nn.L2Penalty(network.parameters(), 0.0), X, y)
+
+
+def make_run(problem=None, max_epochs=10):
+    problem = problem or make_problem()
+    optimizer = nn.SGD(problem.network.parameters(), lr=0.05)
+    return Run(problem, optimizer, TrainingLog(), max_epochs)
+
+
+def record(epoch, loss, val=None, lr=0.1):
+    return {"epoch": epoch, "loss": loss, "validation_score": val, "learning_rate": lr,
+            "seconds": 0.0}
+
+
+# -- Stopping --------------------------------------------------------------------------
+
+
+def test_stopping_on_the_training_loss_counts_like_scikit_learn():
+    run = make_run()
+    hook = Stopping(2, 0.1, "loss", nn.ConstantLR(0.1), best=math.inf)
+    # improves, improves by < tol (bad 1), bad 2, bad 3 > patience 2: converged
+    reasons = [hook.on_epoch_end(run, record(i, v)) for i, v in enumerate([1.0, 0.95, 0.99, 0.9])]
+    assert reasons == [None, None, None, "converged"]
+
+
+def test_stopping_on_the_validation_score_wants_it_higher():
+    run = make_run()
+    hook = Stopping(1, 0.0, "validation_score", nn.ConstantLR(0.1), best=-math.inf)
+    # up, up, down (bad 1), equal to the last (bad 2 > 1); with tol=0 an epoch
+    # equal to the best is not bad, as scikit-learn's `score < best + tol`
+    scores = [0.5, 0.6, 0.55, 0.55]
+    reasons = [hook.on_epoch_end(run, record(i, 1.0, s)) for i, s in enumerate(scores)]
+    assert reasons == [None, None, None, "converged"]
+
+
+def test_stopping_starts_from_the_best_of_earlier_fits():
+    run = make_run()
+    hook = Stopping(0, 0.0, "loss", nn.ConstantLR(0.1), best=0.5)
+    assert hook.on_epoch_end(run, record(1, 0.6)) == "converged"  # worse than the old best
+
+
+def test_stopping_asks_an_adaptive_schedule_to_reduce_first():
+    run = make_run()
+    schedule = nn.ReduceLROnPlateau(0.01, patience=math.inf, min_lr=1e-3)
+    hook = Stopping(0, 0.1, "loss", schedule, best=math.inf)
+    reasons = [hook.on_epoch_end(run, record(i, 1.0)) for i in range(5)]
+    # first epoch improves on inf; then each plateau divides by 5 while above 1e-3
+    assert reasons == [None, None, None, "converged", "converged"]
+    assert schedule.lr == pytest.approx(0.01 / 25)
+
+
+def test_infinite_patience_never_stops():
+    run = make_run()
+    hook = Stopping(math.inf, 0.0, "loss", nn.ConstantLR(0.1), best=math.inf)
+    assert not any(hook.on_epoch_end(run, record(i, 1.0)) for i in range(50))
+
+
+# -- LearningRate -------------------------------------------------------------------------
+
+
+def test_learning_rate_hands_the_schedule_to_the_optimizer_each_epoch():
+    run = make_run()
+    hook = LearningRate(nn.InverseScalingLR(1.0, power_t=1.0), n_steps=3)
+    rates = []
+    for i in range(3):
+        hook.on_epoch_begin(run)
+        rates.append(run.optimizer.lr)
+        hook.on_epoch_end(run, record(i, 1.0))
+    assert rates == pytest.approx([1.0, 1 / 4, 1 / 7])  # t = 0, 3, 6 samples seen
+
+
+# -- BestWeights ----------------------------------------------------------------------------
+
+
+def test_best_weights_restores_the_best_epoch_and_a_tie_keeps_the_earlier():
+    run = make_run()
+    weight = run.problem.network[0].weight.value
+    hook = BestWeights()
+    snapshots = {}
+    for epoch, score in enumerate([0.5, 0.8, 0.8, 0.7], start=1):
+        weight[...] = epoch  # a different weight each epoch
+        snapshots[epoch] = weight.copy()
+        run.log.record(1.0, score, 0.1, 0.0, 1)
+        hook.on_epoch_end(run, run.log.history[-1])
+    hook.on_fit_end(run, None)
+    np.testing.assert_array_equal(weight, snapshots[2])  # 0.8 first reached in epoch 2
+
+
+def test_best_weights_ignores_an_epoch_rolled_back_by_divergence():
+    run = make_run()
+    weight = run.problem.network[0].weight.value
+    hook = BestWeights()
+    run.log.record(1.0, 0.5, 0.1, 0.0, 1)
+    hook.on_epoch_end(run, run.log.history[-1])
+    weight[...] = 7.0
+    run.log.record(1.0, 0.9, 0.1, 0.0, 1)
+    hook.on_epoch_end(run, run.log.history[-1])
+    run.log.drop_last(1)  # the solver dropped epoch 2
+    weight[...] = 3.0
+    hook.on_fit_end(run, None)
+    assert (weight == 3.0).all()
+
+
+def test_best_weights_only_beats_earlier_fits():
+    run = make_run()
+    hook = BestWeights(best_score=0.9)
+    run.log.record(1.0, 0.8, 0.1, 0.0, 1)
+    hook.on_epoch_end(run, run.log.history[-1])
+    assert hook.arrays is None
+
+
+# -- Progress -------------------------------------------------------------------------------
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(capsys):
+    run = make_run()
+    hook = Progress(2, "Net")  # verbose=2 but pytest's stderr is not a terminal
+    for i in range(1, 4):
+        hook.on_epoch_begin(run)
+        hook.on_epoch_end(run, record(i, 1.0 / i, 0.5))
+    hook.on_fit_end(run, None)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    assert "\r" not in "".join(lines) and "validation score = 0.500000" in lines[0]
+
+
+def test_progress_is_silent_at_verbose_0(capsys):
+    run = make_run()
+    hook = Progress(0, "Net")
+    hook.on_epoch_begin(run)
+    hook.on_epoch_end(run, record(1, 1.0))
+    assert capsys.readouterr().out == ""
+
+
+# -- the solver: divergence and interruption ---------------------------------------------------
+
+
+def scripted(monkeypatch, losses):
+    """Trainer.run_epoch returns the scripted losses after really training."""
+    original = Trainer.run_epoch
+    calls = iter(losses)
+
+    def run_epoch(self):
+        value = original(self)
+        scripted_value = next(calls)
+        if scripted_value == "interrupt":
+            raise Interrupted
+        if scripted_value == "poison":  # the weights blow up during this epoch
+            for p in self.problem.network.parameters():
+                p.value[...] = np.inf
+            return math.nan
+        return value if scripted_value is None else scripted_value
+
+    monkeypatch.setattr(Trainer, "run_epoch", run_epoch)
+
+
+def solve(problem, max_epochs=5, seed=0):
+    rng = np.random.default_rng(seed)
+    optimizer = nn.Adam(problem.network.parameters(), lr=0.01)
+    solver = MinibatchSolver(optimizer, batch_size=8, max_epochs=max_epochs, rng=rng)
+    log = TrainingLog()
+    return solver.solve(problem, log), log, optimizer, rng
+
+
+def state(problem, optimizer, rng):
+    return ([a.copy() for a in problem.network.state_arrays()], optimizer.t,
+            {k: v.copy() for k, v in optimizer._state.items()}, rng.bit_generator.state)
+
+
+def assert_same(a, b):
+    for x, y in zip(a[0], b[0]):
+        np.testing.assert_array_equal(x, y)
+    assert a[1] == b[1]
+    for k in a[2]:
+        np.testing.assert_array_equal(a[2][k], b[2][k])
+    assert a[3] == b[3]
+
+
+@pytest.mark.parametrize("bad", ["poison", "runaway"])
+def test_solver_rolls_back_a_diverging_epoch_to_the_one_before(monkeypatch, bad):
+    twin = make_problem()
+    _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=2)
+    scripted(monkeypatch, [None, None, "poison" if bad == "poison" else RUNAWAY_FACTOR * 1e3])
+    problem = make_problem()
+    outcome, log, optimizer, rng = solve(problem)
+    assert outcome.reason == "diverged" and "epoch 3" in outcome.message
+    assert log.n_iter == 2 and log.loss_curve == twin_log.loss_curve
+    assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
+
+
+def test_solver_goes_back_two_epochs_when_the_last_start_overflows(monkeypatch):
+    # epoch 2's loss is fine but it leaves weights whose outputs overflow
+    # (checked at the start of epoch 3 only on its first batch): back to epoch 1
+    twin = make_problem()
+    _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=1)
+
+    original = Trainer.run_epoch
+    count = iter(range(100))
+
+    def run_epoch(self):
+        value = original(self)
+        i = next(count)
+        if i == 1:
+            for p in self.problem.network.parameters():
+                p.value[...] = 1e308
+        if i == 2:
+            return math.nan
+        return value
+
+    monkeypatch.setattr(Trainer, "run_epoch", run_epoch)
+    problem = make_problem()
+    outcome, log, optimizer, rng = solve(problem)
+    assert outcome.reason == "diverged" and "epoch 2" in outcome.message
+    assert log.n_iter == 1 and log.loss_curve == twin_log.loss_curve
+    assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
+
+
+def test_solver_refuses_when_no_epoch_gives_finite_outputs(monkeypatch):
+    scripted(monkeypatch, ["poison"])
+    problem = make_problem()
+    problem.X[0, 0] = 1e308  # even the initial weights overflow on this row
+    problem.network[0].weight.value[...] = 1e10
+    with pytest.raises(ValueError, match="no earlier weights give finite outputs"):
+        solve(problem)
+
+
+def test_solver_interruption_restores_weights_optimizer_and_generator(monkeypatch):
+    twin = make_problem()
+    _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=2)
+    scripted(monkeypatch, [None, None, "interrupt"])
+    problem = make_problem()
+    outcome, log, optimizer, rng = solve(problem)
+    assert outcome.reason == "interrupted" and "epoch 3" in outcome.message
+    assert log.loss_curve == twin_log.loss_curve
+    assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
+
+
+def test_solver_stops_when_a_hook_says_so():
+    class StopAfter:
+        def __init__(self, n):
+            self.n, self.seen = n, []
+
+        def on_epoch_begin(self, run):
+            pass
+
+        def on_epoch_end(self, run, record):
+            self.seen.append(record["epoch"])
+            return "callback" if record["epoch"] == self.n else None
+
+        def on_fit_end(self, run, outcome):
+            self.outcome = outcome
+
+    hook = StopAfter(3)
+    problem = make_problem()
+    solver = MinibatchSolver(nn.SGD(problem.network.parameters(), lr=0.01), batch_size=8,
+                             max_epochs=10, rng=np.random.default_rng(0), hooks=[hook])
+    outcome = solver.solve(problem, TrainingLog())
+    assert outcome.reason == "callback" and hook.seen == [1, 2, 3]
+    assert hook.outcome is outcome
