@@ -35,8 +35,8 @@ __all__ = ["LinearSVM"]
 #: probabilities when ``probability=True``.
 CALIBRATION_FRACTION = 0.2
 
-#: ``solver="auto"`` trains dense data of at most this many entries
-#: (n_samples * n_features) with the full-batch solver, anything else with Adam.
+#: ``solver="auto"`` trains data of at most this many entries (n_samples *
+#: n_features, dense or sparse) with the full-batch solver, larger data with Adam.
 AUTO_FULL_BATCH_MAX_SIZE = 1_000_000
 
 
@@ -112,12 +112,12 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         hinge; ``W = P - N`` with bounds for "l1"). The others are the
         minibatch optimizers of :mod:`sknumpynet.nn.optimizers`, which stop
         near the optimum. "auto" picks by the data alone, deterministically:
-        "lbfgs" for dense ``X`` with ``n_samples * n_features <= 1,000,000``
-        (``AUTO_FULL_BATCH_MAX_SIZE``) or ``penalty="l1"``; "adam" for larger
-        or sparse data, and always for ``early_stopping=True`` and
-        ``partial_fit``. Pass a solver by name to override the choice. The
-        full-batch solver reports no per-iteration progress (``verbose``) or
-        scikit-learn callbacks yet.
+        "lbfgs" when ``n_samples * n_features <= 1,000,000``
+        (``AUTO_FULL_BATCH_MAX_SIZE``, dense or sparse alike, so both give
+        the same model) or ``penalty="l1"``; "adam" for larger data, and
+        always for ``early_stopping=True`` and ``partial_fit``. Pass a solver
+        by name to override the choice. The full-batch solver reports no
+        per-iteration progress (``verbose``) or scikit-learn callbacks yet.
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
@@ -425,7 +425,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
             return False
         if self.penalty == "l1":
             return True
-        return not sp.issparse(X) and X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE
+        # by shape alone, not sparsity: the same data dense or sparse gets the same model
+        return X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE
 
     def _make_optimizer(self, params):
         if self.solver == "auto":  # the minibatch fits of "auto" use Adam

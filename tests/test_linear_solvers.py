@@ -162,11 +162,15 @@ def test_auto_solver_choice_is_deterministic_and_by_shape():
     assert hasattr(a, "objective_")  # small dense data: the full-batch solver
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.intercept_, b.intercept_)
-    sparse = LinearSVM(max_iter=3, random_state=0)
+    # by shape, not sparsity: the same small data sparse gets the same model
+    sparse = LinearSVM().fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, a.coef_, rtol=1e-4, atol=1e-5)  # tol=1e-4
+    big = sp.random(1001, 1000, density=0.002, format="csr", random_state=0)  # > 1e6
+    large = LinearSVM(max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sparse.fit(sp.csr_matrix(X), y)
-    assert not hasattr(sparse, "objective_")  # sparse data: Adam
+        large.fit(big, np.arange(1001) % 3)
+    assert not hasattr(large, "objective_")  # larger data: Adam
     assert not hasattr(LinearSVM(early_stopping=True, random_state=0).fit(X, y), "objective_")
 
 
