@@ -25,9 +25,10 @@ from . import nn
 from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_ready_array
 from ._classifier import NetworkClassifierMixin, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
+from ._epoch_hooks import Progress, SklearnCallbacks
 from ._linear_solvers import solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
-from ._training import Outcome
+from ._training import Outcome, Run
 
 __all__ = ["LinearSVM"]
 
@@ -131,8 +132,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
     max_iter : int, default=1000
-        Maximum number of epochs (minibatch solvers) or of iterations per
-        smoothing stage (full batch, see ``solver``).
+        Maximum number of epochs (minibatch solvers) or of iterations (full
+        batch, over all its smoothing stages; see ``solver``).
     tol : float, default=1e-4
         Minibatch solvers: improvement of the training objective (or
         validation accuracy with early stopping) below which an epoch counts
@@ -403,7 +404,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     def _make_solver(self, model, data, context, problem):
         """The full-batch solver where ``solver`` and the data's shape choose it."""
         if self._full_batch(data.X, data.partial):
-            return _FullBatchSolver(self, model)
+            # the epoch-level hooks only: no learning rate, no stopping rule
+            hooks = [h for h in self._hooks(model, data, context, False)
+                     if isinstance(h, (Progress, SklearnCallbacks))]
+            return _FullBatchSolver(self, model, hooks)
         if self.penalty == "l1":
             raise ValueError(
                 f"penalty='l1' needs the full-batch solver (solver='lbfgs' or 'auto'), "
@@ -703,40 +707,62 @@ class _FullBatchSolver:
     """:func:`~sknumpynet._linear_solvers.solve_full_batch` behind the solver interface.
 
     Solves the problem's SVM objective in place of the network's weights,
-    records each iteration's mean-form objective in the log, and leaves the
-    exact objective on the model (``objective_`` after the commit). Per-epoch
-    hooks (progress, scikit-learn callbacks) are not called.
+    records each iteration in the log (the mean-form objective, smoothed
+    during a hinge stage), calls the progress and scikit-learn callback hooks
+    once per iteration with the current weights in the network, and leaves
+    the exact objective on the model (``objective_`` after the commit).
     """
 
-    def __init__(self, estimator, model):
-        self.estimator, self.model = estimator, model
+    def __init__(self, estimator, model, hooks=()):
+        self.estimator, self.model, self.hooks = estimator, model, list(hooks)
 
     def solve(self, problem, log):
         est, linear = self.estimator, problem.network[0]
-        start = time.perf_counter()
+        run = Run(problem, None, log, est.max_iter)
+        state = {"start": time.perf_counter(), "reason": None}
+
+        def callback(W, b, value):
+            # an iteration is known only once scipy reports it: each epoch is
+            # begun and ended here, so that no epoch is begun that never runs
+            for hook in self.hooks:
+                hook.on_epoch_begin(run)
+            self._write(linear, W, b)
+            now = time.perf_counter()
+            record = log.record(value, None, math.nan, now - state["start"],
+                                problem.X.shape[0])
+            state["start"] = now
+            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
+            state["reason"] = next((r for r in reasons if r), None)
+            return bool(state["reason"])
+
         result = solve_full_batch(
             problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
             squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
             penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
             b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
-            tol=est.tol, max_iter=est.max_iter,
+            tol=est.tol, max_iter=est.max_iter, callback=callback,
         )
-        linear.weight.value[...] = result.W
-        if linear.bias is not None:
-            linear.bias.value[...] = result.b
-        seconds = (time.perf_counter() - start) / max(len(result.curve), 1)
-        exact = result.objective / (est.C * problem.total_weight)
-        for value in result.curve[:-1]:
-            log.record(value, None, math.nan, seconds, problem.X.shape[0])
-        log.record(exact, None, math.nan, seconds, problem.X.shape[0])  # the exact last
+        self._write(linear, result.W, result.b)
         self.model.objective = result.objective
-        if result.converged:
-            return Outcome("converged")
-        return Outcome("max_iter", (
-            f"Full-batch solver: maximum iterations ({est.max_iter}) reached and the "
-            "optimization hasn't converged yet; raise max_iter or tol, or standardise "
-            "the features."
-        ))
+        if state["reason"]:
+            outcome = Outcome(state["reason"])
+        elif result.converged:
+            outcome = Outcome("converged")
+        else:
+            outcome = Outcome("max_iter", (
+                f"Full-batch solver: maximum iterations ({est.max_iter}) reached and the "
+                "optimization hasn't converged yet; raise max_iter or tol, or standardise "
+                "the features."
+            ))
+        for hook in self.hooks:
+            hook.on_fit_end(run, outcome)
+        return outcome
+
+    @staticmethod
+    def _write(linear, W, b):
+        linear.weight.value[...] = W
+        if linear.bias is not None:
+            linear.bias.value[...] = b
 
 
 def _binary_column(outputs):
