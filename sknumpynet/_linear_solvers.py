@@ -10,9 +10,12 @@ unpenalised intercept)::
 the sample weights and ``loss_i`` the multiclass (squared) hinge of
 :class:`sknumpynet.nn.MultiClassHinge` with margin 1. The solvers minimise
 ``F / (C * sum_i s_i)`` (the mean form that LinearSVM's ``loss_curve_``
-reports) with scipy's L-BFGS-B:
+reports) with truncated Newton (conjugate gradients on exact Hessian-vector
+products, Armijo line search) or scipy's L-BFGS-B (see ``method`` of
+:func:`solve_full_batch`):
 
-- squared hinge: directly (the loss is once differentiable);
+- squared hinge: directly (the loss is once differentiable; Newton for "ovr"
+  and "weston_watkins", L-BFGS for the Crammer-Singer maximum);
 - hinge: the loss is not differentiable at the kink, so it is replaced by its
   Moreau envelope with parameter ``mu`` (a Huber-like smoothing that is exact
   for rows outside the margin and differs by at most ``mu`` elsewhere), solved
