@@ -44,8 +44,9 @@ def _expected_failures(estimator):
     # Crammer-Singer) does not get there within max_iter. scikit-learn runs
     # this check on LinearSVC only with tol=1e-12.
     if estimator.solver == "auto":
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "the full-batch solver stops at tol (see _expected_failures)"}
+        reason = "the full-batch solver stops at tol (see _expected_failures)"
+        return {"check_sample_weight_equivalence_on_dense_data": reason,
+                "check_sample_weight_equivalence_on_sparse_data": reason}
     return {}
 
 
