@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
 from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_ready_array
-from ._classifier import NetworkClassifierMixin, encode_class_labels
+from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
 from ._linear_solvers import solve_full_batch
@@ -670,6 +670,7 @@ def _checked_calibration_input(estimator, X, y, sample_weight):
         X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
         estimator=estimator,
     )
+    check_label_types(np.ravel(y_num), "y")  # before sorting them, as fit does
     check_classification_targets(y_num)
     labels = column_or_1d(y_num)
     weights = check_sample_weight(sample_weight, X_num, dtype=np.float64)
