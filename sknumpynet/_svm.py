@@ -6,7 +6,9 @@ an estimator that behaves like scikit-learn's ``LinearSVC``.
 """
 
 import hashlib
+import math
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -20,16 +22,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
-from ._base import BaseNetwork, NetworkTransformerMixin
+from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_ready_array
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
+from ._epoch_hooks import Progress, SklearnCallbacks
+from ._linear_solvers import solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
+from ._training import Outcome, Run
 
 __all__ = ["LinearSVM"]
 
 #: Share of the (weighted) rows of each class held out to calibrate
 #: probabilities when ``probability=True``.
 CALIBRATION_FRACTION = 0.2
+
+#: ``solver="auto"`` trains data of at most this many entries (n_samples *
+#: n_features, dense or sparse) with the full-batch solver, larger data with Adam.
+AUTO_FULL_BATCH_MAX_SIZE = 1_000_000
 
 
 def _zeros(shape, rng, dtype=np.float32):
@@ -85,8 +94,31 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         and ``coef_`` is that difference.
     fit_intercept : bool, default=True
         Learn an intercept per score column (unpenalised); False fixes it to 0.
-    solver : {"lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="adam"
-        Optimizer (see :mod:`sknumpynet.nn.optimizers`).
+    penalty : {"l2", "l1"}, default="l2"
+        "l2" is ``0.5 ||W||^2``; "l1" is ``||W||_1`` (as ``LinearSVC``), which
+        gives exact zeros (for ``SelectFromModel``). "l1" needs the full-batch
+        solver ("lbfgs", or "auto" which then always picks it).
+    dual : {"auto", True, False}, default="auto"
+        Accepted for ``LinearSVC`` compatibility and ignored: every solver here
+        works on the primal problem.
+    intercept_scaling : float, default=1.0
+        Accepted for ``LinearSVC`` compatibility and ignored: liblinear
+        penalises its intercept through this synthetic feature, while here the
+        intercept is never penalised.
+    solver : {"auto", "lbfgs", "sgd", "rmsprop", "adam", "nadam"}, default="auto"
+        "lbfgs" is the full-batch solver of :mod:`sknumpynet._linear_solvers`:
+        it reaches the optimum of the objective above (truncated Newton for
+        the squared hinge with "ovr" and "weston_watkins", scipy's L-BFGS-B
+        otherwise, with a continuation on a smoothed hinge for the plain
+        hinge; ``W = P - N`` with bounds for "l1"). The others are the
+        minibatch optimizers of :mod:`sknumpynet.nn.optimizers`, which stop
+        near the optimum. "auto" picks by the data alone, deterministically:
+        "lbfgs" when ``n_samples * n_features <= 1,000,000``
+        (``AUTO_FULL_BATCH_MAX_SIZE``, dense or sparse alike, so both give
+        the same model) or ``penalty="l1"``; "adam" for larger data, and
+        always for ``early_stopping=True`` and ``partial_fit``. Pass a solver
+        by name to override the choice. The full-batch solver reports no
+        per-iteration progress (``verbose``) or scikit-learn callbacks yet.
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
@@ -99,11 +131,14 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         Fashion-MNIST's 60,000 rows, 50 to 200 on a thousand rows).
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of epochs.
+    max_iter : int, default=1000
+        Maximum number of epochs (minibatch solvers) or of iterations (full
+        batch, over all its smoothing stages; see ``solver``).
     tol : float, default=1e-4
-        Improvement of the training objective (or validation accuracy with
-        early stopping) below which an epoch counts as no progress.
+        Minibatch solvers: improvement of the training objective (or
+        validation accuracy with early stopping) below which an epoch counts
+        as no progress. Full batch: the gradient's largest entry, relative to
+        its value at the start, at which the solver stops.
     n_iter_no_change : int, default=3
         Training stops (or, with "adaptive", the rate is divided by 5) after
         more than this many epochs without ``tol`` improvement.
@@ -150,16 +185,22 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights of the decision function; one row for two classes. A copy
-        derived from ``network_``.
+        Weights of the decision function; one row for two classes. A view of
+        the network's weights (edits in place change the model), except for
+        two classes on two columns, where it is their difference. Assignable
+        (shape-checked).
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts of the decision function; zeros when ``fit_intercept=False``.
+        A view of the bias where there is one; assignable (shape-checked).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined when ``X`` has string column names.
     n_iter_ : int
-        Epochs run.
+        Epochs run (full batch: iterations).
+    objective_ : float
+        Full-batch solver only: the objective ``0.5 ||W||^2 + C sum_i s_i
+        loss_i`` (``||W||_1 + ...`` for "l1") at the solution.
     t_ : int
         Training samples seen.
     loss_ : float
@@ -227,6 +268,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         "loss": [StrOptions({"hinge", "squared_hinge"})],
         "multi_class": [StrOptions({"crammer_singer", "weston_watkins", "ovr"})],
         "fit_intercept": ["boolean"],
+        "penalty": [StrOptions({"l2", "l1"})],
+        "dual": ["boolean", StrOptions({"auto"})],
+        "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(_SOLVERS) | {"auto"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "probability": ["boolean"],
         "restore_best_weights": ["boolean"],
@@ -239,11 +284,14 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         loss="hinge",
         multi_class="crammer_singer",
         fit_intercept=True,
-        solver="adam",
+        penalty="l2",
+        dual="auto",
+        intercept_scaling=1.0,
+        solver="auto",
         learning_rate_init=1e-2,
         learning_rate="adaptive",
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=3,
         early_stopping=False,
@@ -266,6 +314,9 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         self.loss = loss
         self.multi_class = multi_class
         self.fit_intercept = fit_intercept
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -350,8 +401,50 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         data.calibration = (X_num[held], labels[held], weights[held])
         return data
 
+    def _make_solver(self, model, data, context, problem):
+        """The full-batch solver where ``solver`` and the data's shape choose it."""
+        if self._full_batch(data.X, data.partial):
+            # the epoch-level hooks only: no learning rate, no stopping rule
+            hooks = [h for h in self._hooks(model, data, context, False)
+                     if isinstance(h, (Progress, SklearnCallbacks))]
+            return _FullBatchSolver(self, model, hooks)
+        if self.penalty == "l1":
+            raise ValueError(
+                f"penalty='l1' needs the full-batch solver (solver='lbfgs' or 'auto'), "
+                f"got solver={self.solver!r}"
+                + (" with partial_fit." if data.partial else
+                   " with early_stopping=True." if self.early_stopping else ".")
+            )
+        return super()._make_solver(model, data, context, problem)
+
+    def _full_batch(self, X, partial):
+        """Whether this fit runs the full-batch solver (deterministic in the data's shape)."""
+        if self.solver == "lbfgs":
+            if partial:
+                raise ValueError(
+                    "partial_fit is not available with solver='lbfgs' (not stochastic)."
+                )
+            return True
+        if self.solver != "auto" or partial or self.early_stopping:
+            return False
+        if self.penalty == "l1":
+            return True
+        # by shape alone, not sparsity: the same data dense or sparse gets the same model
+        return X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE
+
+    def _make_optimizer(self, params):
+        if self.solver == "auto":  # the minibatch fits of "auto" use Adam
+            return nn.Adam(params, lr=self.learning_rate_init, beta_1=self.beta_1,
+                           beta_2=self.beta_2, epsilon=self.epsilon)
+        return super()._make_optimizer(params)
+
     def _commit(self, model, data, interrupted):
         super()._commit(model, data, interrupted)
+        objective = getattr(model, "objective", None)
+        if objective is None:
+            self.__dict__.pop("objective_", None)  # a minibatch fit reports no optimum
+        else:
+            self.objective_ = objective
         calibration = getattr(data, "calibration", None)
         if calibration is None:
             self.__dict__.pop("calibration_temperature_", None)
@@ -397,25 +490,63 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
 
     @property
     def coef_(self):
-        """ndarray of shape (1, n_features) or (n_classes, n_features): the weights."""
+        """ndarray of shape (1, n_features) or (n_classes, n_features): the weights.
+
+        A view of the network's weights where the layout allows (edits in
+        place change the model); for two classes on two columns, their
+        difference (a copy). Assigning writes the network (shape-checked).
+        """
         check_is_fitted_network(self)
         weight = self.network_[0].weight.value
         if weight.shape[1] == 2:  # two classes on two columns: their difference
             return (weight[:, 1] - weight[:, 0]).reshape(1, -1)
-        return weight.T.copy()
+        return weight.T
+
+    @coef_.setter
+    def coef_(self, value):
+        check_is_fitted_network(self)
+        weight = self.network_[0].weight.value
+        rows = 1 if weight.shape[1] == 2 else weight.shape[1]
+        value = _checked_array(value, (rows, weight.shape[0]), "coef_")
+        if weight.shape[1] == 2:  # the difference of the two columns is the coefficient
+            weight[:, 1], weight[:, 0] = 0.5 * value[0], -0.5 * value[0]
+        else:
+            weight[...] = value.T
 
     @property
     def intercept_(self):
-        """ndarray of shape (1,) or (n_classes,): the intercepts (zeros without)."""
+        """ndarray of shape (1,) or (n_classes,): the intercepts (zeros without).
+
+        A view of the bias where there is one and the layout allows;
+        assigning writes it (shape-checked).
+        """
         check_is_fitted_network(self)
         linear = self.network_[0]
         if linear.bias is None:
             bias = np.zeros(linear.out_features, dtype=linear.weight.value.dtype)
         else:
-            bias = linear.bias.value.copy()
+            bias = linear.bias.value
         if bias.shape[0] == 2:
             return bias[1:] - bias[:1]
         return bias
+
+    @intercept_.setter
+    def intercept_(self, value):
+        check_is_fitted_network(self)
+        linear = self.network_[0]
+        columns = linear.out_features
+        value = _checked_array(value, (1 if columns == 2 else columns,), "intercept_")
+        if linear.bias is None:
+            if value.any():
+                raise ValueError(
+                    "This LinearSVM was fitted with fit_intercept=False and has no "
+                    "intercept to set; only zeros can be assigned to intercept_."
+                )
+            return
+        if columns == 2:
+            linear.bias.value[1], linear.bias.value[0] = 0.5 * value[0], -0.5 * value[0]
+        else:
+            linear.bias.value[...] = value
 
     @property
     def _n_features_out(self):
@@ -426,6 +557,14 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
 
     def _decision_scores(self, X):
         """Class scores of shape (n_samples, 1) for two classes, else (n, n_classes)."""
+        if _is_small_ready_array(self, X):
+            # a few rows: the product itself, without the chunked, thread-limited
+            # forward pass that costs many times more for one row
+            linear = self.network_[0]
+            out = X @ linear.weight.value
+            if linear.bias is not None:
+                out += linear.bias.value
+            return _binary_column(out)
         X = self._check_input(X)
         return _binary_column(self._forward(X))
 
@@ -553,6 +692,78 @@ def _train_and_held_rows(estimator, X, labels, weights):
     )
     rows = np.arange(X.shape[0])
     return rows, rows
+
+
+def _checked_array(value, shape, name):
+    """``value`` as a float array of exactly ``shape``, else a ValueError naming it."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite.")
+    return array
+
+
+class _FullBatchSolver:
+    """:func:`~sknumpynet._linear_solvers.solve_full_batch` behind the solver interface.
+
+    Solves the problem's SVM objective in place of the network's weights,
+    records each iteration in the log (the mean-form objective, smoothed
+    during a hinge stage), calls the progress and scikit-learn callback hooks
+    once per iteration with the current weights in the network, and leaves
+    the exact objective on the model (``objective_`` after the commit).
+    """
+
+    def __init__(self, estimator, model, hooks=()):
+        self.estimator, self.model, self.hooks = estimator, model, list(hooks)
+
+    def solve(self, problem, log):
+        est, linear = self.estimator, problem.network[0]
+        run = Run(problem, None, log, est.max_iter)
+        state = {"start": time.perf_counter(), "reason": None}
+
+        def callback(W, b, value):
+            # an iteration is known only once scipy reports it: each epoch is
+            # begun and ended here, so that no epoch is begun that never runs
+            for hook in self.hooks:
+                hook.on_epoch_begin(run)
+            self._write(linear, W, b)
+            now = time.perf_counter()
+            record = log.record(value, None, math.nan, now - state["start"],
+                                problem.X.shape[0])
+            state["start"] = now
+            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
+            state["reason"] = next((r for r in reasons if r), None)
+            return bool(state["reason"])
+
+        result = solve_full_batch(
+            problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
+            squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
+            penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
+            b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
+            tol=est.tol, max_iter=est.max_iter, callback=callback,
+        )
+        self._write(linear, result.W, result.b)
+        self.model.objective = result.objective
+        if state["reason"]:
+            outcome = Outcome(state["reason"])
+        elif result.converged:
+            outcome = Outcome("converged")
+        else:
+            outcome = Outcome("max_iter", (
+                f"Full-batch solver: maximum iterations ({est.max_iter}) reached and the "
+                "optimization hasn't converged yet; raise max_iter or tol, or standardise "
+                "the features."
+            ))
+        for hook in self.hooks:
+            hook.on_fit_end(run, outcome)
+        return outcome
+
+    @staticmethod
+    def _write(linear, W, b):
+        linear.weight.value[...] = W
+        if linear.bias is not None:
+            linear.bias.value[...] = b
 
 
 def _binary_column(outputs):

@@ -64,9 +64,11 @@ def mlp_regressor(**params):
 
 def linear_svm(**params):
     # a constant rate: the default cosine schedule depends on max_iter, and the
-    # twins below compare a long fit with a shorter one epoch by epoch
-    return sknumpynet.LinearSVM(**{"learning_rate": "constant", "learning_rate_init": 0.01,
-                                   **COMMON, **params})
+    # twins below compare a long fit with a shorter one epoch by epoch. Adam:
+    # these tests are of the minibatch epochs (solver="auto" would train this
+    # small data with the full-batch solver, which has no batches to interrupt)
+    return sknumpynet.LinearSVM(**{"solver": "adam", "learning_rate": "constant",
+                                   "learning_rate_init": 0.01, **COMMON, **params})
 
 
 linear_svm_proba = functools.partial(linear_svm, probability=True)

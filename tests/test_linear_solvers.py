@@ -1,0 +1,221 @@
+"""The full-batch linear SVM solvers and LinearSVM's use of them."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import SelectFromModel
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from sknumpynet import LinearSVM
+from sknumpynet._linear_solvers import _Problem, objective, solve_full_batch
+
+KINDS = ["ovr", "crammer_singer", "weston_watkins"]
+
+
+def problem(n=60, d=5, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = rng.integers(k, size=n)
+    y[:k] = np.arange(k)
+    return X, y, rng.uniform(0.5, 2.0, size=n)
+
+
+def columns(kind, k):
+    return 1 if kind == "ovr" and k == 2 else k
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("mu", [0.0, 0.3])
+@pytest.mark.parametrize("squared", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_objective_gradient_matches_finite_differences(kind, squared, mu, k):
+    X, y, s = problem(k=k)
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(5, columns(kind, k))) * 0.5
+    b = rng.normal(size=W.shape[1]) * 0.5
+    kwargs = dict(C=0.7, kind=kind, squared=squared, mu=mu)
+    _, gW, gb = objective(W, b, X, y, s, **kwargs)
+    # a random direction (never all ones): compare the directional derivative
+    V, v = rng.normal(size=W.shape), rng.normal(size=b.shape)
+    eps = 1e-6
+    plus = objective(W + eps * V, b + eps * v, X, y, s, **kwargs)[0]
+    minus = objective(W - eps * V, b - eps * v, X, y, s, **kwargs)[0]
+    np.testing.assert_allclose((plus - minus) / (2 * eps), np.vdot(gW, V) + gb @ v, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.3])
+@pytest.mark.parametrize("squared", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_hessian_vector_product_matches_finite_differences(kind, squared, mu):
+    if not squared and mu == 0:
+        pytest.skip("the plain hinge has no Hessian")
+    X, y, s = problem()
+    p = _Problem(X, y, s, C=0.7, kind=kind, squared=squared, fit_intercept=True, n_columns=3)
+    rng = np.random.default_rng(2)
+    x, v = rng.normal(size=18) * 0.5, rng.normal(size=18)
+    hessp, diagonal = p.hessian(p.scores(x), mu)
+    eps = 1e-7
+    fd = (p.gradient(x + eps * v, p.scores(x + eps * v), mu)
+          - p.gradient(x - eps * v, p.scores(x - eps * v), mu)) / (2 * eps)
+    # away from a kink the generalised Hessian is the derivative of the gradient
+    np.testing.assert_allclose(hessp(v)[:15], fd[:15], rtol=1e-4, atol=1e-7)
+    unit = np.zeros(18)
+    unit[4] = 1.0
+    np.testing.assert_allclose(diagonal[4], hessp(unit)[4], rtol=1e-10)
+
+
+def iris_scaled():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("kind, loss, penalty", [
+    ("ovr", "squared_hinge", "l2"), ("ovr", "hinge", "l2"),
+    ("crammer_singer", "hinge", "l2"), ("ovr", "squared_hinge", "l1"),
+])
+def test_optimum_matches_liblinear_without_intercept(kind, loss, penalty):
+    # without an intercept liblinear minimises exactly this objective
+    X, y = iris_scaled()
+    ref = LinearSVC(C=0.5, loss=loss, penalty=penalty, multi_class=kind, fit_intercept=False,
+                    dual=penalty == "l2", tol=1e-10, max_iter=1_000_000).fit(X, y)
+    squared = loss == "squared_hinge"
+    ours = solve_full_batch(X, y, None, C=0.5, kind=kind, squared=squared, fit_intercept=False,
+                            penalty=penalty, tol=1e-6, max_iter=5000)
+    theirs = objective(ref.coef_.T, np.zeros(3), X, y, None, C=0.5, kind=kind,
+                       squared=squared, penalty=penalty)[0]
+    assert ours.converged
+    assert ours.objective <= theirs * (1 + 1e-4)
+    assert ours.objective >= theirs * (1 - 1e-3)  # liblinear is not far off either
+
+
+def test_l1_gives_exact_zeros_and_selects_features():
+    X, y = make_classification(n_samples=200, n_features=30, n_informative=4,
+                               n_redundant=0, random_state=0)
+    clf = LinearSVM(penalty="l1", loss="squared_hinge", multi_class="ovr", C=0.05).fit(X, y)
+    assert 0 < np.count_nonzero(clf.coef_) < 20  # exact zeros
+    ref = LinearSVC(penalty="l1", loss="squared_hinge", dual=False, C=0.05, fit_intercept=False,
+                    tol=1e-10, max_iter=100_000)
+    selector = SelectFromModel(clf, prefit=True)
+    assert selector.transform(X).shape[1] == np.count_nonzero(clf.coef_)
+    assert SelectFromModel(LinearSVM(penalty="l1", loss="squared_hinge", C=0.05)).fit(
+        X, y).transform(X).shape[1] == np.count_nonzero(clf.coef_)
+    # the l1 solution without intercept is liblinear's
+    ours = LinearSVM(penalty="l1", loss="squared_hinge", multi_class="ovr", C=0.05,
+                     fit_intercept=False, tol=1e-8).fit(X, y)
+    ref.fit(X, y)
+    np.testing.assert_array_equal(ours.coef_ != 0, ref.coef_ != 0)
+
+
+def test_l1_with_a_minibatch_solver_is_refused():
+    X, y = iris_scaled()
+    with pytest.raises(ValueError, match="penalty='l1' needs the full-batch"):
+        LinearSVM(penalty="l1", solver="adam").fit(X, y)
+
+
+@pytest.mark.parametrize("kind, squared", [("ovr", True), ("crammer_singer", False),
+                                           ("weston_watkins", True)])
+def test_sparse_input_gives_the_dense_solution(kind, squared):
+    X, y, s = problem(n=80, d=12)
+    X[np.abs(X) < 1.0] = 0.0
+    dense = solve_full_batch(X, y, s, C=1.0, kind=kind, squared=squared, tol=1e-8,
+                             max_iter=2000)
+    sparse = solve_full_batch(sp.csr_matrix(X), y, s, C=1.0, kind=kind, squared=squared,
+                              tol=1e-8, max_iter=2000)
+    # the same products in another order: equal to the solver's tolerance
+    np.testing.assert_allclose(sparse.objective, dense.objective, rtol=1e-7)
+    np.testing.assert_allclose(sparse.W, dense.W, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["ovr", "weston_watkins"])
+def test_newton_and_lbfgs_reach_the_same_optimum(kind):
+    X, y, s = problem(n=100, d=6)
+    a = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, method="newton")
+    b = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, max_iter=5000,
+                         method="lbfgs")
+    np.testing.assert_allclose(a.objective, b.objective, rtol=1e-9)
+    np.testing.assert_allclose(a.W, b.W, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_every_solver_reaches_the_full_batch_optimum(solver):
+    X, y = iris_scaled()
+    kwargs = dict(multi_class="ovr", loss="squared_hinge", random_state=0)
+    exact = LinearSVM(solver="lbfgs", tol=1e-8, **kwargs).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mini = LinearSVM(solver=solver, batch_size=150, max_iter=3000, tol=0.0,
+                         learning_rate_init=0.05, **kwargs).fit(X, y)
+    W, b = mini.coef_.T, mini.intercept_
+    theirs = objective(W, b, X, y, None, C=1.0, kind="ovr", squared=True)[0]
+    # the minibatch solver may land on the optimum too: equal to rounding
+    assert exact.objective_ * (1 - 1e-12) <= theirs <= exact.objective_ * 1.01
+
+
+def test_auto_solver_choice_is_deterministic_and_by_shape():
+    X, y = iris_scaled()
+    a, b = LinearSVM().fit(X, y), LinearSVM().fit(X, y)
+    assert hasattr(a, "objective_")  # small dense data: the full-batch solver
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    # by shape, not sparsity: the same small data sparse gets the same model
+    sparse = LinearSVM().fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, a.coef_, rtol=1e-4, atol=1e-5)  # tol=1e-4
+    big = sp.random(1001, 1000, density=0.002, format="csr", random_state=0)  # > 1e6
+    large = LinearSVM(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        large.fit(big, np.arange(1001) % 3)
+    assert not hasattr(large, "objective_")  # larger data: Adam
+    assert not hasattr(LinearSVM(early_stopping=True, random_state=0).fit(X, y), "objective_")
+
+
+def test_tight_full_batch_passes_sample_weight_equivalence():
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    est = LinearSVM(loss="squared_hinge", multi_class="weston_watkins", tol=1e-10)
+    check_sample_weight_equivalence_on_dense_data("LinearSVM", est)
+
+
+def test_small_data_defaults_converge_to_the_optimum():
+    X, y = iris_scaled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = LinearSVM().fit(X, y)
+    tight = solve_full_batch(X, np.searchsorted(clf.classes_, y), None, C=1.0,
+                             kind="crammer_singer", squared=False, tol=1e-9, max_iter=20000)
+    assert clf.objective_ <= tight.objective * 1.01
+    ref = LinearSVC(multi_class="crammer_singer").fit(X, y)
+    assert clf.score(X, y) >= ref.score(X, y) - 0.01
+
+
+def test_coef_and_intercept_are_assignable_and_shape_checked():
+    X, y = iris_scaled()
+    clf = LinearSVM().fit(X, y)
+    clf.coef_ = np.ones((3, 4))
+    clf.intercept_ = np.array([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(clf.decision_function(X), X @ np.ones((4, 3)) + [0, 1, 2])
+    with pytest.raises(ValueError, match=r"coef_ must have shape \(3, 4\)"):
+        clf.coef_ = np.ones((4, 3))
+    with pytest.raises(ValueError, match="intercept_ must have shape"):
+        clf.intercept_ = np.ones(2)
+    binary = LinearSVM().fit(X[:100], y[:100])  # two classes on two columns
+    binary.coef_ = np.arange(4.0).reshape(1, 4)
+    np.testing.assert_allclose(binary.coef_, np.arange(4.0).reshape(1, 4))
+
+
+def test_lean_single_row_path_matches_the_full_path():
+    X, y = iris_scaled()
+    clf = LinearSVM().fit(X, y)
+    full = clf.decision_function(X)  # 150 rows: the full path
+    for i in (0, 57, 149):
+        np.testing.assert_allclose(clf.decision_function(X[i:i + 1]), full[i:i + 1],
+                                   rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full((1, 4), np.nan))
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(np.ones((1, 3)))
