@@ -1,0 +1,119 @@
+"""The default ``n_threads=None`` does not oversubscribe in parallel searches.
+
+Fits in the worker threads of a search (joblib's threading backend, Dask worker
+threads) share the cores: ``max(1, cpu_count // n_running)`` BLAS threads, never
+more than the BLAS had. The thread counts are read with threadpoolctl from inside
+``Linear.forward`` while both fits are known to be running (two barriers).
+"""
+
+import threading
+
+import joblib
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from sknumpynet import LinearSVM, MLPClassifier, _runtime
+from sknumpynet.nn import Linear
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+pytestmark = pytest.mark.skipif(not _blas_threads(), reason="threadpoolctl sees no BLAS")
+
+X = np.random.default_rng(0).standard_normal((120, 8))
+Y = (X[:, 0] > 0).astype(int)
+
+
+def _mlp(**params):
+    return MLPClassifier((6,), max_iter=2, batch_size=40, random_state=0, **params)
+
+
+@pytest.fixture
+def seen_while_both_fit(monkeypatch):
+    """Per thread, the BLAS thread counts at its first forward once both fits are in."""
+    both_in, both_recorded = threading.Barrier(2, timeout=20), threading.Barrier(2, timeout=20)
+    seen, original = {}, Linear.forward
+
+    def forward(self, x):
+        name = threading.current_thread().name
+        if name not in seen:
+            seen[name] = None
+            both_in.wait()
+            seen[name] = _blas_threads()
+            both_recorded.wait()
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    return seen
+
+
+def _found():
+    found = _blas_threads()
+    if max(found) < 2:
+        pytest.skip("BLAS runs one thread here anyway: nothing to share")
+    return found
+
+
+@pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(max_iter=2, random_state=0)])
+def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit, make):
+    found = _found()
+    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(make().fit)(X, Y) for _ in range(2)
+    )
+    assert len(seen_while_both_fit) == 2
+    # 2 cores // 2 running fits = 1 thread each, where the BLAS had more
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found  # restored when the last fit is done
+
+
+def test_explicit_n_threads_wins_over_the_share(monkeypatch, seen_while_both_fit):
+    found = _found()
+    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2 * max(found))  # a share: max(found)
+    fits = [_mlp(n_threads=1), _mlp()]
+    joblib.Parallel(n_jobs=2, backend="threading")(joblib.delayed(e.fit)(X, Y) for e in fits)
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found
+
+
+def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
+    found = _found()
+    monkeypatch.setattr(_runtime, "cpu_count", lambda: 4 * max(found))
+    seen, original = [], Linear.forward
+
+    def forward(self, x):
+        seen.append(_blas_threads())
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    worker = threading.Thread(target=_mlp().fit, args=(X, Y))
+    worker.start()
+    worker.join(30)
+    assert seen and all(t == found for t in seen)
+
+
+@pytest.mark.parametrize(
+    "requests, found, n_cpus, expected",
+    [
+        ([], [4, 2], 8, [4, 2]),  # nothing running: as found
+        ([None], [4, 2], 8, [4, 2]),  # alone: the share (8) never raises the limit
+        ([None, None], [4, 4], 8, [4, 4]),
+        ([None, None, None], [4, 8], 8, [2, 2]),  # 8 // 3
+        ([None] * 5, [1, 2], 2, [1, 1]),  # at least one thread
+        ([None, 3, 1], [2, 2], 8, [3, 3]),  # the first explicit n_threads wins
+        ([None], [1], 16, [1]),  # a loky worker started with one thread stays at one
+    ],
+)
+def test_agreed_blas_threads(requests, found, n_cpus, expected):
+    assert _runtime.agreed_blas_threads(requests, found, n_cpus) == expected
+
+
+def test_main_thread_fit_leaves_the_blas_alone(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_runtime, "limit_blas", lambda n: calls.append(n))
+    assert isinstance(_runtime.blas_threads(None), type(_runtime.contextlib.nullcontext()))
+    _runtime.blas_threads(2)
+    assert calls == [2]
