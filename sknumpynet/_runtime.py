@@ -51,9 +51,10 @@ def make_rng(random_state):
 
 _BLAS_LOCK = threading.Lock()
 #: The fits (and predicts) in the process that hold a BLAS limit: the limit each
-#: asked for (an int, or None to share the cores), the BLAS libraries' thread
-#: counts found when the first came in, and the counts set since.
-_blas = {"requests": [], "controller": None, "found": None, "current": None}
+#: asked for (an int, or None to share the cores); the worker threads that have
+#: asked for a share and are still alive; the BLAS libraries' thread counts found
+#: when the first request came in, and the counts set since.
+_blas = {"requests": [], "workers": set(), "controller": None, "found": None, "current": None}
 
 
 def blas_threads(n_threads):
@@ -64,12 +65,14 @@ def blas_threads(n_threads):
     - an int caps the BLAS at that many threads;
     - None in the main thread leaves the BLAS as it is;
     - None outside the main thread (joblib's threading backend, a Dask worker's
-      task threads, any thread pool) shares the cores among the fits running in
-      the process at that moment: ``max(1, cpu_count() // n_running)`` threads,
-      never more than the BLAS had. Worker processes need nothing here: joblib's
-      loky workers start with ``cpu_count() // n_jobs`` threads and Dask's
-      nanny-spawned workers with one (both through environment variables), and
-      being never raised, those limits stay.
+      task threads, any thread pool) shares the cores among the worker threads:
+      ``max(1, cpu_count() // n_workers)`` BLAS threads, never more than the BLAS
+      had, where ``n_workers`` counts the live threads that have fitted or
+      predicted with ``n_threads=None`` (a search's pool threads live as long as
+      the search, so a worker between two fits still counts). Worker processes
+      need nothing here: joblib's loky workers start with ``cpu_count() //
+      n_jobs`` BLAS threads and Dask's nanny-spawned workers with one (both
+      through environment variables), and being never raised, those limits stay.
 
     Parameters
     ----------
@@ -90,9 +93,9 @@ def limit_blas(n_threads):
 
     The BLAS thread count is process-wide, so the fits running at once agree on
     one: the first explicit ``n_threads`` among them, else the cores shared among
-    them (see :func:`blas_threads`). The last one out restores what the first one
-    found. (Nested threadpool_limits blocks in several threads would restore in
-    the wrong order and leave the BLAS limited.)
+    the worker threads (see :func:`blas_threads`). The last one out restores what
+    the first one found. (Nested threadpool_limits blocks in several threads would
+    restore in the wrong order and leave the BLAS limited.)
 
     Parameters
     ----------
@@ -103,6 +106,9 @@ def limit_blas(n_threads):
         if not _blas["requests"]:
             _blas_found()
         _blas["requests"].append(n_threads)
+        if n_threads is None:
+            _blas["workers"] = {t for t in _blas["workers"] if t.is_alive()}
+            _blas["workers"].add(threading.current_thread())
         _blas_apply()
     try:
         yield
@@ -121,7 +127,9 @@ def _blas_found():
 
 def _blas_apply():
     """Set the BLAS to what the requests now running agree on (under the lock)."""
-    wanted = agreed_blas_threads(_blas["requests"], _blas["found"], cpu_count())
+    requests = _blas["requests"]
+    n_workers = max(requests.count(None), sum(t.is_alive() for t in _blas["workers"]))
+    wanted = agreed_blas_threads(requests, n_workers, _blas["found"], cpu_count())
     for lib, now, new in zip(_blas["controller"].lib_controllers, _blas["current"], wanted):
         if now != new:
             lib.set_num_threads(new)
@@ -134,7 +142,7 @@ def _blas_apply():
         release()
 
 
-def agreed_blas_threads(requests, found, n_cpus):
+def agreed_blas_threads(requests, n_workers, found, n_cpus):
     """The BLAS thread counts that overlapping fits agree on.
 
     Parameters
@@ -142,22 +150,24 @@ def agreed_blas_threads(requests, found, n_cpus):
     requests : list of (int or None)
         The ``n_threads`` of each fit running, in the order they came in; None
         asks for a share of the cores.
+    n_workers : int
+        The worker threads sharing the cores.
     found : list of int
-        Each BLAS library's thread count when the first of them came in.
+        Each BLAS library's thread count when the first request came in.
     n_cpus : int
 
     Returns
     -------
     counts : list of int
         For each library: ``found`` when nothing runs; the first explicit request
-        if any; else ``max(1, n_cpus // len(requests))``, never above ``found``.
+        if any; else ``max(1, n_cpus // n_workers)``, never above ``found``.
     """
     explicit = [n for n in requests if n is not None]
     if not requests:
         return list(found)
     if explicit:
         return [explicit[0]] * len(found)
-    share = max(1, n_cpus // len(requests))
+    share = max(1, n_cpus // max(1, n_workers))
     return [min(n, share) for n in found]
 
 

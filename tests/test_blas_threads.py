@@ -96,19 +96,46 @@ def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "requests, found, n_cpus, expected",
+    "requests, n_workers, found, n_cpus, expected",
     [
-        ([], [4, 2], 8, [4, 2]),  # nothing running: as found
-        ([None], [4, 2], 8, [4, 2]),  # alone: the share (8) never raises the limit
-        ([None, None], [4, 4], 8, [4, 4]),
-        ([None, None, None], [4, 8], 8, [2, 2]),  # 8 // 3
-        ([None] * 5, [1, 2], 2, [1, 1]),  # at least one thread
-        ([None, 3, 1], [2, 2], 8, [3, 3]),  # the first explicit n_threads wins
-        ([None], [1], 16, [1]),  # a loky worker started with one thread stays at one
+        ([], 0, [4, 2], 8, [4, 2]),  # nothing running: as found
+        ([None], 1, [4, 2], 8, [4, 2]),  # alone: the share (8) never raises the limit
+        ([None, None], 2, [4, 4], 8, [4, 4]),
+        ([None], 2, [4, 4], 4, [2, 2]),  # the other worker between two fits still counts
+        ([None, None, None], 3, [4, 8], 8, [2, 2]),  # 8 // 3
+        ([None] * 5, 5, [1, 2], 2, [1, 1]),  # at least one thread
+        ([None, 3, 1], 1, [2, 2], 8, [3, 3]),  # the first explicit n_threads wins
+        ([None], 1, [1], 16, [1]),  # a loky worker started with one thread stays at one
     ],
 )
-def test_agreed_blas_threads(requests, found, n_cpus, expected):
-    assert _runtime.agreed_blas_threads(requests, found, n_cpus) == expected
+def test_agreed_blas_threads(requests, n_workers, found, n_cpus, expected):
+    assert _runtime.agreed_blas_threads(requests, n_workers, found, n_cpus) == expected
+
+
+def test_a_worker_between_fits_still_counts(monkeypatch):
+    """Thread A fits, then B fits while A is alive but idle: B gets half the cores."""
+    found = _found()
+    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    a_done, b_done, seen = threading.Event(), threading.Event(), []
+
+    def a():
+        _mlp().fit(X, Y)
+        a_done.set()
+        b_done.wait(30)  # idle, alive: like a search's pool thread between fits
+
+    def b():
+        with _runtime.blas_threads(None):
+            seen.append(_blas_threads())
+        b_done.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    threads[0].start()
+    assert a_done.wait(30)
+    threads[1].start()
+    for t in threads:
+        t.join(30)
+    assert seen == [[1] * len(found)]
+    assert _blas_threads() == found
 
 
 def test_main_thread_fit_leaves_the_blas_alone(monkeypatch):
