@@ -158,7 +158,7 @@ def dask_config(X, y):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        print("  dask: distributed is not installed (pip install sknumpynet[distributed])")
+        print('  dask: distributed is not installed (pip install ".[distributed]" from the clone)')
         yield None, None
         return
     environ = dict(os.environ)  # the nanny writes *_NUM_THREADS=1 into this process

@@ -9,8 +9,12 @@ Commands:
     :mod:`sknumpynet._demo`).
 
 Usage errors print one line on stderr and exit with status 2; a demo that
-cannot run (data unavailable, output folder not writable) prints one line and
-exits with status 1.
+cannot run (data unavailable, output folder not writable) prints why on stderr
+(for a failed download, each URL tried and its error) and exits with status 1.
+
+``--help`` answers without importing scikit-learn, scipy, pandas or
+matplotlib: the package imports its estimators lazily and this module imports
+the demo's dependencies only to run it.
 """
 
 import argparse
@@ -86,14 +90,18 @@ scikit-learn's MLPClassifier and LinearSVC on the same train/test split, print
 their test accuracy and fit time side by side, and write to --out:
 
   learning_curves.png    training loss and validation accuracy per epoch
-  predictions.png        test images with predicted and true labels
-                         (green when right, red when wrong)
+  predictions.png        32 random test images with predicted and true labels
+                         (green when right, red when wrong); up to a quarter
+                         are mistakes, chosen on purpose, as its title says
   confusion_matrix.png   the MLP's confusion matrix on the test set
   embeddings.png         t-SNE (or PCA) of raw pixels beside the MLP's
                          learned embeddings, coloured by class
   model.joblib           the fitted MLP, a Pipeline that takes raw pixels
   linear_svm.joblib      the fitted LinearSVM, likewise
-  results.json           the table and the settings
+  results.json           the table, the settings and the machine's load
+
+The timing table says when the machine was busy (load average against its
+cores) while timing: then the fit times measure other processes too.
 
 digits ships with scikit-learn (1797 images of 8x8, no download) and runs
 in well under a minute. fashion-mnist and mnist (28x28) are read from
@@ -106,6 +114,7 @@ examples:
   sknumpynet demo
   sknumpynet demo --dataset fashion-mnist --epochs 20 --out fashion-demo
   sknumpynet demo --dataset mnist --data-home ~/data --max-samples 5000
+  sknumpynet demo --n-threads 1
 """
 
 
@@ -172,6 +181,11 @@ def build_parser():
         help="seed of the split, the models and the maps (default: %(default)s)",
     )
     demo.add_argument(
+        "--n-threads", type=_positive_int, default=None, metavar="N",
+        help="BLAS threads of every fit, sknumpynet's and scikit-learn's (default: one "
+             "per core); 1 is often fastest for small data or on a busy machine",
+    )
+    demo.add_argument(
         "--no-progress", dest="progress", action="store_false",
         help="do not show progress bars",
     )
@@ -185,6 +199,7 @@ def _run_demo(args):
         args.dataset, epochs=args.epochs, out=args.out, data_home=args.data_home,
         max_samples=args.max_samples, seed=args.seed, hidden=args.hidden,
         map_method=args.map_method, progress=args.progress,
+        n_threads=args.n_threads,
     )
     return 0
 

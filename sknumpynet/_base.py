@@ -391,18 +391,22 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _split_validation(self, X, y, sample_weight, rng):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        stratify = y if is_classifier(self) and y.ndim == 1 else None
-        try:
-            parts = train_test_split(
-                *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-            )
-        except ValueError:  # a class too small to stratify: split at random instead
-            parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed)
+        # stratified as scikit-learn: a class too small to split is an error
+        stratify = None
+        if is_classifier(self) and y.ndim == 1:
+            stratify = y
+        elif is_classifier(self) and y.shape[1] == 1:  # binary: one 0/1 column
+            stratify = y > 0.5  # a 2-D bool column, as scikit-learn stratifies it
+        parts = train_test_split(
+            *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
         X_tr, X_val, y_tr, y_val = parts[:4]
         if X_val.shape[0] < 2 or X_tr.shape[0] < 1:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves too few samples "
-                f"for early stopping with {X.shape[0]} samples."
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {X.shape[0]} samples leaves {X_val.shape[0]} "
+                "for early stopping (at least 2 are needed). Increase validation_fraction or "
+                "pass more data."
             )
         sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
         return X_tr, X_val, y_tr, y_val, sw_tr, sw_val

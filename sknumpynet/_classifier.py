@@ -4,6 +4,8 @@
 import this module; neither imports the other.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
@@ -12,8 +14,10 @@ from sklearn.utils.validation import column_or_1d
 
 __all__ = [
     "NetworkClassifierMixin",
+    "check_label_types",
     "check_warm_start_classes",
     "class_sample_weight",
+    "class_weight_vector",
     "encode_class_labels",
 ]
 
@@ -61,11 +65,18 @@ def encode_class_labels(y, classes, fitted_classes, owner):
     Raises
     ------
     ValueError
-        For continuous targets, fewer than two classes, labels outside
-        ``classes``, or ``classes`` that differ from the fitted ones.
+        For continuous targets, fewer than two classes, labels mixing types
+        (numbers and strings, strings and None, ...) or of another type than
+        the fitted classes, labels outside ``classes``, or ``classes`` that
+        differ from the fitted ones.
     """
     y = column_or_1d(y, warn=True)
+    check_label_types(y, "y")
+    if classes is not None:
+        check_label_types(classes, "classes")
     check_classification_targets(y)
+    if fitted_classes is not None:
+        check_label_types_match(y, fitted_classes)
     if fitted_classes is None:
         known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
         if len(known) < 2:
@@ -118,7 +129,113 @@ def class_sample_weight(class_weight, y_encoded, classes, partial):
     if y.ndim == 2 and y.shape[1] > 1:
         return compute_sample_weight(class_weight, y)
     index = y.reshape(-1).astype(np.intp)
-    return compute_sample_weight(class_weight, classes[index])
+    if isinstance(class_weight, str):  # "balanced": over the classes present in y
+        return compute_sample_weight(class_weight, classes[index])
+    # a dict: each class's weight (1 when not named), over every known class,
+    # so that a class absent from one partial_fit batch is no error
+    return class_weight_vector(class_weight, classes)[index]
+
+
+def class_weight_vector(class_weight, classes):
+    """The weight of each class for a ``class_weight`` dict, checked against ``classes``.
+
+    Parameters
+    ----------
+    class_weight : dict
+        Class label -> weight; classes it does not name weigh 1.
+    classes : ndarray of shape (n_classes,)
+        The sorted classes of the model.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_classes,), dtype float64
+
+    Raises
+    ------
+    ValueError
+        If a key is not one of ``classes`` (the message names those keys and
+        the classes), or a weight is not a finite non-negative number.
+    """
+    position = {c: i for i, c in enumerate(classes.tolist())}
+    extra = [key for key in class_weight if _hashable(key) not in position]
+    if extra:
+        raise ValueError(
+            f"class_weight names classes {extra!r} that are not classes of y; the "
+            f"classes are {classes.tolist()!r}."
+        )
+    weights = np.ones(len(classes), dtype=np.float64)
+    for key, value in class_weight.items():
+        if (
+            not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or not np.isfinite(value) or value < 0
+        ):
+            raise ValueError(
+                f"class_weight[{key!r}] must be a finite non-negative number, got {value!r}."
+            )
+        weights[position[_hashable(key)]] = value
+    return weights
+
+
+def _hashable(key):
+    """``key`` as ``ndarray.tolist`` gives it (numpy scalars become Python ones)."""
+    return key.item() if isinstance(key, np.generic) else key
+
+
+def _label_types(labels):
+    """The sorted names of the Python types of ``labels``' values, by kind.
+
+    Returns a dict: ``"str"``, ``"number"`` (bools included) or a type name ->
+    the type names of that kind found; one key means the labels sort together.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "US":
+        return {"str": ["str"]}
+    if labels.dtype != object:
+        return {"number": [type(labels.ravel()[:1].tolist()[0]).__name__ if labels.size
+                           else labels.dtype.name]}
+    kinds = {}
+    for kind_type in set(map(type, labels.ravel().tolist())):
+        if issubclass(kind_type, str):
+            kind = "str"
+        elif issubclass(kind_type, numbers.Number):
+            kind = "number"
+        else:
+            kind = kind_type.__name__
+        kinds.setdefault(kind, []).append(kind_type.__name__)
+    return {kind: sorted(names) for kind, names in kinds.items()}
+
+
+def check_label_types(labels, what):
+    """Raise a ValueError naming the types when ``labels`` mix kinds.
+
+    Numbers and strings (or None, or tuples, ...) in one object array cannot
+    be sorted into classes: NumPy would raise a bare TypeError.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+    what : str
+        ``"y"`` or ``"classes"``, for the message.
+    """
+    kinds = _label_types(labels)
+    if len(kinds) > 1:
+        names = ", ".join(sorted(name for group in kinds.values() for name in group))
+        raise ValueError(
+            f"{what} mixes labels of types {names}: class labels must be all numbers "
+            "or all strings."
+        )
+
+
+def check_label_types_match(y, fitted_classes):
+    """Raise a ValueError when ``y``'s labels are of another kind than the classes."""
+    y_kinds, known_kinds = _label_types(y), _label_types(fitted_classes)
+    if len(y) and not set(y_kinds) <= set(known_kinds):
+        names = ", ".join(name for group in y_kinds.values() for name in group)
+        known = ", ".join(name for group in known_kinds.values() for name in group)
+        raise ValueError(
+            f"y holds labels of type {names} but the classes are {known}: "
+            f"{fitted_classes.tolist()!r}."
+        )
 
 
 
@@ -136,7 +253,11 @@ def check_warm_start_classes(y, fitted_classes):
     ValueError
         As scikit-learn's MLP: a warm start needs the same classes.
     """
-    classes = np.unique(column_or_1d(y))
+    y = column_or_1d(y)
+    check_label_types(y, "y")
+    check_classification_targets(y)  # a continuous y is that error, not a class mismatch
+    check_label_types_match(y, fitted_classes)
+    classes = np.unique(y)
     if len(classes) != len(fitted_classes) or not np.array_equal(classes, fitted_classes):
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as in the "

@@ -8,7 +8,9 @@ accuracy and fit time, and writes to the output folder:
 ``learning_curves.png``
     Training loss and validation accuracy per epoch.
 ``predictions.png``
-    Test images titled with predicted and true labels (green right, red wrong).
+    Random test images titled with predicted and true labels (green right, red
+    wrong); up to a quarter of them are mistakes, picked on purpose, and the
+    figure's title says so.
 ``confusion_matrix.png``
     The MLP's confusion matrix on the test set.
 ``embeddings.png``
@@ -20,11 +22,14 @@ accuracy and fit time, and writes to the output folder:
     The table and the settings, for scripts.
 
 The command line in :mod:`sknumpynet.__main__` only parses arguments and
-calls :func:`run_demo`; the figures are drawn by :mod:`sknumpynet._plotting`.
+calls :func:`run_demo`, which reads as its steps: :func:`load_dataset`,
+:func:`machine_load`, :func:`train_models`, :func:`plot_figures` (drawn by
+:mod:`sknumpynet._plotting`) and :func:`save_outputs`.
 """
 
 import importlib.util
 import json
+import os
 import sys
 import time
 import warnings
@@ -33,7 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DATASETS", "DemoError", "DemoResult", "run_demo", "scale_pixels"]
+__all__ = [
+    "DATASETS", "DemoError", "DemoResult", "machine_load", "plot_figures", "run_demo",
+    "save_outputs", "scale_pixels", "train_models",
+]
 
 #: Data sets the demo knows, with their defaults.
 DATASETS = {
@@ -121,6 +129,22 @@ def _first_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _failure_summary(exc):
+    """The first line of ``exc`` and, for a failed download, each URL tried and why.
+
+    The fetchers' errors end in a long guide; the command line keeps the first
+    line and the ``  - <url>: <reason>`` lines under it.
+    """
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    tried = []
+    if lines[0].endswith("tried:"):
+        for line in lines[1:]:
+            if not line.startswith("  - "):
+                break
+            tried.append(line)
+    return "\n".join([lines[0], *tried])
+
+
 def _subsample(X, y, n, rng):
     """At most ``n`` rows, every class kept in proportion (stratified)."""
     if n is None or n >= len(y):
@@ -185,11 +209,10 @@ def load_dataset(name, *, data_home=None, max_samples=None, seed=0):
         train = fetch(data_home, subset="train")
         test = fetch(data_home, subset="test")
     except (OSError, ValueError) as exc:
-        where = f" in {data_home} or" if data_home else ""
         raise DemoError(
-            f"could not load {DATASETS[name]['title']}: {_first_line(exc)} "
-            f"(put the four IDX files{where} in a folder passed with --data-home, "
-            "or check the network)"
+            f"could not load {DATASETS[name]['title']}: {_failure_summary(exc)}\n"
+            "Put the four IDX files in a folder passed with --data-home (or named by "
+            "$SKNUMPYNET_DATA), or check the network."
         ) from exc
     X_train, y_train = _subsample(train.data, train.target, max_samples, rng)
     X_test, y_test = _subsample(test.data, test.target, max_samples, rng)
@@ -311,7 +334,11 @@ def format_table(rows, *, title=None):
 
 
 def _grid_indices(y_true, y_pred, n, rng):
-    """Up to ``n`` test indices, a quarter of them mistakes when there are any."""
+    """Up to ``n`` random test indices, a quarter of them mistakes when there are any.
+
+    Mistakes are over-represented on purpose (they are the instructive ones);
+    the figure's title says so.
+    """
     wrong = np.flatnonzero(y_true != y_pred)
     right = np.flatnonzero(y_true == y_pred)
     n = min(n, len(y_true))
@@ -344,6 +371,315 @@ def _say(stream, message):
         print(message, file=stream, flush=True)
 
 
+def machine_load(n_threads=None):
+    """How busy the machine is, before timing: load average against free cores.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        The BLAS threads a fit will use; None means one per core.
+
+    Returns
+    -------
+    load : dict
+        ``load_average`` (the 1-minute load average, None where the platform
+        has none), ``cpu_count``, ``threads`` and ``busy``: True when fewer
+        cores are idle than the fit wants threads, so that the timings measure
+        the other processes as much as the models.
+    """
+    cpu_count = os.cpu_count() or 1
+    threads = cpu_count if n_threads is None else int(n_threads)
+    try:
+        load_average = float(os.getloadavg()[0])
+    except (AttributeError, OSError):  # Windows has no load average
+        return {"load_average": None, "cpu_count": cpu_count, "threads": threads,
+                "busy": False}
+    busy = cpu_count - load_average < threads - 0.5
+    return {"load_average": load_average, "cpu_count": cpu_count, "threads": threads,
+            "busy": bool(busy)}
+
+
+def busy_note(load):
+    """The line printed under the timing table about the machine's load.
+
+    Parameters
+    ----------
+    load : dict
+        As returned by :func:`machine_load`.
+
+    Returns
+    -------
+    note : str
+    """
+    if load["load_average"] is None:
+        return "(load average unknown on this platform: timings assume an idle machine)"
+    where = (f"load average {load['load_average']:.2f} on {load['cpu_count']} cores, "
+             f"{load['threads']} BLAS thread(s) per fit")
+    if not load["busy"]:
+        return f"Machine idle enough for these timings ({where})."
+    return (f"NOTE: the machine was busy while timing ({where}): the fit times measure "
+            "other processes too. Rerun when it is idle, or with --n-threads 1.")
+
+
+def _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads):
+    defaults = DATASETS[dataset]
+    return {
+        "dataset": dataset,
+        "epochs": defaults["epochs"] if epochs is None else int(epochs),
+        "max_samples": defaults["max_samples"] if max_samples is None else int(max_samples),
+        "seed": seed,
+        "hidden_layer_sizes": list(defaults["hidden"] if hidden is None else hidden),
+        "map": map_method,
+        "n_threads": n_threads,
+    }
+
+
+def _plan(settings, max_value, progress):
+    """(model group, library, estimator name, estimator); a Pipeline takes raw pixels."""
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+    from sklearn.svm import LinearSVC
+
+    from . import MLPClassifier
+
+    hidden, seed = tuple(settings["hidden_layer_sizes"]), settings["seed"]
+    verbose = 2 if progress else 0
+    common = {"max_iter": settings["epochs"], "random_state": seed, "early_stopping": True}
+    ours = {"n_threads": settings["n_threads"], "verbose": verbose}
+    mlp = MLPClassifier(hidden_layer_sizes=hidden, **ours, **common)
+    svm_cls = linear_svm_class()
+    svm = None
+    if svm_cls is not None:
+        # a step of 0.01 suits pixels in [0, 1]; the patience is the MLP's, so
+        # both learning curves run alike
+        svm = _with_supported(svm_cls(), C=1.0, learning_rate_init=0.01,
+                              n_iter_no_change=10, **ours, **common)
+    return [
+        ("MLP", "sknumpynet", "MLPClassifier", _pixel_pipeline(mlp, max_value)),
+        ("MLP", "scikit-learn", "MLPClassifier",
+         SkMLPClassifier(hidden_layer_sizes=hidden, **common)),
+        ("linear SVM", "sknumpynet", "LinearSVM",
+         None if svm is None else _pixel_pipeline(svm, max_value)),
+        ("linear SVM", "scikit-learn", "LinearSVC", LinearSVC(C=1.0, random_state=seed)),
+    ]
+
+
+def _train_one(row, estimator, data, settings, stream):
+    """Warm up, time one fit, score it; fills ``row`` and returns the fitted model."""
+    from sklearn.metrics import accuracy_score
+    from threadpoolctl import threadpool_limits
+
+    pipeline = hasattr(estimator, "steps")
+    X_fit = data["X_train"] if pipeline else scale_pixels(data["X_train"], data["max_value"])
+    X_eval = data["X_test"] if pipeline else scale_pixels(data["X_test"], data["max_value"])
+    y_train = data["y_train"]
+    # the same BLAS thread cap for scikit-learn as for sknumpynet's n_threads
+    with threadpool_limits(limits=settings["n_threads"], user_api="blas"):
+        _warm_up(estimator, X_fit, y_train)
+        what = f"{row['library']} {row['estimator']}"
+        if row["estimator"] != "LinearSVC":
+            what += f" for up to {settings['epochs']} epochs"
+        _say(stream, f"Training {what} ...")
+        seconds = _timed_fit(estimator, X_fit, y_train)
+        accuracy = float(accuracy_score(data["y_test"], estimator.predict(X_eval)))
+    fitted = estimator[-1] if pipeline else estimator
+    row.update(accuracy=accuracy, fit_seconds=seconds,
+               epochs=None if row["estimator"] == "LinearSVC" else _epochs_run(fitted))
+    ran = "" if row["epochs"] is None else f"{row['epochs']} epochs in "
+    _say(stream, f"  done: {ran}{seconds:.2f} s, test accuracy {accuracy:.4f}")
+    return estimator
+
+
+def train_models(data, settings, *, progress=True, stream=None):
+    """Fit the four models on the same split and time each fit.
+
+    Parameters
+    ----------
+    data : dict
+        As returned by :func:`load_dataset`.
+    settings : dict
+        ``epochs``, ``hidden_layer_sizes``, ``seed`` and ``n_threads`` (the
+        BLAS threads of every fit, None for no cap).
+    progress : bool, default=True
+        Show a progress bar while the sknumpynet models train.
+    stream : file-like or None, default=None
+        Where the messages go; None keeps quiet.
+
+    Returns
+    -------
+    rows : list of dict
+        As :attr:`DemoResult.rows`.
+    fitted : dict
+        The fitted estimators by ``(model group, library)``; None for a model
+        this version does not have.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    rows, fitted = [], {}
+    with warnings.catch_warnings():
+        # the demo trains for few epochs on purpose; the table says how many ran
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for group, library, name, estimator in _plan(settings, data["max_value"], progress):
+            row = {"model": group, "library": library, "estimator": name,
+                   "accuracy": None, "fit_seconds": None, "epochs": None}
+            rows.append(row)
+            fitted[(group, library)] = None
+            if estimator is None:
+                _say(stream, f"{library} {name}: not available in this version, skipped")
+                continue
+            fitted[(group, library)] = _train_one(row, estimator, data, settings, stream)
+    return rows, fitted
+
+
+def _plot_curves(fitted, tag, path):
+    from . import _plotting as plotting
+
+    curves = [_curve("sknumpynet MLPClassifier", fitted[("MLP", "sknumpynet")][-1],
+                     "cross-entropy")]
+    svm = fitted.get(("linear SVM", "sknumpynet"))
+    if svm is not None:
+        curves.append(_curve("sknumpynet LinearSVM", svm[-1], "hinge"))
+    curves.append(_curve("scikit-learn MLPClassifier", fitted[("MLP", "scikit-learn")],
+                         "cross-entropy", linestyle="--"))
+    return plotting.plot_learning_curves(
+        [c for c in curves if c is not None], path,
+        title=f"Learning curves ({tag}; validation: 10% held out)",
+    )
+
+
+def _plot_predictions(data, true_idx, pred_idx, rng, path):
+    from . import _plotting as plotting
+
+    index = _grid_indices(true_idx, pred_idx, GRID_IMAGES, rng)
+    images = np.asarray(data["X_test"]).reshape((-1,) + data["image_shape"])
+    n_wrong = int((true_idx[index] != pred_idx[index]).sum())
+    n_errors = int((true_idx != pred_idx).sum())
+    return plotting.plot_prediction_grid(
+        images[index], true_idx[index], pred_idx[index], data["class_names"], path,
+        title=f"sknumpynet MLPClassifier on {len(index)} random test images: {n_wrong} "
+              f"mistakes shown on purpose (up to a quarter), of {n_errors} in "
+              f"{len(true_idx)} test images",
+    )
+
+
+def _plot_maps(data, model, true_idx, settings, rng, path, stream):
+    from . import _plotting as plotting
+
+    map_method, seed = settings["map"], settings["seed"]
+    X_test = data["X_test"]
+    _say(stream, f"Drawing the 2-D maps ({map_method}) ...")
+    sample = np.sort(rng.choice(len(X_test), size=min(MAP_SAMPLES, len(X_test)),
+                                replace=False))
+    embeddings = model.transform(X_test[sample])
+    pixels = scale_pixels(X_test[sample], data["max_value"])
+    method = "t-SNE" if map_method == "tsne" else "PCA"
+    return plotting.plot_embedding_maps(
+        [
+            (f"{method} of raw pixels ({X_test.shape[1]} dims)",
+             _two_d(pixels, map_method, seed)),
+            (f"{method} of MLP embeddings (last hidden layer, {embeddings.shape[1]} dims)",
+             _two_d(embeddings, map_method, seed)),
+        ],
+        true_idx[sample], data["class_names"], path,
+        title=f"{len(sample)} test images of {settings['dataset']}, coloured by true class",
+    )
+
+
+def plot_figures(data, fitted, settings, out, *, stream=None):
+    """Draw the demo's four figures into ``out``.
+
+    Parameters
+    ----------
+    data : dict
+        As returned by :func:`load_dataset`.
+    fitted : dict
+        As returned by :func:`train_models`.
+    settings : dict
+        ``dataset``, ``seed`` and ``map`` ("tsne" or "pca").
+    out : pathlib.Path
+        An existing folder.
+    stream : file-like or None, default=None
+        Where the messages go; None keeps quiet.
+
+    Returns
+    -------
+    files : dict of str to pathlib.Path
+        ``learning_curves``, ``predictions``, ``confusion_matrix``, ``embeddings``.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    from . import _plotting as plotting
+
+    model = fitted[("MLP", "sknumpynet")]
+    net = model[-1]
+    y_test, y_pred = data["y_test"], model.predict(data["X_test"])
+    label_index = {c: i for i, c in enumerate(net.classes_)}
+    true_idx = np.array([label_index[c] for c in y_test])
+    pred_idx = np.array([label_index[c] for c in y_pred])
+    rng = np.random.default_rng(settings["seed"])
+    tag = f"{settings['dataset']}, {len(data['y_train'])} training samples"
+    files = {"learning_curves": _plot_curves(fitted, tag, out / "learning_curves.png")}
+    files["predictions"] = _plot_predictions(data, true_idx, pred_idx, rng,
+                                             out / "predictions.png")
+    files["confusion_matrix"] = plotting.plot_confusion_matrix(
+        confusion_matrix(y_test, y_pred, labels=net.classes_), data["class_names"],
+        out / "confusion_matrix.png",
+        title=f"sknumpynet MLPClassifier, {settings['dataset']} test set",
+    )
+    files["embeddings"] = _plot_maps(data, model, true_idx, settings, rng,
+                                     out / "embeddings.png", stream)
+    return files
+
+
+def save_outputs(fitted, rows, settings, load, out):
+    """Write the fitted models (joblib) and ``results.json`` into ``out``.
+
+    Parameters
+    ----------
+    fitted : dict
+        As returned by :func:`train_models`.
+    rows : list of dict
+        As :attr:`DemoResult.rows`.
+    settings : dict
+        Saved as the ``settings`` of ``results.json``.
+    load : dict
+        As returned by :func:`machine_load`; saved as ``machine``.
+    out : pathlib.Path
+        An existing folder.
+
+    Returns
+    -------
+    files : dict of str to pathlib.Path
+        ``model``, ``linear_svm`` (when this version has it) and ``results``.
+    """
+    import joblib
+
+    files = {"model": out / "model.joblib"}
+    joblib.dump(fitted[("MLP", "sknumpynet")], files["model"])
+    if fitted.get(("linear SVM", "sknumpynet")) is not None:
+        files["linear_svm"] = out / "linear_svm.joblib"
+        joblib.dump(fitted[("linear SVM", "sknumpynet")], files["linear_svm"])
+    files["results"] = out / "results.json"
+    report = {"settings": settings, "machine": load, "results": rows}
+    files["results"].write_text(json.dumps(report, indent=2) + "\n")
+    return files
+
+
+def _prepare(dataset, out):
+    if dataset not in DATASETS:
+        raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise DemoError(
+            'the demo draws its figures with matplotlib: pip install ".[demo]" '
+            "from a clone of the repository, or pip install matplotlib"
+        )
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"cannot create the output folder {out}: {_first_line(exc)}") from exc
+    return out
+
+
 def run_demo(
     dataset="digits",
     *,
@@ -355,6 +691,7 @@ def run_demo(
     hidden=None,
     map_method="tsne",
     progress=True,
+    n_threads=None,
     stream=sys.stdout,
 ):
     """Train, compare, draw and save; see the module docstring for the outputs.
@@ -380,6 +717,9 @@ def run_demo(
         How the 2-D maps are made.
     progress : bool, default=True
         Show a progress bar while the sknumpynet models train.
+    n_threads : int or None, default=None
+        BLAS threads of every fit, sknumpynet's and scikit-learn's; None
+        leaves the BLAS default (one per core).
     stream : file-like or None, default=sys.stdout
         Where messages and the table go; None keeps quiet.
 
@@ -392,164 +732,32 @@ def run_demo(
     DemoError
         If the data cannot be loaded or the output folder cannot be written.
     """
-    import joblib
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import accuracy_score, confusion_matrix
-    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-    from sklearn.svm import LinearSVC
+    out = _prepare(dataset, out)
+    settings = _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads)
+    data = load_dataset(dataset, data_home=data_home, max_samples=settings["max_samples"],
+                        seed=seed)
+    y_train, y_test = data["y_train"], data["y_test"]
+    _say(stream, f"Data: {DATASETS[dataset]['title']}, {len(y_train)} training and "
+                 f"{len(y_test)} test samples, {data['X_train'].shape[1]} pixels, "
+                 f"{len(data['class_names'])} classes")
+    settings.update(n_train=int(len(y_train)), n_test=int(len(y_test)))
 
-    from . import MLPClassifier
-    from . import _plotting as plotting
-
-    if dataset not in DATASETS:
-        raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
-    if importlib.util.find_spec("matplotlib") is None:
-        raise DemoError(
-            'the demo draws its figures with matplotlib: pip install "sknumpynet[demo]"'
-        )
-    defaults = DATASETS[dataset]
-    epochs = defaults["epochs"] if epochs is None else int(epochs)
-    max_samples = defaults["max_samples"] if max_samples is None else int(max_samples)
-    hidden = tuple(defaults["hidden"] if hidden is None else hidden)
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DemoError(f"cannot create the output folder {out}: {_first_line(exc)}") from exc
-
-    data = load_dataset(dataset, data_home=data_home, max_samples=max_samples, seed=seed)
-    X_train, y_train = data["X_train"], data["y_train"]
-    X_test, y_test = data["X_test"], data["y_test"]
-    max_value, names = data["max_value"], data["class_names"]
-    Xs_train, Xs_test = scale_pixels(X_train, max_value), scale_pixels(X_test, max_value)
-    _say(stream, f"Data: {defaults['title']}, {len(y_train)} training and {len(y_test)} "
-                 f"test samples, {X_train.shape[1]} pixels, {len(names)} classes")
-
-    verbose = 2 if progress else 0
-    common = {"max_iter": epochs, "random_state": seed, "early_stopping": True}
-    mlp = MLPClassifier(hidden_layer_sizes=hidden, verbose=verbose, **common)
-    sk_mlp = SkMLPClassifier(hidden_layer_sizes=hidden, **common)
-    svm_cls = linear_svm_class()
-    svm = None
-    if svm_cls is not None:
-        # a step of 0.01 suits pixels in [0, 1]; the patience is the MLP's, so
-        # both learning curves run alike
-        svm = _with_supported(svm_cls(), C=1.0, learning_rate_init=0.01,
-                              n_iter_no_change=10, verbose=verbose, **common)
-    sk_svc = LinearSVC(C=1.0, random_state=seed)
-
-    # (model group, library, estimator name, estimator); a Pipeline takes raw pixels
-    plan = [
-        ("MLP", "sknumpynet", "MLPClassifier", _pixel_pipeline(mlp, max_value)),
-        ("MLP", "scikit-learn", "MLPClassifier", sk_mlp),
-        ("linear SVM", "sknumpynet", "LinearSVM",
-         None if svm is None else _pixel_pipeline(svm, max_value)),
-        ("linear SVM", "scikit-learn", "LinearSVC", sk_svc),
-    ]
-    rows = []
-    with warnings.catch_warnings():
-        # the demo trains for few epochs on purpose; the table says how many ran
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for group, library, name, estimator in plan:
-            row = {"model": group, "library": library, "estimator": name,
-                   "accuracy": None, "fit_seconds": None, "epochs": None}
-            rows.append(row)
-            if estimator is None:
-                _say(stream, f"{library} {name}: not available in this version, skipped")
-                continue
-            pipeline = hasattr(estimator, "steps")
-            X_fit = X_train if pipeline else Xs_train
-            X_eval = X_test if pipeline else Xs_test
-            _warm_up(estimator, X_fit, y_train)
-            what = f"{library} {name}"
-            if name != "LinearSVC":
-                what += f" for up to {epochs} epochs"
-            _say(stream, f"Training {what} ...")
-            seconds = _timed_fit(estimator, X_fit, y_train)
-            fitted = estimator[-1] if pipeline else estimator
-            row.update(
-                accuracy=float(accuracy_score(y_test, estimator.predict(X_eval))),
-                fit_seconds=seconds,
-                epochs=None if name == "LinearSVC" else _epochs_run(fitted),
-            )
-            row["fitted"] = estimator
-            ran = "" if row["epochs"] is None else f"{row['epochs']} epochs in "
-            _say(stream, f"  done: {ran}{seconds:.2f} s, test accuracy {row['accuracy']:.4f}")
-
-    fitted = {(r["model"], r["library"]): r.pop("fitted", None) for r in rows}
+    load = machine_load(n_threads)  # before the fits add their own load
+    rows, fitted = train_models(data, settings, progress=progress, stream=stream)
     model = fitted[("MLP", "sknumpynet")]
-    net = model[-1]
-    y_pred = model.predict(X_test)
-    result = DemoResult(dataset=dataset, rows=rows, X_test=X_test, y_test=y_test,
-                        y_pred=y_pred)
+    result = DemoResult(dataset=dataset, rows=rows, X_test=data["X_test"], y_test=y_test,
+                        y_pred=model.predict(data["X_test"]))
     _say(stream, "")
     _say(stream, format_table(rows, title=f"Test accuracy and fit time on {dataset} "
                                           f"({len(y_test)} test samples)"))
+    _say(stream, busy_note(load))
     _say(stream, "")
 
-    files = result.files
-    tag = f"{dataset}, {len(y_train)} training samples"
-    curves = [_curve("sknumpynet MLPClassifier", net, "cross-entropy")]
-    svm_fitted = fitted.get(("linear SVM", "sknumpynet"))
-    if svm_fitted is not None:
-        curves.append(_curve("sknumpynet LinearSVM", svm_fitted[-1], "hinge"))
-    curves.append(_curve("scikit-learn MLPClassifier", fitted[("MLP", "scikit-learn")],
-                         "cross-entropy", linestyle="--"))
-    files["learning_curves"] = plotting.plot_learning_curves(
-        [c for c in curves if c is not None], out / "learning_curves.png",
-        title=f"Learning curves ({tag}; validation: 10% held out)",
-    )
-
-    rng = np.random.default_rng(seed)
-    index = _grid_indices(y_test, y_pred, GRID_IMAGES, rng)
-    label_index = {c: i for i, c in enumerate(net.classes_)}
-    true_idx = np.array([label_index[c] for c in y_test])
-    pred_idx = np.array([label_index[c] for c in y_pred])
-    images = np.asarray(X_test).reshape((-1,) + data["image_shape"])
-    n_wrong = int((true_idx[index] != pred_idx[index]).sum())
-    files["predictions"] = plotting.plot_prediction_grid(
-        images[index], true_idx[index], pred_idx[index], names, out / "predictions.png",
-        title=f"sknumpynet MLPClassifier on test images ({n_wrong} of {len(index)} shown "
-              "are mistakes)",
-    )
-
-    cm = confusion_matrix(y_test, y_pred, labels=net.classes_)
-    files["confusion_matrix"] = plotting.plot_confusion_matrix(
-        cm, names, out / "confusion_matrix.png",
-        title=f"sknumpynet MLPClassifier, {dataset} test set",
-    )
-
-    _say(stream, f"Drawing the 2-D maps ({map_method}) ...")
-    sample = np.sort(rng.choice(len(y_test), size=min(MAP_SAMPLES, len(y_test)),
-                                replace=False))
-    embeddings = model.transform(X_test[sample])
-    method = "t-SNE" if map_method == "tsne" else "PCA"
-    files["embeddings"] = plotting.plot_embedding_maps(
-        [
-            (f"{method} of raw pixels ({X_test.shape[1]} dims)",
-             _two_d(Xs_test[sample], map_method, seed)),
-            (f"{method} of MLP embeddings (last hidden layer, {embeddings.shape[1]} dims)",
-             _two_d(embeddings, map_method, seed)),
-        ],
-        true_idx[sample], names, out / "embeddings.png",
-        title=f"{len(sample)} test images of {dataset}, coloured by true class",
-    )
-
-    files["model"] = out / "model.joblib"
-    joblib.dump(model, files["model"])
-    if svm_fitted is not None:
-        files["linear_svm"] = out / "linear_svm.joblib"
-        joblib.dump(svm_fitted, files["linear_svm"])
-    files["results"] = out / "results.json"
-    settings = {"dataset": dataset, "epochs": epochs, "max_samples": max_samples,
-                "seed": seed, "hidden_layer_sizes": list(hidden), "map": map_method,
-                "n_train": int(len(y_train)), "n_test": int(len(y_test))}
-    files["results"].write_text(json.dumps({"settings": settings, "results": rows}, indent=2)
-                                + "\n")
-
+    result.files.update(plot_figures(data, fitted, settings, out, stream=stream))
+    result.files.update(save_outputs(fitted, rows, settings, load, out))
     _say(stream, f"Wrote to {out}/:")
-    for path in files.values():
+    for path in result.files.values():
         _say(stream, f"  {path.name}")
     _say(stream, "Load the model with joblib.load(...); it takes raw pixel values "
-                 f"(0-{max_value:g}).")
+                 f"(0-{data['max_value']:g}).")
     return result

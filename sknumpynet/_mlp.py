@@ -1,6 +1,7 @@
 """Multi-layer perceptrons: :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
 import numbers
+import os
 
 import numpy as np
 from scipy.special import expit
@@ -51,6 +52,70 @@ def _per_layer(value, n_layers, name):
             )
         return list(value)
     return [value] * n_layers
+
+
+# Arrays of the parameters' size a fit holds besides the values, gradients and a
+# best-weights snapshot: the optimizer's moments (SGD's velocity counted), or
+# L-BFGS's history of 10 pairs of vectors.
+_OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adam": 2, "nadam": 2, "lbfgs": 20}
+
+
+def _available_memory():
+    """Return the bytes this process may use: physical memory, or less under RLIMIT_AS."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no check
+        total = None
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            total = soft if total is None else min(total, soft)
+    except ImportError:
+        pass
+    return total
+
+
+def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm):
+    """Raise a ValueError before allocating a network the memory cannot hold.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+        The widths of the input and of the output layer.
+    sizes : list of int
+        The hidden layer widths (``hidden_layer_sizes``).
+    dtype : numpy.dtype
+        The parameters' dtype.
+    solver : str
+        The solver, for the number of moment arrays its optimizer keeps.
+    batch_norm : bool
+        Whether each hidden layer has a batch-norm layer (4 arrays of its width).
+
+    Raises
+    ------
+    ValueError
+        If the parameters, their gradients, a snapshot and the optimizer's
+        moments need more bytes than the physical memory (or the address-space
+        limit set with ``resource.setrlimit``); the message names
+        ``hidden_layer_sizes``, the parameter count and the bytes needed.
+    """
+    widths = [int(n_features), *sizes, int(n_outputs)]
+    n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    n_params += 4 * sum(sizes) if batch_norm else 0
+    n_arrays = 3 + _OPTIMIZER_SLOTS.get(solver, 2)
+    needed = n_params * n_arrays * np.dtype(dtype).itemsize
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"hidden_layer_sizes={tuple(sizes)} with {n_features} features and "
+            f"{n_outputs} outputs makes a network of {n_params:,} parameters, which "
+            f"needs about {needed / 2**30:,.1f} GiB ({n_arrays} arrays of "
+            f"{np.dtype(dtype).name}: weights, gradients, a snapshot and the "
+            f"{solver} optimizer's moments), more than the {available / 2**30:,.1f} GiB "
+            "of memory available; use smaller hidden layers."
+        )
 
 
 class BaseMLP(NetworkTransformerMixin, BaseNetwork):
@@ -144,6 +209,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     def _build_network(self, n_features, n_outputs, dtype, rng):
         sizes = self._hidden_sizes()
+        check_network_memory(n_features, sizes, n_outputs, dtype, self.solver, self.batch_norm)
         activations = _per_layer(self.activation, len(sizes), "activation")
         dropouts = _per_layer(self.dropout, len(sizes), "dropout")
         for a in activations:
@@ -180,15 +246,49 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     @property
     def coefs_(self):
-        """list of ndarray: ``coefs_[i]`` has shape (n_units_in, n_units_out) of layer i."""
+        """list of ndarray: ``coefs_[i]`` has shape (n_units_in, n_units_out) of layer i.
+
+        The network's own arrays: editing them in place, or assigning a list of
+        arrays of the same shapes, changes the model.
+        """
         check_is_fitted_network(self)
         return [m.weight.value for m in _layer_linears(self.network_)]
 
+    @coefs_.setter
+    def coefs_(self, values):
+        self._write_layers("weight", values, "coefs_")
+
     @property
     def intercepts_(self):
-        """list of ndarray: ``intercepts_[i]`` has shape (n_units_out,) of layer i."""
+        """list of ndarray: ``intercepts_[i]`` has shape (n_units_out,) of layer i.
+
+        Assignable like :attr:`coefs_`.
+        """
         check_is_fitted_network(self)
         return [m.bias.value for m in _layer_linears(self.network_)]
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._write_layers("bias", values, "intercepts_")
+
+    def _write_layers(self, name, values, attribute):
+        """Copy ``values`` into the fitted layers' parameter ``name``, shape-checked first."""
+        check_is_fitted_network(self)
+        targets = [getattr(m, name).value for m in _layer_linears(self.network_)]
+        values = [np.asarray(v) for v in values]
+        if len(values) != len(targets):
+            raise ValueError(
+                f"{attribute} needs {len(targets)} arrays (one per layer), got {len(values)}."
+            )
+        for i, (value, target) in enumerate(zip(values, targets)):
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"{attribute}[{i}] has shape {value.shape}; layer {i} needs {target.shape}."
+                )
+            if not np.isfinite(value).all():
+                raise ValueError(f"{attribute}[{i}] contains NaN or infinity.")
+        for value, target in zip(values, targets):  # in place: optimizer views stay valid
+            np.copyto(target, value, casting="same_kind")
 
     # -- embeddings ---------------------------------------------------------------
 
@@ -477,10 +577,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             return np.asarray(y, dtype=np.float64), n_labels, attrs
         if resume and self._label_kind == "multilabel":
             raise ValueError("The model was fitted on a multilabel y; got a 1-D target.")
+        if resume and not partial:
+            check_warm_start_classes(y, self.classes_)
         fitted_classes = self.classes_ if resume else None
         index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
-        if resume and not partial:
-            check_warm_start_classes(y, known)
         binary = len(known) == 2
         attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
                  "out_activation_": "logistic" if binary else "softmax"}
@@ -524,7 +624,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         return p
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
+        """Logarithm of :meth:`predict_proba`, as scikit-learn defines it.
+
+        ``log(predict_proba(X))``: where a probability rounds to 0 its log is
+        ``-inf``, exactly as scikit-learn's MLP (and its estimator checks) expect.
 
         Parameters
         ----------
@@ -534,15 +637,8 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_input(X)
-        scores = self._forward(X)
-        if self._label_kind == "multiclass":
-            return nn.log_softmax(scores)
-        log_p = -np.logaddexp(0, -scores)
-        log_not_p = -np.logaddexp(0, scores)
-        if self._label_kind == "binary":
-            return np.hstack([log_not_p, log_p])
-        return log_p
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """Predict class labels.

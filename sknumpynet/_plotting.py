@@ -5,7 +5,7 @@ attached to an Agg canvas and saves it as a PNG. ``pyplot`` is never imported,
 so nothing here changes matplotlib's global backend or opens a window, and the
 functions are safe on a machine without a display.
 
-matplotlib is an optional dependency (``pip install "sknumpynet[demo]"``); it
+matplotlib is an optional dependency (``pip install ".[demo]"`` from a clone of the repository); it
 is imported when a figure is drawn, and a missing matplotlib raises an
 :class:`ImportError` that says how to install it.
 """
@@ -35,7 +35,8 @@ def _new_figure(width, height):
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "drawing figures needs matplotlib: pip install \"sknumpynet[demo]\""
+            "drawing figures needs matplotlib: pip install matplotlib, or "
+            "pip install \".[demo]\" from a clone of the repository"
         ) from exc
     fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)

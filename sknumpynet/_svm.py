@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
 from ._base import BaseNetwork, NetworkTransformerMixin
-from ._classifier import NetworkClassifierMixin, encode_class_labels
+from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
 
@@ -535,6 +535,7 @@ def _checked_calibration_input(estimator, X, y, sample_weight):
         X, y, accept_sparse="csr", dtype=[np.float64, np.float32], multi_output=True,
         estimator=estimator,
     )
+    check_label_types(np.ravel(y_num), "y")  # before sorting them, as fit does
     check_classification_targets(y_num)
     labels = column_or_1d(y_num)
     weights = check_sample_weight(sample_weight, X_num, dtype=np.float64)

@@ -495,7 +495,8 @@ class MinibatchSolver:
         if not finite_outputs(network, run.problem.X):
             raise ValueError(
                 f"Training diverged (loss is {loss}) and no earlier weights give finite "
-                f"outputs. {self.advice}"
+                "outputs: Solver produced non-finite parameter weights. The input data may "
+                f"contain large values and need to be preprocessed. {self.advice}"
             )
         return Outcome(
             "diverged",

@@ -37,6 +37,7 @@ import gzip
 import hashlib
 import http.client
 import logging
+import math
 import os
 import tempfile
 import urllib.error
@@ -198,6 +199,10 @@ _IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+# Deflate expands at most about 1032:1, so a gzip file of n bytes cannot hold
+# more than this many times n: a header promising more is a truncated file.
+_MAX_DEFLATE_RATIO = 1032
+_CHUNK = 1 << 20
 
 
 class DownloadError(OSError):
@@ -216,7 +221,7 @@ class DownloadError(OSError):
 # --------------------------------------------------------------------------
 
 
-def load_idx(path):
+def load_idx(path, *, max_bytes=None):
     """Read an array from an IDX file, gzip-compressed or not.
 
     The IDX format is a 4-byte magic number (two zero bytes, an element type
@@ -224,10 +229,19 @@ def load_idx(path):
     dimension, then the elements in C order, big-endian.  Gzip compression is
     detected from the file's first two bytes (``1f 8b``), whatever its name.
 
+    The file is read as a stream: the header first, then exactly the payload
+    it promises, in bounded chunks.  A header promising more than
+    ``max_bytes`` (or, for a gzip file, more than deflate could ever expand
+    the file to; for a raw file, more than the file holds) is refused before
+    anything is allocated, so a gzip bomb never expands in memory.
+
     Parameters
     ----------
     path : str or os.PathLike
         The file to read.
+    max_bytes : int or None, default=None
+        The largest decompressed size (header and payload) accepted.  None
+        bounds it by the file's own size only, as described above.
 
     Returns
     -------
@@ -242,35 +256,50 @@ def load_idx(path):
     ValueError
         If the file is not a valid IDX file: bad magic number, unknown type
         code, zero dimensions, header cut short, payload shorter or longer
-        than the product of the dimensions times the element size, or a
-        corrupt or truncated gzip stream.  The message names the file.
+        than the product of the dimensions times the element size, a header
+        promising more than ``max_bytes``, or a corrupt or truncated gzip
+        stream.  The message names the file.
+    MemoryError
+        If the array the header promises cannot be allocated; the message
+        names the file and the size.
     OSError
         If the file cannot be opened or read.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        file_size = os.fstat(raw.fileno()).st_size
+        if not compressed:
+            return _read_idx_stream(path, raw, max_bytes, file_size, exact=True)
         try:
-            content = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as exc:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                bound = _MAX_DEFLATE_RATIO * file_size + 1024
+                return _read_idx_stream(path, stream, max_bytes, bound, exact=False)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ValueError(
                 f"{path}: corrupt or truncated gzip stream ({exc})"
             ) from exc
-    else:
-        content = raw
-    del raw
 
+
+def _read_idx_stream(path, stream, max_bytes, bound, exact):
+    """Read one IDX array from ``stream``, never more than its header promises.
+
+    ``bound`` is the most bytes the stream can hold (the file size when
+    ``exact``, else the most its compressed size can expand to).
+    """
     prefix = f"{path}: not a valid IDX file"
-    if len(content) < 4:
+    magic = stream.read(4)
+    if len(magic) < 4:
         raise ValueError(
-            f"{prefix}: {len(content)} bytes, too short for the 4-byte magic number"
+            f"{prefix}: {len(magic)} bytes, too short for the 4-byte magic number"
         )
-    if content[0] != 0 or content[1] != 0:
+    if magic[0] != 0 or magic[1] != 0:
         raise ValueError(
-            f"{prefix}: bad magic number {content[:4].hex()} "
+            f"{prefix}: bad magic number {magic.hex()} "
             "(the first two bytes must be zero)"
         )
-    code, ndim = content[2], content[3]
+    code, ndim = magic[2], magic[3]
     if code not in _IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
         raise ValueError(
@@ -280,26 +309,73 @@ def load_idx(path):
     if ndim == 0:
         raise ValueError(f"{prefix}: the magic number declares 0 dimensions")
     header_size = 4 + 4 * ndim
-    if len(content) < header_size:
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(
             f"{prefix}: header truncated: {ndim} dimensions need {header_size} "
-            f"bytes, the file holds {len(content)}"
+            f"bytes, the file holds {4 + len(dims)}"
         )
-    shape = tuple(int(d) for d in np.frombuffer(content, ">u4", ndim, offset=4))
+    shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
     dtype = _IDX_DTYPES[code]
-    n_items = 1
-    for dim in shape:
-        n_items *= dim
-    expected = n_items * dtype.itemsize
-    found = len(content) - header_size
+    expected = math.prod(shape) * dtype.itemsize
+    if max_bytes is not None and header_size + expected > max_bytes:
+        raise ValueError(
+            f"{path}: the IDX header promises shape {shape} of {dtype.name}, "
+            f"{header_size + expected} bytes, more than the {max_bytes} bytes "
+            "this file may hold; refusing to decompress it"
+        )
+    if header_size + expected > bound:
+        found = bound - header_size if exact else "less"
+        raise ValueError(
+            f"{prefix}: truncated payload: shape {shape} of {dtype.name} needs "
+            f"{expected} bytes after the {header_size}-byte header, found {found}"
+        )
+    payload = _read_payload(path, stream, expected)
+    found = len(payload)
+    if found == expected:
+        found = _count_extra(stream, expected)
     if found != expected:
-        what = "truncated" if found < expected else "over-long"
+        what = "truncated" if isinstance(found, int) and found < expected else "over-long"
         raise ValueError(
             f"{prefix}: {what} payload: shape {shape} of {dtype.name} needs "
             f"{expected} bytes after the {header_size}-byte header, found {found}"
         )
-    array = np.frombuffer(content, dtype, n_items, offset=header_size)
-    return array.astype(dtype.newbyteorder("=")).reshape(shape)
+    array = np.frombuffer(payload, dtype).reshape(shape)
+    # A native-order copy; single-byte types keep the (writable) buffer itself.
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _count_extra(stream, n_read):
+    """Return ``n_read`` plus the bytes left in ``stream``, reading few of them.
+
+    Past ``_CHUNK`` extra bytes it returns the string ``"more than N"``, so
+    that junk after the payload is reported without being expanded.
+    """
+    extra = len(stream.read(_CHUNK))
+    if extra == _CHUNK and stream.read(1):
+        return f"more than {n_read + _CHUNK}"
+    return n_read + extra
+
+
+def _read_payload(path, stream, n_bytes):
+    """Read up to ``n_bytes`` from ``stream`` into a new buffer, in chunks."""
+    try:
+        buffer = bytearray(n_bytes)
+    except MemoryError as exc:
+        raise MemoryError(
+            f"{path}: not enough memory for the {n_bytes}-byte payload its IDX "
+            "header promises"
+        ) from exc
+    view = memoryview(buffer)
+    filled = 0
+    while filled < n_bytes:
+        chunk = stream.read(min(_CHUNK, n_bytes - filled))
+        if not chunk:
+            break
+        view[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    view.release()
+    return buffer if filled == n_bytes else buffer[:filled]
 
 
 def write_idx(path, array, *, compress=None):
@@ -350,17 +426,25 @@ def write_idx(path, array, *, compress=None):
     payload = np.ascontiguousarray(array, dtype=_IDX_DTYPES[codes[key]]).tobytes()
     if compress is None:
         compress = path.name.endswith(".gz")
-    if compress:
-        with (
-            open(path, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f,
-        ):
-            f.write(header)
-            f.write(payload)
-    else:
-        with open(path, "wb") as f:
-            f.write(header)
-            f.write(payload)
+    # Written to a temporary file then renamed: never a half-written file.
+    with tempfile.NamedTemporaryFile(
+        delete=False, dir=path.parent, prefix=f"{path.name}.", suffix=".part"
+    ) as raw:
+        tmp_name = raw.name
+    try:
+        with open(tmp_name, "wb") as raw:
+            if compress:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
+                    f.write(header)
+                    f.write(payload)
+            else:
+                raw.write(header)
+                raw.write(payload)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -431,13 +515,14 @@ def _guidance(name):
     return "\n".join(lines)
 
 
-def _download_one(url, dest, sha256):
+def _download_one(url, dest, sha256, max_bytes):
     """Download ``url`` to ``dest`` via a verified temporary file.
 
     The body goes to a ``.part`` file in ``dest``'s folder, which is renamed
     to ``dest`` only after its length matches ``Content-Length`` (when sent)
-    and its SHA-256 matches ``sha256``.  On any failure the temporary file is
-    removed and a :class:`DownloadError` is raised.
+    and its SHA-256 matches ``sha256``.  No more than ``max_bytes`` are read,
+    whether or not the server sends a ``Content-Length``.  On any failure the
+    temporary file is removed and a :class:`DownloadError` is raised.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "sknumpynet"})
     opener = urllib.request.build_opener()
@@ -451,12 +536,18 @@ def _download_one(url, dest, sha256):
         ):
             tmp_name = tmp.name
             length = response.headers.get("Content-Length")
+            _check_announced_length(url, length, max_bytes)
             digest = hashlib.sha256()
             size = 0
-            while chunk := response.read(1 << 16):
+            while chunk := response.read(min(1 << 16, max_bytes + 1 - size)):
                 tmp.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+                if size > max_bytes:
+                    raise DownloadError(
+                        f"{url}: the server sent more than {max_bytes} bytes, the "
+                        "most this file can take; stopped reading"
+                    )
         if length is not None and size != int(length):
             raise DownloadError(
                 f"{url}: connection closed early: expected {int(length)} bytes "
@@ -484,16 +575,30 @@ def _download_one(url, dest, sha256):
         raise
 
 
+def _check_announced_length(url, length, max_bytes):
+    """Refuse a ``Content-Length`` header above ``max_bytes`` (or not a number)."""
+    if length is None:
+        return
+    if not length.strip().isdigit():
+        raise DownloadError(f"{url}: invalid Content-Length {length!r}")
+    if int(length) > max_bytes:
+        raise DownloadError(
+            f"{url}: Content-Length {int(length)} is more than {max_bytes} bytes, "
+            "the most this file can take; not downloading it"
+        )
+
+
 def _download(name, filename, dest_dir):
     """Download ``filename`` into ``dest_dir``, trying each mirror in turn."""
     sha256 = SHA256[name][filename]
+    max_bytes = _max_download_bytes(filename)
     failures = []
     last_exc = None
     for base in MIRRORS[name]:
         url = base.rstrip("/") + "/" + filename
         logger.info("Downloading %s to %s", url, dest_dir)
         try:
-            _download_one(url, dest_dir / filename, sha256)
+            _download_one(url, dest_dir / filename, sha256, max_bytes)
             return
         except DownloadError as exc:
             failures.append(f"  - {exc}")
@@ -531,10 +636,44 @@ def _locate(name, data_home, stems, download_if_missing):
 # --------------------------------------------------------------------------
 
 
+def _expected_idx_bytes(stem):
+    """Return the decompressed size of the file ``stem`` (header included).
+
+    Derived from :data:`EXPECTED_N_SAMPLES` at call time: ``n * 784 + 16``
+    bytes for an images file, ``n + 8`` for a labels file.
+    """
+    for part, (images_stem, labels_stem) in _FILE_STEMS.items():
+        n = EXPECTED_N_SAMPLES[part]
+        if stem == images_stem:
+            return 16 + n * _IMAGE_SHAPE[0] * _IMAGE_SHAPE[1]
+        if stem == labels_stem:
+            return 8 + n
+    raise KeyError(stem)
+
+
+def _max_download_bytes(filename):
+    """Return the most bytes a download of ``filename`` (a ``.gz``) may take.
+
+    A gzip file is never much larger than what it holds (deflate's stored
+    blocks add 5 bytes per 64 KiB), so the cap is the decompressed size plus
+    a thousandth plus 1 KiB for the headers.
+    """
+    size = _expected_idx_bytes(filename.removesuffix(".gz"))
+    return size + size // 1000 + 1024
+
+
 def _load_pair(images_path, labels_path, part):
-    """Load and check one images/labels file pair."""
-    images = load_idx(images_path)
-    labels = load_idx(labels_path)
+    """Load and check one images/labels file pair.
+
+    Each file is refused, before it is decompressed, when its header
+    promises more than its known size (from the expected sample count) in
+    the widest IDX type, float64: a file of the right count but the wrong
+    type still gets the precise message below, a gzip bomb is never expanded.
+    """
+    images_stem, labels_stem = _FILE_STEMS[part]
+    widest = max(dtype.itemsize for dtype in _IDX_DTYPES.values())
+    images = load_idx(images_path, max_bytes=widest * _expected_idx_bytes(images_stem))
+    labels = load_idx(labels_path, max_bytes=widest * _expected_idx_bytes(labels_stem))
     if images.dtype != np.uint8 or images.shape[1:] != _IMAGE_SHAPE:
         raise ValueError(
             f"{images_path}: expected uint8 images of shape (n, 28, 28), got "

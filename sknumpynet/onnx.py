@@ -51,7 +51,8 @@ try:
     from skl2onnx.proto import onnx_proto
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
-        "sknumpynet.onnx needs skl2onnx and onnx: pip install 'sknumpynet[onnx]'."
+        "sknumpynet.onnx needs skl2onnx and onnx: pip install skl2onnx onnx, or "
+        "pip install '.[onnx]' from a clone of the repository."
     ) from exc
 
 from . import nn

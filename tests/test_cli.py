@@ -1,5 +1,6 @@
 """Tests for the command line, ``python -m sknumpynet``, and the demo it runs."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -47,6 +48,64 @@ def test_demo_help_explains_every_option():
     assert "learning_curves.png" in result.stdout
 
 
+HEAVY = ("sklearn", "scipy", "pandas", "matplotlib")
+
+
+def imported_modules(*args):
+    """Top-level names of the modules ``python -X importtime -m sknumpynet ARGS`` imports."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sknumpynet", *args],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: sknumpynet" in result.stdout
+    # lines read "import time: self [us] | cumulative | <indent>package.module"
+    rows = [line.split("|")[-1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line]
+    assert len(rows) > 20, result.stderr[:500]  # the log was parsed
+    return {row.split(".")[0] for row in rows}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"]])
+def test_help_imports_no_heavy_library(args):
+    modules = imported_modules(*args)
+    assert "sknumpynet" in modules
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_every_subcommand_has_a_light_help():
+    from sknumpynet.__main__ import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in commands.choices:
+        assert not imported_modules(command, "--help") & set(HEAVY), command
+
+
+def test_demo_n_threads_option(capsys):
+    assert main(["demo", "--n-threads", "0"]) == 2
+    assert "--n-threads: must be a positive integer" in capsys.readouterr().err
+    from sknumpynet.__main__ import build_parser
+
+    assert build_parser().parse_args(["demo", "--n-threads", "1"]).n_threads == 1
+
+
+def test_busy_note_says_when_the_machine_was_busy(monkeypatch):
+    from sknumpynet import _demo
+
+    monkeypatch.setattr(_demo.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_demo.os, "getloadavg", lambda: (1.9, 1.0, 0.5))
+    load = _demo.machine_load(None)  # 2 threads wanted, 0.1 core idle
+    assert load["busy"] and load["load_average"] == 1.9
+    assert "busy" in _demo.busy_note(load) and "--n-threads 1" in _demo.busy_note(load)
+    assert _demo.machine_load(1)["busy"]  # even one thread finds 0.1 idle core
+    monkeypatch.setattr(_demo.os, "getloadavg", lambda: (0.2, 0.1, 0.1))
+    idle = _demo.machine_load(None)
+    assert not idle["busy"] and "idle" in _demo.busy_note(idle)
+    monkeypatch.setattr(_demo.os, "getloadavg", lambda: (0.9, 0.1, 0.1))
+    assert _demo.machine_load(None)["busy"] and not _demo.machine_load(1)["busy"]
+
+
 def test_version(capsys):
     from sknumpynet import __version__
 
@@ -88,7 +147,7 @@ def test_bad_arguments_exit_non_zero_in_a_subprocess():
     assert "Traceback" not in result.stderr
 
 
-def test_unavailable_data_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+def test_unavailable_data_lists_each_url_tried_and_why(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     from sknumpynet import datasets
 
@@ -96,15 +155,23 @@ def test_unavailable_data_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SKNUMPYNET_DATA", str(tmp_path / "nothing"))
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn-cache"))
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", {"fashion-mnist": [], "mnist": []})
-    monkeypatch.setattr(datasets, "MIRRORS", {"fashion-mnist": ["http://127.0.0.1:9/"],
-                                              "mnist": ["http://127.0.0.1:9/"]})
+    mirrors = ["http://127.0.0.1:9/", "http://127.0.0.1:10/"]
+    monkeypatch.setattr(datasets, "MIRRORS", {"fashion-mnist": mirrors, "mnist": mirrors})
     status = main(["demo", "--dataset", "fashion-mnist", "--data-home", str(tmp_path / "d"),
                    "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert status == 1
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("sknumpynet demo: error: could not load Fashion-MNIST")
-    assert "--data-home" in err
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("sknumpynet demo: error: could not load Fashion-MNIST")
+    assert lines[0].endswith("tried:"), lines[0]
+    # each URL tried, with why it failed, on a line of its own
+    tried = [line for line in lines if line.startswith("  - ")]
+    assert len(tried) == 2, err
+    for line, host in zip(tried, ("127.0.0.1:9", "127.0.0.1:10")):
+        assert f"http://{host}/train-images-idx3-ubyte.gz: URLError" in line, line
+        assert "refused" in line.lower(), line
+    assert "--data-home" in lines[-1]
+    assert "Traceback" not in err and len(lines) == 4, err
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +218,28 @@ def test_demo_compares_with_scikit_learn(demo_run):
         if row["accuracy"] is not None:
             assert 0.0 <= row["accuracy"] <= 1.0
             assert row["fit_seconds"] > 0
+
+
+def test_demo_saves_the_machine_load(demo_run):
+    out, _ = demo_run
+    machine = json.loads((out / "results.json").read_text())["machine"]
+    assert set(machine) == {"load_average", "cpu_count", "threads", "busy"}
+
+
+def test_predictions_title_says_how_the_samples_were_chosen(monkeypatch, tmp_path):
+    from sknumpynet import _demo, _plotting
+
+    titles = []
+    monkeypatch.setattr(_plotting, "plot_prediction_grid",
+                        lambda *a, title=None, **k: titles.append(title))
+    y_true = np.arange(100) % 10
+    y_pred = y_true.copy()
+    y_pred[:6] = (y_pred[:6] + 1) % 10  # 6 mistakes in 100
+    data = {"X_test": np.zeros((100, 4)), "image_shape": (2, 2),
+            "class_names": [str(c) for c in range(10)]}
+    _demo._plot_predictions(data, y_true, y_pred, np.random.default_rng(0), tmp_path / "p")
+    assert titles == ["sknumpynet MLPClassifier on 32 random test images: 6 mistakes shown "
+                      "on purpose (up to a quarter), of 6 in 100 test images"]
 
 
 def test_table_has_fixed_width_columns():

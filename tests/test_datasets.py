@@ -15,6 +15,8 @@ import re
 import socket
 import sys
 import threading
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -552,8 +554,11 @@ def test_corrupt_local_file_rejected(tmp_path):
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serve ``server.routes``: path -> (body, mode).
 
-    ``mode`` is ``"ok"``, or ``"drop"`` to announce the full Content-Length,
-    send half of the body and close the connection.  Unknown paths get 404.
+    ``mode`` is ``"ok"``, ``"drop"`` to announce the full Content-Length,
+    send half of the body and close the connection, or ``"no-length"`` to
+    send no Content-Length at all (the body ends when the connection
+    closes).  ``server.sent`` records how many body bytes each path got out
+    before the client hung up.  Unknown paths get 404.
     """
 
     def do_GET(self):  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
@@ -565,9 +570,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body, mode = route
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        if mode != "no-length":
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if mode == "drop":
+        if mode == "no-length":
+            self.close_connection = True
+            sent = 0
+            try:
+                for start in range(0, len(body), 1 << 16):
+                    self.wfile.write(body[start : start + (1 << 16)])
+                    self.wfile.flush()
+                    sent += len(body[start : start + (1 << 16)])
+            except OSError:  # the client stopped reading
+                pass
+            self.server.sent[self.path] = sent
+        elif mode == "drop":
             self.wfile.write(body[: len(body) // 2])
             self.close_connection = True
         else:
@@ -584,6 +601,7 @@ def server():
     httpd.daemon_threads = True
     httpd.routes = {}
     httpd.requests = []
+    httpd.sent = {}
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -753,6 +771,134 @@ def test_download_no_server(tmp_path, fetch):
         name == "fashion-mnist"
     )
     assert list_files(cache_dir(tmp_path, name)) == []
+
+
+# --------------------------------------------------------------------------
+# Bounded decompression and downloads (issue 14, item 7)
+# --------------------------------------------------------------------------
+
+
+def gzip_bomb(path, header, n_zeros):
+    """Write ``header`` then ``n_zeros`` zero bytes, gzip-compressed, in chunks."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    chunk = bytes(1 << 20)
+    with open(path, "wb") as f:
+        f.write(compressor.compress(header))
+        for start in range(0, n_zeros, len(chunk)):
+            f.write(compressor.compress(chunk[: n_zeros - start]))
+        f.write(compressor.flush())
+
+
+def peak_memory(function, *args, **kwargs):
+    """Return the peak bytes traced while ``function`` raises ValueError, and the error."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            function(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1], info.value
+    finally:
+        tracemalloc.stop()
+
+
+def idx_header(code, shape):
+    return bytes([0, 0, code, len(shape)]) + np.asarray(shape, ">u4").tobytes()
+
+
+def test_gzip_bomb_with_honest_header_refused_before_decompressing(tmp_path):
+    """The header promises 48 MiB where 4.7 KB are expected: nothing is expanded."""
+    make_fake(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    gzip_bomb(path, idx_header(0x08, (60_000, 28, 28)), 60_000 * 784)
+    assert path.stat().st_size < 100_000
+    peak, error = peak_memory(fetch_fashion_mnist, tmp_path, download_if_missing=False)
+    assert str(path) in str(error)
+    assert "promises shape (60000, 28, 28) of uint8, 47040016 bytes" in str(error)
+    assert "more than the 37760 bytes this file may hold" in str(error)
+    assert peak < 2 << 20, peak
+
+
+def test_gzip_bomb_behind_a_small_header_stops_at_the_promised_size(tmp_path):
+    """A right header, then 64 MiB of zeros: read no further than the header says."""
+    make_fake(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    gzip_bomb(path, idx_header(0x08, (N_TRAIN, 28, 28)), N_TRAIN * 784 + (64 << 20))
+    peak, error = peak_memory(fetch_fashion_mnist, tmp_path, download_if_missing=False)
+    assert re.search(
+        f"{re.escape(str(path))}: not a valid IDX file: over-long payload: "
+        r"shape \(6, 28, 28\) of uint8 needs 4704 bytes .* found more than 1053280",
+        str(error),
+    ), error
+    assert peak < 8 << 20, peak
+
+
+def test_load_idx_max_bytes(tmp_path):
+    path = tmp_path / "small.idx.gz"
+    write_idx(path, np.zeros((3, 4), np.int16))
+    np.testing.assert_array_equal(load_idx(path, max_bytes=12 + 24), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="small.idx.gz: the IDX header promises shape"):
+        load_idx(path, max_bytes=12 + 23)
+
+
+def test_load_idx_header_beyond_what_deflate_can_hold(tmp_path):
+    """Without max_bytes, a 40-byte gzip file promising 1 TiB is refused unread."""
+    path = tmp_path / "liar.idx.gz"
+    path.write_bytes(gzip.compress(idx_header(0x08, (2**20, 2**20)) + bytes(10)))
+    peak, error = peak_memory(load_idx, path)
+    assert f"{path}: not a valid IDX file: truncated payload" in str(error)
+    assert peak < 1 << 20
+
+
+def test_load_idx_memory_error_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "_MAX_DEFLATE_RATIO", 2**62)
+    path = tmp_path / "huge.idx.gz"
+    path.write_bytes(gzip.compress(idx_header(0x0E, (2**31, 2**28))))
+    with pytest.raises(MemoryError, match=f"{re.escape(str(path))}: not enough memory"):
+        load_idx(path)
+
+
+def test_write_idx_leaves_nothing_half_written(tmp_path, monkeypatch):
+    path = tmp_path / "a.idx.gz"
+    write_idx(path, np.arange(10, dtype=np.uint8))
+    before = path.read_bytes()
+
+    def failing_write(self, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gzip.GzipFile, "write", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_idx(path, np.arange(20, dtype=np.uint8))
+    assert path.read_bytes() == before
+    assert list_files(tmp_path) == ["a.idx.gz"]
+
+
+def test_download_without_content_length_is_capped(tmp_path, served):
+    """A mirror streaming 8 MiB with no Content-Length is cut off at the cap."""
+    server, _, _ = served
+    name = "train-images-idx3-ubyte.gz"
+    server.routes[f"/fm/{name}"] = (bytes(8 << 20), "no-length")
+    cap = 16 + N_TRAIN * 784
+    cap += cap // 1000 + 1024
+    with pytest.raises(DownloadError) as info:
+        fetch_fashion_mnist()
+    assert f"{server.url}/fm/{name}: the server sent more than {cap} bytes" in str(info.value)
+    assert list_files(cache_dir(tmp_path)) == []
+
+
+def test_download_without_content_length_of_a_good_file(tmp_path, served):
+    server, arrays, bodies = served
+    for name, body in bodies.items():
+        server.routes[f"/fm/{name}"] = (body, "no-length")
+    assert_loaded(fetch_fashion_mnist(), arrays, "train")
+    assert list_files(cache_dir(tmp_path)) == ALL_GZ[:2]
+
+
+def test_download_content_length_above_the_cap_is_not_read(tmp_path, served):
+    server, _, _ = served
+    name = "train-images-idx3-ubyte.gz"
+    server.routes[f"/fm/{name}"] = (bytes(1 << 20), "ok")
+    with pytest.raises(DownloadError, match=f"/fm/{name}: Content-Length 1048576 is more"):
+        fetch_fashion_mnist()
+    assert list_files(cache_dir(tmp_path)) == []
 
 
 # --------------------------------------------------------------------------

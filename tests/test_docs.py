@@ -9,33 +9,63 @@ docstring numpydoc cannot parse or that fails the validation checks set in
 docs/conf.py, a broken reference, a page left out of the table of contents.
 """
 
+import html as html_module
+import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
 
 
-def test_sphinx_build(tmp_path):
+@pytest.fixture(scope="module")
+def html(tmp_path_factory):
+    """The documentation, built once for this module as the documented command builds it."""
     pytest.importorskip("sphinx")
     pytest.importorskip("numpydoc")
-    html = tmp_path / "html"
+    pytest.importorskip("sphinx_gallery")
+    pytest.importorskip("pydata_sphinx_theme")
+    pytest.importorskip("matplotlib")
+    tmp = tmp_path_factory.mktemp("docs")
+    out = tmp / "html"
+    env = {k: v for k, v in os.environ.items() if k != "SKNUMPYNET_EXAMPLES"}  # small settings
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
-         "-d", str(tmp_path / "doctrees"), str(DOCS), str(html)],
-        capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+         "-d", str(tmp / "doctrees"), str(DOCS), str(out),
+         # sphinx-gallery keeps docs/auto_examples between builds and skips the
+         # examples it ran before: run them all, so that their outputs are fresh
+         "-D", "sphinx_gallery_conf.run_stale_examples=1"],
+        capture_output=True, text=True, timeout=900, cwd=REPO_ROOT, env=env,
     )
     problems = "\n".join(
         line for line in (result.stderr + result.stdout).splitlines()
         if "WARNING" in line or "ERROR" in line or line.startswith("  ")
     )
     assert result.returncode == 0, f"the documentation build failed:\n{problems}\n{result.stderr}"
+    return out
+
+
+def page_text(path):
+    """The visible text of an HTML page, tags stripped and entities decoded."""
+    return html_module.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def content_images(page):
+    """The figures a page shows: <img> sources under _images/, not theme icons."""
+    return re.findall(r'<img [^>]*src="(?:\.\./)*(_images/[^"]+\.png)"',
+                      page.read_text(encoding="utf-8"))
+
+
+def test_sphinx_build(html):
     for page in ("index", "install", "quickstart", "estimators", "engine", "embeddings",
-                 "datasets", "cli", "performance", "scaling", "examples", "api"):
+                 "datasets", "cli", "performance", "scaling", "reliability", "monitoring",
+                 "coming_from_sklearn", "deploying", "auto_examples/index", "api"):
         assert (html / f"{page}.html").is_file(), page
 
     api = "".join(p.read_text(encoding="utf-8") for p in (html / "api").glob("*.html"))
@@ -44,6 +74,77 @@ def test_sphinx_build(tmp_path):
                  "sknumpynet.nn.check_module_gradients", "sknumpynet.datasets.fetch_fashion_mnist",
                  "sknumpynet.MLPClassifier.transform"):
         assert f'id="{name}"' in api, f"{name} is missing from the API reference"
+
+
+EXAMPLES = sorted(p.stem for p in (DOCS / "examples").glob("[0-9][0-9]_*.py"))
+
+
+def test_every_example_is_a_gallery_page_with_figures_output_and_download(html):
+    assert len(EXAMPLES) == 5
+    index = (html / "auto_examples" / "index.html").read_text(encoding="utf-8")
+    for name in EXAMPLES:
+        page = html / "auto_examples" / f"{name}.html"
+        assert page.is_file(), name
+        text = page.read_text(encoding="utf-8")
+        assert f"sphx_glr_{name}_thumb.png" in index, f"{name} has no thumbnail"
+        assert re.search(rf'href="[^"]*_downloads/\w+/{name}\.py"', text), f"{name}: no download"
+        assert "sphx-glr-script-out" in text, f"{name} shows no printed output"
+        images = content_images(page)
+        assert images and all((html / i).stat().st_size > 10_000 for i in images), name
+
+
+def test_user_guide_pages_show_figures(html):
+    shown = {}
+    for page in sorted(html.glob("*.html")) + sorted((html / "auto_examples").glob("*.html")):
+        images = content_images(page)
+        for image in images:
+            data = (html / image).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, image
+        if images:
+            shown[page.stem] = images
+    for page in ("estimators", "embeddings", "engine", "performance"):
+        assert page in shown, f"{page} shows no figure"
+    assert sum(len(v) for v in shown.values()) >= 8 and len(shown) >= 4, shown
+
+
+def numbers_after(text, label):
+    """Every number printed after ``label`` (its spaces match any run of spaces)."""
+    pattern = r"\s+".join(map(re.escape, label.split())) + r"\s*([-+]?\d+\.\d+(?:e[-+]\d+)?)"
+    return [float(v) for v in re.findall(pattern, text)]
+
+
+def test_example_engine_by_hand_checks_every_layer_and_trains(html):
+    text = page_text(html / "auto_examples" / "01_engine_by_hand.html")
+    layers = re.findall(r"layer (\d) (Linear|ReLU)\s+max relative error (\S+)", text)
+    assert [(int(i), kind) for i, kind, _ in layers] == [
+        (0, "Linear"), (1, "ReLU"), (2, "Linear"), (3, "ReLU"), (4, "Linear")]
+    errors = [float(e) for *_, e in layers] + numbers_after(text, "whole network max relative "
+                                                                  "error") \
+        + numbers_after(text, "softmax cross-entropy max relative error")
+    assert len(errors) == 7 and max(errors) < 1e-6, errors
+    match = re.search(r"backward ([-+]\d\.\d+), central difference ([-+]\d\.\d+)", text)
+    assert match and abs(float(match[1]) - float(match[2])) < 1e-6
+    assert "plain SGD, lr=0.1:" in text and "Adam, lr=0.001:" in text
+    assert numbers_after(text, "test accuracy of the Adam-trained network:")[0] > 0.5
+    assert "hidden activations: 500 images x 64 features" in text
+
+
+def test_other_examples_report_what_they_should(html):
+    pages = {name: page_text(html / "auto_examples" / f"{name}.html") for name in EXAMPLES}
+    curves = pages["02_learning_curves_fashion_mnist"]
+    assert 0.5 < numbers_after(curves, "test accuracy:")[0] <= 1.0
+    embeddings = pages["03_embeddings"]
+    assert "embeddings: 64 features" in embeddings
+    pixels = numbers_after(embeddings, "from raw pixels:")
+    learned = numbers_after(embeddings, "from embeddings:")
+    assert len(pixels) == len(learned) == 1 and 0.5 < pixels[0] < learned[0] <= 1.0
+    search = pages["04_grid_search"]
+    assert "16 fits (2-fold cross-validation of 8 settings)" in search
+    assert 0.5 < numbers_after(search, "refitted best model")[0] <= 1.0
+    svm = pages["05_linear_svm_comparison"]
+    for name in ("sknumpynet LinearSVM", "scikit-learn LinearSVC", "scikit-learn SGDClassifier"):
+        row = re.search(re.escape(name) + r"\s+([01]\.\d{4})\s+([01]\.\d{4})\s+(\d+\.\d\d)", svm)
+        assert row and 0.5 < float(row[1]) <= 1.0, name
 
 
 def test_api_reference_lists_every_public_name():
@@ -93,25 +194,49 @@ def python_blocks(page):
     return blocks
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst"])
-def test_code_in_the_guide_runs(page, tmp_path, monkeypatch):
+def run_quietly(code, name):
+    """Run ``code`` in a fresh namespace; fail on any warning it raises."""
+    namespace = {}
+    # one BLAS thread: as fast for these small fits, and not many times slower
+    # when the machine running the tests is busy
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
+        warnings.simplefilter("always")
+        exec(compile(code, name, "exec"), namespace)
+    shown = [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert not shown, f"{name} printed {len(shown)} warnings, the first: {shown[0]}"
+    return namespace
+
+
+@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst", "reliability.rst"])
+def test_code_in_the_guide_runs_without_warnings(page, tmp_path, monkeypatch):
     """The guide's Python blocks run in order, in one namespace, as a reader would."""
     monkeypatch.chdir(tmp_path)  # the quick start saves a model file
     blocks = python_blocks(page)
     assert blocks
-    namespace = {}
-    for block in blocks:
-        exec(compile(block, f"{page} block", "exec"), namespace)
+    run_quietly("\n".join(blocks), f"{page} blocks")
 
 
-def test_readme_examples_run():
-    # README's Python blocks, in order, as one script (n_jobs=1 keeps it light)
+def test_readme_examples_run_without_warnings():
+    # README's Python blocks, in order, as one script; n_jobs=1 keeps it light
+    # and keeps every fit in this process, where its warnings are recorded
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 3, "README lost its examples"
-    code = "\n".join(blocks).replace("n_jobs=2", "n_jobs=1")
-    namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    code = "\n".join(blocks)
+    assert "n_jobs=2" in code
+    namespace = run_quietly(code.replace("n_jobs=2", "n_jobs=1"), "README.md")
     assert namespace["embeddings"].shape == (len(namespace["X_test"]), 64)
     assert namespace["search"].best_score_ > 0.9
+
+
+def test_run_quietly_fails_on_a_warning():
+    with pytest.raises(AssertionError, match="UserWarning: loud"):
+        run_quietly("import warnings\nwarnings.warn('loud')", "snippet")
+
+
+def test_install_lines_are_from_a_clone():
+    # the package is not on PyPI: 'pip install "sknumpynet[...]"' fails
+    for path in [REPO_ROOT / "README.md", *DOCS.glob("*.rst"), *DOCS.glob("examples/*"),
+                 *(REPO_ROOT / "sknumpynet").glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"pip install \S*sknumpynet\[", text), path

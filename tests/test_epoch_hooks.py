@@ -289,3 +289,22 @@ def test_solver_stops_when_a_hook_says_so():
     outcome = solver.solve(problem, TrainingLog())
     assert outcome.reason == "callback" and hook.seen == [1, 2, 3]
     assert hook.outcome is outcome
+
+
+def test_progress_bar_on_a_terminal_stays_on_screen_after_the_fit(capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    import sknumpynet._epoch_hooks as hooks
+
+    monkeypatch.setattr(hooks, "_is_terminal", lambda stream: True)
+    run = make_run(max_epochs=3)
+    hook = Progress(2, "Net")
+    for i in range(1, 4):
+        hook.on_epoch_begin(run)
+        hook.on_epoch_end(run, record(i, 1.0 / i))
+    hook.on_fit_end(run, None)
+    err = capsys.readouterr().err
+    # what is left on the line after the last carriage return: a bar that was
+    # erased at the end (leave=False) leaves nothing there
+    final = err.split("\r")[-1]
+    assert final.startswith("Net") and "3/3" in final and "loss=0.3333" in final
+    assert final.endswith("\n")

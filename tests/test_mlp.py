@@ -651,7 +651,11 @@ def test_verbose_2_progress_bar_runs(make, small_digits, capsys):
         warnings.simplefilter("error", UserWarning)  # tqdm is installed: no fallback
         warnings.simplefilter("ignore", ConvergenceWarning)
         loud = make(max_iter=4, verbose=2).fit(X, y)
-    capsys.readouterr()
+    out = capsys.readouterr()
+    # pytest's streams are not terminals: plain per-epoch lines, no bar, no \r
+    lines = out.out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"Iteration {i}" for i in range(1, 5)]
+    assert "\r" not in out.out + out.err
     assert loud.n_iter_ == 4
     assert loud.loss_curve_ == quiet.loss_curve_
     assert_array_equal(loud.predict(X_test), quiet.predict(X_test))
@@ -815,3 +819,24 @@ def test_fitted_attributes_like_sklearn(target):
     expected = {"binary": "logistic", "multiclass": "softmax", "multilabel": "logistic",
                 "regression": "identity", "multioutput": "identity"}[target]
     assert ours.out_activation_ == expected
+
+
+def test_coefs_and_intercepts_are_assignable_and_shape_checked(small_digits):
+    X, X_test, y, _ = small_digits
+    clf = _small_clf(max_iter=3).fit(X, y)
+    other = _small_clf(max_iter=3, random_state=1).fit(X, y)
+    assert not np.allclose(clf.predict_proba(X_test), other.predict_proba(X_test))
+    clf.coefs_ = [c.copy() for c in other.coefs_]
+    clf.intercepts_ = [b.copy() for b in other.intercepts_]
+    assert_allclose(clf.predict_proba(X_test), other.predict_proba(X_test), rtol=1e-12)
+    clf.coefs_[0][:] = 0.0  # in place, as scikit-learn users do
+    assert (clf.network_[0][0].weight.value == 0).all()
+    before = [c.copy() for c in clf.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(3, 10\)"):
+        clf.coefs_ = [before[0], np.zeros((3, 10))]
+    with pytest.raises(ValueError, match="needs 2 arrays"):
+        clf.intercepts_ = [np.zeros(16)]
+    for a, b in zip(before, clf.coefs_):  # a refused assignment changes nothing
+        assert_array_equal(a, b)
+    clf.partial_fit(X, y)  # the optimizer still steps the same arrays
+    assert not np.array_equal(before[0], clf.coefs_[0])

@@ -25,6 +25,46 @@ def check_batch(x, n_features, owner):
         )
 
 
+def check_float_dtype(dtype, owner):
+    """Return ``numpy.dtype(dtype)`` if it is a floating-point type, else raise.
+
+    The engine computes gradients, so weights must be real floats: an integer
+    dtype would truncate them to zero, a complex, boolean, string or object
+    dtype has no meaning here.
+
+    Parameters
+    ----------
+    dtype : dtype-like
+        What the caller passed, for example ``np.float32`` or ``"float64"``.
+    owner : str
+        The name of the layer, for the message.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+        A float16, float32, float64 (or longdouble) dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not a dtype, or not a floating-point one.
+    """
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(
+            f"{owner}: dtype must be a floating-point dtype such as np.float32 or "
+            f"np.float64, got {dtype!r}, which is not a dtype."
+        ) from exc
+    if resolved.kind != "f":
+        raise ValueError(
+            f"{owner}: dtype must be a floating-point dtype such as np.float32 or "
+            f"np.float64, got {dtype!r} ({resolved.name}); an integer, boolean, "
+            "complex, string or object dtype cannot hold trained weights."
+        )
+    return resolved
+
+
 def _check_positive_int(value, name):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -46,8 +86,9 @@ class Linear(Module):
         Source of randomness for the initial weights. None uses a fresh,
         unseeded Generator.
     dtype : dtype, default=np.float32
-        The dtype of the weights; inputs are cast to it, so the layer computes
-        in this precision.
+        The dtype of the weights, a floating-point one (a ValueError names any
+        other); inputs are cast to it, so the layer computes in this
+        precision.
     init : str or callable, default="he_uniform"
         Weight initialiser (see :mod:`sknumpynet.nn.init`). He suits the
         ReLU family; use "glorot_uniform" for tanh or sigmoid networks.
@@ -84,8 +125,8 @@ class Linear(Module):
         super().__init__()
         self.in_features = _check_positive_int(in_features, "in_features")
         self.out_features = _check_positive_int(out_features, "out_features")
+        self.dtype = check_float_dtype(dtype, "Linear")
         rng = np.random.default_rng() if rng is None else rng
-        self.dtype = np.dtype(dtype)
         weight = get_initializer(init)((self.in_features, self.out_features), rng, self.dtype)
         self.weight = Parameter(weight)
         self.bias = (
@@ -205,6 +246,8 @@ class BatchNorm1d(Module):
     momentum : float, default=0.1
         Weight of the current batch in the running statistics, in (0, 1].
     dtype : dtype, default=np.float32
+        The dtype of the parameters and statistics, a floating-point one (a
+        ValueError names any other).
 
     Attributes
     ----------
@@ -239,7 +282,7 @@ class BatchNorm1d(Module):
             raise ValueError(f"momentum must be in (0, 1], got {momentum!r}.")
         self.eps = float(eps)
         self.momentum = float(momentum)
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype, "BatchNorm1d")
         self.gamma = Parameter(np.ones(self.num_features, dtype=self.dtype), decay=False)
         self.beta = Parameter(np.zeros(self.num_features, dtype=self.dtype), decay=False)
         self._params = [self.gamma, self.beta]
