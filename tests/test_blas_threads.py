@@ -144,3 +144,17 @@ def test_main_thread_fit_leaves_the_blas_alone(monkeypatch):
     assert isinstance(_runtime.blas_threads(None), type(_runtime.contextlib.nullcontext()))
     _runtime.blas_threads(2)
     assert calls == [2]
+
+
+def test_fits_in_dask_worker_threads_share_the_cores(monkeypatch, seen_while_both_fit):
+    distributed = pytest.importorskip("distributed")
+    found = _found()
+    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        futures = [client.submit(_mlp().fit, X, Y, pure=False) for _ in range(2)]
+        client.gather(futures)
+    assert len(seen_while_both_fit) == 2
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found
