@@ -54,7 +54,8 @@ _BLAS_LOCK = threading.Lock()
 #: asked for (an int, or None to share the cores); the worker threads that have
 #: asked for a share and are still alive; the BLAS libraries' thread counts found
 #: when the first request came in, and the counts set since.
-_blas = {"requests": [], "workers": set(), "controller": None, "found": None, "current": None}
+_blas = {"requests": [], "workers": set(), "controller": None, "found": None, "current": None,
+         "cpus": None}
 
 
 def blas_threads(n_threads):
@@ -121,6 +122,8 @@ def limit_blas(n_threads):
 def _blas_found():
     if _blas["controller"] is None:  # finding the libraries takes ~0.4 ms: once
         _blas["controller"] = ThreadpoolController().select(user_api="blas")
+    if _blas["cpus"] is None:  # ~0.1 ms (it reads the cgroup files): once
+        _blas["cpus"] = cpu_count()
     counts = [lib.num_threads for lib in _blas["controller"].lib_controllers]
     _blas["found"], _blas["current"] = counts, list(counts)
 
@@ -129,7 +132,9 @@ def _blas_apply():
     """Set the BLAS to what the requests now running agree on (under the lock)."""
     requests = _blas["requests"]
     n_workers = max(requests.count(None), sum(t.is_alive() for t in _blas["workers"]))
-    wanted = agreed_blas_threads(requests, n_workers, _blas["found"], cpu_count())
+    wanted = agreed_blas_threads(requests, n_workers, _blas["found"], _blas["cpus"])
+    if wanted == _blas["current"]:
+        return
     for lib, now, new in zip(_blas["controller"].lib_controllers, _blas["current"], wanted):
         if now != new:
             lib.set_num_threads(new)

@@ -60,7 +60,7 @@ def _found():
 @pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(max_iter=2, random_state=0)])
 def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit, make):
     found = _found()
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
     joblib.Parallel(n_jobs=2, backend="threading")(
         joblib.delayed(make().fit)(X, Y) for _ in range(2)
     )
@@ -72,7 +72,7 @@ def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit
 
 def test_explicit_n_threads_wins_over_the_share(monkeypatch, seen_while_both_fit):
     found = _found()
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2 * max(found))  # a share: max(found)
+    monkeypatch.setitem(_runtime._blas, "cpus", 2 * max(found))  # a share: max(found)
     fits = [_mlp(n_threads=1), _mlp()]
     joblib.Parallel(n_jobs=2, backend="threading")(joblib.delayed(e.fit)(X, Y) for e in fits)
     assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
@@ -81,7 +81,7 @@ def test_explicit_n_threads_wins_over_the_share(monkeypatch, seen_while_both_fit
 
 def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
     found = _found()
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 4 * max(found))
+    monkeypatch.setitem(_runtime._blas, "cpus", 4 * max(found))
     seen, original = [], Linear.forward
 
     def forward(self, x):
@@ -115,7 +115,7 @@ def test_agreed_blas_threads(requests, n_workers, found, n_cpus, expected):
 def test_a_worker_between_fits_still_counts(monkeypatch):
     """Thread A fits, then B fits while A is alive but idle: B gets half the cores."""
     found = _found()
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
     a_done, b_done, seen = threading.Event(), threading.Event(), []
 
     def a():
@@ -149,7 +149,7 @@ def test_main_thread_fit_leaves_the_blas_alone(monkeypatch):
 def test_fits_in_dask_worker_threads_share_the_cores(monkeypatch, seen_while_both_fit):
     distributed = pytest.importorskip("distributed")
     found = _found()
-    monkeypatch.setattr(_runtime, "cpu_count", lambda: 2)
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
     with distributed.Client(
         processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
     ) as client:
