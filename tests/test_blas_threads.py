@@ -11,7 +11,7 @@ import threading
 import joblib
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sknumpynet import LinearSVM, MLPClassifier, _runtime
 from sknumpynet.nn import Linear
@@ -158,3 +158,38 @@ def test_fits_in_dask_worker_threads_share_the_cores(monkeypatch, seen_while_bot
     assert len(seen_while_both_fit) == 2
     assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
     assert _blas_threads() == found
+
+
+def test_the_last_out_restores_while_other_workers_live_on(monkeypatch):
+    """threadpoolctl (>= 3.7) lets one live thread own OpenBLAS's size: B, which
+    set the share, must not keep that right, or A, last out while B lives on
+    (a pool thread waiting for its next task), could not restore the BLAS."""
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
+    a_in, b_out, a_out, finish = (threading.Event() for _ in range(4))
+
+    def a():
+        with _runtime.blas_threads(None):
+            a_in.set()
+            b_out.wait(20)
+        a_out.set()
+        finish.wait(20)
+
+    def b():
+        a_in.wait(20)
+        with _runtime.blas_threads(None):  # the second worker: sets the share
+            pass
+        b_out.set()
+        finish.wait(20)  # alive, idle
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    assert a_out.wait(20)
+    left = _blas_threads()
+    finish.set()
+    for t in threads:
+        t.join(20)
+    if left != found:  # put the process back for the tests that follow
+        threadpool_limits(limits=max(found), user_api="blas")
+    assert left == found
