@@ -34,13 +34,17 @@ class L2Penalty:
     True
     """
 
+    #: Elements processed together by :meth:`backward`: a block of the weights
+    #: and its scratch copy stay in cache between the multiply and the add.
+    block_size = 65536
+
     def __init__(self, params, alpha=0.0):
         alpha = float(alpha)
         if not (np.isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite non-negative number, got {alpha!r}.")
         self.alpha = alpha
         self.params = [p for p in params if p.decay]
-        self._buffers = None
+        self._buffer = None
 
     def value(self, scale=1.0):
         """The penalty ``0.5 * alpha * scale * sum ||w||^2``.
@@ -70,14 +74,22 @@ class L2Penalty:
         strength = self.alpha * scale
         if not strength:
             return
-        if self._buffers is None or any(
-            b.shape != p.value.shape or b.dtype != p.value.dtype
-            for b, p in zip(self._buffers, self.params)
-        ):
-            self._buffers = [np.empty_like(p.value) for p in self.params]
-        for p, buf in zip(self.params, self._buffers):
-            np.multiply(p.value, strength, out=buf)
-            np.add(p.grad, buf, out=p.grad)
+        for p in self.params:
+            if not (p.value.flags.c_contiguous and p.grad.flags.c_contiguous):
+                p.grad += strength * p.value  # rare (layers' parameters are contiguous)
+                continue
+            w, g = p.value.reshape(-1), p.grad.reshape(-1)  # views, written in place
+            buffer = self._scratch(w.dtype)
+            for lo in range(0, w.size, self.block_size):
+                hi = min(lo + self.block_size, w.size)
+                part = buffer[: hi - lo]
+                np.multiply(w[lo:hi], strength, out=part)
+                np.add(g[lo:hi], part, out=g[lo:hi])
+
+    def _scratch(self, dtype):
+        if self._buffer is None or self._buffer.dtype != dtype:
+            self._buffer = np.empty(self.block_size, dtype=dtype)
+        return self._buffer
 
     def __repr__(self):
         return f"L2Penalty(alpha={self.alpha}, n_params={len(self.params)})"

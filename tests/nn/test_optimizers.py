@@ -481,3 +481,19 @@ def test_optimizer_pickled_in_format_2_repacks_its_state_in_network_order():
     old.__setstate__(state)
     for k in moments:
         np.testing.assert_array_equal(old._state[k], moments[k])
+
+
+@pytest.mark.parametrize("block_size", [65536, 7])
+def test_l2_penalty_gradient_is_the_same_in_blocks(block_size):
+    rng = np.random.default_rng(13)
+    params = [Parameter(rng.standard_normal((30, 50)).astype(np.float32)),
+              Parameter(rng.standard_normal((50, 3)).T.copy().T)]  # a Fortran-ordered one
+    upstream = [rng.standard_normal(p.shape).astype(p.value.dtype) for p in params]
+    for p, g in zip(params, upstream):
+        p.grad[...] = g
+    penalty = L2Penalty(params, alpha=0.3)
+    penalty.block_size = block_size
+    penalty.backward(scale=0.5)
+    for p, g in zip(params, upstream):
+        expected = g + (0.3 * 0.5) * p.value.astype(np.float64)
+        np.testing.assert_allclose(p.grad, expected, rtol=1e-6, atol=1e-7)
