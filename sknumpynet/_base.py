@@ -12,7 +12,6 @@ exception the estimator's previous state is put back, so a failed ``fit``
 never leaves a half-trained or inconsistent model.
 """
 
-import contextlib
 import copy
 import inspect
 import math
@@ -35,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import nn
 from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
-from ._runtime import forward_in_chunks, limit_blas, make_rng
+from ._runtime import blas_threads, forward_in_chunks, make_rng
 from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog
 
 __all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin"]
@@ -375,9 +374,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         )
 
     def _threads(self):
-        if self.n_threads is None:
-            return contextlib.nullcontext()
-        return limit_blas(self.n_threads)
+        """The BLAS limit of ``n_threads`` (see ``_runtime.blas_threads`` for the rule)."""
+        return blas_threads(self.n_threads)
 
     def _sample_weight(self, sample_weight, X, y_enc, target_attrs, partial):
         if sample_weight is not None:

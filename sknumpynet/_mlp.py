@@ -421,8 +421,12 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     n_threads : int or None, default=None
-        Cap on BLAS threads during fit and predict (threadpoolctl); None
-        leaves the BLAS as it is.
+        Cap on BLAS threads during fit and predict (threadpoolctl). None
+        leaves the BLAS as it is in the main thread; in other threads (joblib's
+        threading backend, Dask worker threads) it shares the cores among the
+        fits running at once, ``max(1, cpu_count // n_running)`` threads, never
+        more than the BLAS had, so parallel searches do not oversubscribe
+        (joblib's loky and Dask's worker processes start already limited).
 
     Attributes
     ----------

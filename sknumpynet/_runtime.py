@@ -8,14 +8,19 @@ import numbers
 import threading
 
 import numpy as np
+import threadpoolctl
+from joblib import cpu_count
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import gen_batches
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import nn
 from ._compat import get_chunk_n_rows
 
-__all__ = ["CHUNK_ROWS", "check_is_fitted_network", "forward_in_chunks", "limit_blas", "make_rng"]
+__all__ = [
+    "CHUNK_ROWS", "blas_threads", "check_is_fitted_network", "forward_in_chunks", "limit_blas",
+    "make_rng",
+]
 
 #: Most rows pushed through the network at once by predict/transform: bounds
 #: inference memory whatever the number of rows, and is large enough for BLAS.
@@ -45,29 +50,130 @@ def make_rng(random_state):
 
 
 _BLAS_LOCK = threading.Lock()
-_blas = {"users": 0, "limiter": None}
+#: The fits (and predicts) in the process that hold a BLAS limit: the limit each
+#: asked for (an int, or None to share the cores); the worker threads that have
+#: asked for a share and are still alive; the BLAS libraries' thread counts found
+#: when the first request came in, and the counts set since.
+_blas = {"requests": [], "workers": set(), "controller": None, "found": None, "current": None,
+         "cpus": None}
+
+
+def blas_threads(n_threads):
+    """The BLAS thread limit of one fit or predict, as a context manager.
+
+    The rule the estimators' ``n_threads`` documents:
+
+    - an int caps the BLAS at that many threads;
+    - None in the main thread leaves the BLAS as it is;
+    - None outside the main thread (joblib's threading backend, a Dask worker's
+      task threads, any thread pool) shares the cores among the worker threads:
+      ``max(1, cpu_count() // n_workers)`` BLAS threads, never more than the BLAS
+      had, where ``n_workers`` counts the live threads that have fitted or
+      predicted with ``n_threads=None`` (a search's pool threads live as long as
+      the search, so a worker between two fits still counts). Worker processes
+      need nothing here: joblib's loky workers start with ``cpu_count() //
+      n_jobs`` BLAS threads and Dask's nanny-spawned workers with one (both
+      through environment variables), and being never raised, those limits stay.
+
+    Parameters
+    ----------
+    n_threads : int or None
+
+    Returns
+    -------
+    context : context manager
+    """
+    if n_threads is None and threading.current_thread() is threading.main_thread():
+        return contextlib.nullcontext()
+    return limit_blas(n_threads)
 
 
 @contextlib.contextmanager
 def limit_blas(n_threads):
     """threadpool_limits for fits that may overlap in several threads.
 
-    The BLAS thread count is process-wide: the first fit in limits it, the last
-    one out restores what it found. (Nested threadpool_limits blocks in several
-    threads would restore in the wrong order and leave the BLAS limited.)
+    The BLAS thread count is process-wide, so the fits running at once agree on
+    one: the first explicit ``n_threads`` among them, else the cores shared among
+    the worker threads (see :func:`blas_threads`). The last one out restores what
+    the first one found. (Nested threadpool_limits blocks in several threads would
+    restore in the wrong order and leave the BLAS limited.)
+
+    Parameters
+    ----------
+    n_threads : int or None
+        None asks for a share of the cores.
     """
     with _BLAS_LOCK:
-        if _blas["users"] == 0:
-            _blas["limiter"] = threadpool_limits(limits=n_threads, user_api="blas")
-        _blas["users"] += 1
+        if not _blas["requests"]:
+            _blas_found()
+        _blas["requests"].append(n_threads)
+        if n_threads is None:
+            _blas["workers"] = {t for t in _blas["workers"] if t.is_alive()}
+            _blas["workers"].add(threading.current_thread())
+        _blas_apply()
     try:
         yield
     finally:
         with _BLAS_LOCK:
-            _blas["users"] -= 1
-            if _blas["users"] == 0:
-                _blas["limiter"].restore_original_limits()
-                _blas["limiter"] = None
+            _blas["requests"].remove(n_threads)
+            _blas_apply()
+
+
+def _blas_found():
+    if _blas["controller"] is None:  # finding the libraries takes ~0.4 ms: once
+        _blas["controller"] = ThreadpoolController().select(user_api="blas")
+    if _blas["cpus"] is None:  # ~0.1 ms (it reads the cgroup files): once
+        _blas["cpus"] = cpu_count()
+    counts = [lib.num_threads for lib in _blas["controller"].lib_controllers]
+    _blas["found"], _blas["current"] = counts, list(counts)
+
+
+def _blas_apply():
+    """Set the BLAS to what the requests now running agree on (under the lock)."""
+    requests = _blas["requests"]
+    n_workers = max(requests.count(None), sum(t.is_alive() for t in _blas["workers"]))
+    wanted = agreed_blas_threads(requests, n_workers, _blas["found"], _blas["cpus"])
+    if wanted == _blas["current"]:
+        return
+    for lib, now, new in zip(_blas["controller"].lib_controllers, _blas["current"], wanted):
+        if now != new:
+            lib.set_num_threads(new)
+    _blas["current"] = list(wanted)
+    # threadpoolctl >= 3.7 lets only one thread set an OpenBLAS pool's size, the
+    # first to try, for as long as it lives; our sets are already serialised by the
+    # lock, so give that right back (a search's pool threads outlive their fits).
+    release = getattr(threadpoolctl.OpenBLASController, "clear_controlling_thread", None)
+    if release is not None:
+        release()
+
+
+def agreed_blas_threads(requests, n_workers, found, n_cpus):
+    """The BLAS thread counts that overlapping fits agree on.
+
+    Parameters
+    ----------
+    requests : list of (int or None)
+        The ``n_threads`` of each fit running, in the order they came in; None
+        asks for a share of the cores.
+    n_workers : int
+        The worker threads sharing the cores.
+    found : list of int
+        Each BLAS library's thread count when the first request came in.
+    n_cpus : int
+
+    Returns
+    -------
+    counts : list of int
+        For each library: ``found`` when nothing runs; the first explicit request
+        if any; else ``max(1, n_cpus // n_workers)``, never above ``found``.
+    """
+    explicit = [n for n in requests if n is not None]
+    if not requests:
+        return list(found)
+    if explicit:
+        return [explicit[0]] * len(found)
+    share = max(1, n_cpus // max(1, n_workers))
+    return [min(n, share) for n in found]
 
 
 def forward_in_chunks(network, X, stop=None):

@@ -177,8 +177,12 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     verbose : int, default=0
         1 prints a line per epoch; 2 shows a tqdm progress bar.
     n_threads : int or None, default=None
-        Cap on BLAS threads during fit (threadpoolctl); None leaves the BLAS
-        as it is.
+        Cap on BLAS threads during fit and predict (threadpoolctl). None
+        leaves the BLAS as it is in the main thread; in other threads (joblib's
+        threading backend, Dask worker threads) it shares the cores among the
+        fits running at once, ``max(1, cpu_count // n_running)`` threads, never
+        more than the BLAS had, so parallel searches do not oversubscribe
+        (joblib's loky and Dask's worker processes start already limited).
 
     Attributes
     ----------

@@ -1,0 +1,195 @@
+"""The default ``n_threads=None`` does not oversubscribe in parallel searches.
+
+Fits in the worker threads of a search (joblib's threading backend, Dask worker
+threads) share the cores: ``max(1, cpu_count // n_running)`` BLAS threads, never
+more than the BLAS had. The thread counts are read with threadpoolctl from inside
+``Linear.forward`` while both fits are known to be running (two barriers).
+"""
+
+import threading
+
+import joblib
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from sknumpynet import LinearSVM, MLPClassifier, _runtime
+from sknumpynet.nn import Linear
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+pytestmark = pytest.mark.skipif(not _blas_threads(), reason="threadpoolctl sees no BLAS")
+
+X = np.random.default_rng(0).standard_normal((120, 8))
+Y = (X[:, 0] > 0).astype(int)
+
+
+def _mlp(**params):
+    return MLPClassifier((6,), max_iter=2, batch_size=40, random_state=0, **params)
+
+
+@pytest.fixture
+def seen_while_both_fit(monkeypatch):
+    """Per thread, the BLAS thread counts at its first forward once both fits are in."""
+    both_in, both_recorded = threading.Barrier(2, timeout=20), threading.Barrier(2, timeout=20)
+    seen, original = {}, Linear.forward
+
+    def forward(self, x):
+        name = threading.current_thread().name
+        if name not in seen:
+            seen[name] = None
+            both_in.wait()
+            seen[name] = _blas_threads()
+            both_recorded.wait()
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    return seen
+
+
+def _found():
+    found = _blas_threads()
+    if max(found) < 2:
+        pytest.skip("BLAS runs one thread here anyway: nothing to share")
+    return found
+
+
+@pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(max_iter=2, random_state=0)])
+def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit, make):
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
+    joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(make().fit)(X, Y) for _ in range(2)
+    )
+    assert len(seen_while_both_fit) == 2
+    # 2 cores // 2 running fits = 1 thread each, where the BLAS had more
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found  # restored when the last fit is done
+
+
+def test_explicit_n_threads_wins_over_the_share(monkeypatch, seen_while_both_fit):
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2 * max(found))  # a share: max(found)
+    fits = [_mlp(n_threads=1), _mlp()]
+    joblib.Parallel(n_jobs=2, backend="threading")(joblib.delayed(e.fit)(X, Y) for e in fits)
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found
+
+
+def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 4 * max(found))
+    seen, original = [], Linear.forward
+
+    def forward(self, x):
+        seen.append(_blas_threads())
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    worker = threading.Thread(target=_mlp().fit, args=(X, Y))
+    worker.start()
+    worker.join(30)
+    assert seen and all(t == found for t in seen)
+
+
+@pytest.mark.parametrize(
+    "requests, n_workers, found, n_cpus, expected",
+    [
+        ([], 0, [4, 2], 8, [4, 2]),  # nothing running: as found
+        ([None], 1, [4, 2], 8, [4, 2]),  # alone: the share (8) never raises the limit
+        ([None, None], 2, [4, 4], 8, [4, 4]),
+        ([None], 2, [4, 4], 4, [2, 2]),  # the other worker between two fits still counts
+        ([None, None, None], 3, [4, 8], 8, [2, 2]),  # 8 // 3
+        ([None] * 5, 5, [1, 2], 2, [1, 1]),  # at least one thread
+        ([None, 3, 1], 1, [2, 2], 8, [3, 3]),  # the first explicit n_threads wins
+        ([None], 1, [1], 16, [1]),  # a loky worker started with one thread stays at one
+    ],
+)
+def test_agreed_blas_threads(requests, n_workers, found, n_cpus, expected):
+    assert _runtime.agreed_blas_threads(requests, n_workers, found, n_cpus) == expected
+
+
+def test_a_worker_between_fits_still_counts(monkeypatch):
+    """Thread A fits, then B fits while A is alive but idle: B gets half the cores."""
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
+    a_done, b_done, seen = threading.Event(), threading.Event(), []
+
+    def a():
+        _mlp().fit(X, Y)
+        a_done.set()
+        b_done.wait(30)  # idle, alive: like a search's pool thread between fits
+
+    def b():
+        with _runtime.blas_threads(None):
+            seen.append(_blas_threads())
+        b_done.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    threads[0].start()
+    assert a_done.wait(30)
+    threads[1].start()
+    for t in threads:
+        t.join(30)
+    assert seen == [[1] * len(found)]
+    assert _blas_threads() == found
+
+
+def test_main_thread_fit_leaves_the_blas_alone(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_runtime, "limit_blas", lambda n: calls.append(n))
+    assert isinstance(_runtime.blas_threads(None), type(_runtime.contextlib.nullcontext()))
+    _runtime.blas_threads(2)
+    assert calls == [2]
+
+
+def test_fits_in_dask_worker_threads_share_the_cores(monkeypatch, seen_while_both_fit):
+    distributed = pytest.importorskip("distributed")
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        futures = [client.submit(_mlp().fit, X, Y, pure=False) for _ in range(2)]
+        client.gather(futures)
+    assert len(seen_while_both_fit) == 2
+    assert all(t == [1] * len(found) for t in seen_while_both_fit.values()), seen_while_both_fit
+    assert _blas_threads() == found
+
+
+def test_the_last_out_restores_while_other_workers_live_on(monkeypatch):
+    """threadpoolctl (>= 3.7) lets one live thread own OpenBLAS's size: B, which
+    set the share, must not keep that right, or A, last out while B lives on
+    (a pool thread waiting for its next task), could not restore the BLAS."""
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 2)
+    a_in, b_out, a_out, finish = (threading.Event() for _ in range(4))
+
+    def a():
+        with _runtime.blas_threads(None):
+            a_in.set()
+            b_out.wait(20)
+        a_out.set()
+        finish.wait(20)
+
+    def b():
+        a_in.wait(20)
+        with _runtime.blas_threads(None):  # the second worker: sets the share
+            pass
+        b_out.set()
+        finish.wait(20)  # alive, idle
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    assert a_out.wait(20)
+    left = _blas_threads()
+    finish.set()
+    for t in threads:
+        t.join(20)
+    if left != found:  # put the process back for the tests that follow
+        threadpool_limits(limits=max(found), user_api="blas")
+    assert left == found
