@@ -102,7 +102,7 @@ def _crammer_singer(Z, y_index, squared, mu):
     n, k = Z.shape
     rows = np.arange(n)
     grad = np.zeros_like(Z)
-    if squared or mu == 0:
+    if mu == 0:
         worst = Z.argmax(axis=1)
         loss, d = _hinge(Z[rows, worst], squared, 0.0)
         grad[rows, worst] = d
@@ -116,8 +116,13 @@ def _crammer_singer(Z, y_index, squared, mu):
         E = np.zeros_like(Za)
         E[np.arange(active.size), ya] = 1.0
         P = _simplex_projection(E + Za * (1.0 / mu))
-        loss[active] = (P * Za).sum(axis=1) - 0.5 * mu * ((P - E) ** 2).sum(axis=1)
-        grad[active] = P
+        envelope = (P * Za).sum(axis=1) - 0.5 * mu * ((P - E) ** 2).sum(axis=1)
+        if squared:  # the envelope is >= 0 (p = e_y gives 0): its square is smooth too
+            loss[active] = envelope**2
+            grad[active] = (2.0 * envelope)[:, None] * P
+        else:
+            loss[active] = envelope
+            grad[active] = P
     return loss, grad
 
 
@@ -346,7 +351,10 @@ def solve_full_batch(
     b0 = np.zeros(n_columns) if b0 is None or not fit_intercept else b0
     W0 = np.asarray(W0, dtype=np.float64)
     b0 = np.asarray(b0, dtype=np.float64)
-    stages = [0.0] if squared else _smoothing_stages()
+    # the squared hinge is smooth, but crammer_singer's max over three or more
+    # classes is not (with two there is one wrong class, and no tie)
+    smooth = squared and (kind != "crammer_singer" or W0.shape[1] <= 2)
+    stages = [0.0] if smooth else _smoothing_stages()
     if method == "newton":
         problem = _Problem(X, y_index, sample_weight, C=C, kind=kind, squared=squared,
                            fit_intercept=fit_intercept, n_columns=n_columns)
@@ -471,6 +479,8 @@ def _curvature(S, y_index, kind, squared, mu, weight):
 
         return hess, D
     Z[rows, y_index] = 0.0
+    if squared and mu > 0:
+        return _squared_crammer_singer_curvature(Z, y_index, mu, weight)
     if squared:
         worst = Z.argmax(axis=1)
         a = weight * curv(Z[rows, worst])
@@ -518,6 +528,28 @@ def _crammer_singer_curvature(Z, y_index, mu, weight):
         return dp
 
     return hess, D
+
+
+def _squared_crammer_singer_curvature(Z, y_index, mu, weight):
+    """Hessian operator of the squared smoothed Crammer-Singer hinge, ``m(Z)**2``.
+
+    With ``m`` the envelope and ``p`` its gradient in ``Z`` (as in
+    :func:`_crammer_singer_curvature`), the Hessian in ``Z`` is
+    ``2 p p^T + 2 m J`` with ``J`` the envelope's Hessian; both are mapped to
+    the scores as there (``Z_j = 1 + S_j - S_y``).
+    """
+    rows = np.arange(Z.shape[0])
+    envelope, P = _crammer_singer(Z, y_index, False, mu)
+    inner, inner_diag = _crammer_singer_curvature(Z, y_index, mu, 2.0 * weight * envelope)
+    Pw = P * np.sqrt(2.0 * weight)[:, None]  # 2 w p p^T = Pw Pw^T
+    Pw[rows, y_index] = 0.0
+    Q = Pw.copy()
+    Q[rows, y_index] = -Pw.sum(axis=1)  # p mapped to the scores
+
+    def hess(dS):
+        return inner(dS) + Q * (Q * dS).sum(axis=1)[:, None]
+
+    return hess, inner_diag + Q * Q
 
 
 class _Problem:

@@ -80,9 +80,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     C : float, default=1.0
         Inverse regularisation strength, as in ``LinearSVC``: larger values fit
         the training data more closely. Must be positive.
-    loss : {"hinge", "squared_hinge"}, default="hinge"
-        Each hinge term ``max(0, 1 - margin)`` as is or squared.
-    multi_class : {"crammer_singer", "weston_watkins", "ovr"}, default="crammer_singer"
+    loss : {"hinge", "squared_hinge"}, default="squared_hinge"
+        Each hinge term ``max(0, 1 - margin)`` as is or squared (``LinearSVC``'s
+        default).
+    multi_class : {"crammer_singer", "weston_watkins", "ovr"}, default="ovr"
         With ``s`` a row of class scores and ``y`` its class:
         "crammer_singer" penalises the worst wrong class,
         ``max_{j != y} max(0, 1 + s_j - s_y)`` (``LinearSVC(multi_class=
@@ -285,8 +286,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         self,
         C=1.0,
         *,
-        loss="hinge",
-        multi_class="crammer_singer",
+        loss="squared_hinge",
+        multi_class="ovr",
         fit_intercept=True,
         penalty="l2",
         dual="auto",

@@ -181,16 +181,30 @@ def test_tight_full_batch_passes_sample_weight_equivalence():
     check_sample_weight_equivalence_on_dense_data("LinearSVM", est)
 
 
-def test_small_data_defaults_converge_to_the_optimum():
+@pytest.mark.parametrize("kind, squared", [
+    ("ovr", True),  # the defaults, as LinearSVC's
+    ("crammer_singer", False),
+    ("crammer_singer", True),  # three classes: the max over them is smoothed first
+])
+def test_small_data_defaults_converge_to_the_optimum(kind, squared):
     X, y = iris_scaled()
+    loss = "squared_hinge" if squared else "hinge"
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        clf = LinearSVM().fit(X, y)
+        clf = LinearSVM(multi_class=kind, loss=loss).fit(X, y)
     tight = solve_full_batch(X, np.searchsorted(clf.classes_, y), None, C=1.0,
-                             kind="crammer_singer", squared=False, tol=1e-9, max_iter=20000)
+                             kind=kind, squared=squared, tol=1e-9, max_iter=20000)
     assert clf.objective_ <= tight.objective * 1.01
-    ref = LinearSVC(multi_class="crammer_singer").fit(X, y)
+    ref = LinearSVC(multi_class=kind).fit(X, y)
     assert clf.score(X, y) >= ref.score(X, y) - 0.01
+
+
+def test_squared_crammer_singer_on_unscaled_data_leaves_the_starting_tie():
+    # at W = 0 every wrong class ties for the max: the unsmoothed objective
+    # stopped L-BFGS at its first line search (iris: objective 150, accuracy 1/3)
+    X, y = load_iris(return_X_y=True)
+    clf = LinearSVM(multi_class="crammer_singer", loss="squared_hinge").fit(X, y)
+    assert clf.score(X, y) > 0.95 and clf.objective_ < 20
 
 
 def test_coef_and_intercept_are_assignable_and_shape_checked():

@@ -28,9 +28,9 @@ from sknumpynet import LinearSVM, _svm
 INSTANCES = [
     LinearSVM(random_state=0),
     LinearSVM(loss="squared_hinge", multi_class="weston_watkins", random_state=0),
-    LinearSVM(multi_class="ovr", solver="sgd", momentum=0.0, learning_rate_init=0.05,
+    LinearSVM(loss="hinge", solver="sgd", momentum=0.0, learning_rate_init=0.05,
               random_state=0),
-    LinearSVM(multi_class="ovr", solver="sgd", C=10.0, random_state=0),
+    LinearSVM(loss="hinge", solver="sgd", C=10.0, random_state=0),
     LinearSVM(probability=True, random_state=0),
     LinearSVM(max_iter=20, learning_rate="cosine", learning_rate_init=0.05, random_state=0),
 ]
@@ -100,7 +100,7 @@ def test_separates_a_linearly_separable_problem(multi_class, n_classes):
 
 def test_squared_hinge_learns_a_different_model():
     X, y = binary_problem()
-    hinge = fit_quietly(LinearSVM(C=1.0, random_state=0), X, y)
+    hinge = fit_quietly(LinearSVM(C=1.0, loss="hinge", random_state=0), X, y)
     squared = fit_quietly(LinearSVM(C=1.0, loss="squared_hinge", random_state=0), X, y)
     assert not np.allclose(hinge.coef_, squared.coef_, rtol=0.05, atol=1e-3)
 
@@ -167,7 +167,8 @@ def test_c_means_what_it_means_in_linearsvc():
         return svc.fit(X, y).coef_.ravel()
 
     w = reference(C)
-    clf = LinearSVM(C=C, multi_class="ovr", fit_intercept=False, random_state=0).fit(X, y)
+    clf = LinearSVM(C=C, loss="hinge", multi_class="ovr", fit_intercept=False,
+                    random_state=0).fit(X, y)
     error = np.linalg.norm(clf.coef_.ravel() - w)
     assert error < 0.05 * np.linalg.norm(w)
     assert error < 0.25 * min(np.linalg.norm(reference(2 * C) - w),
@@ -189,7 +190,7 @@ def test_binary_crammer_singer_is_the_difference_of_two_columns():
 def test_coef_correlates_with_linearsvc():
     X, y = binary_problem(random_state=1)
     ref = LinearSVC(C=0.1, loss="hinge", max_iter=100_000).fit(X, y)
-    clf = fit_quietly(LinearSVM(C=0.1, multi_class="ovr", random_state=0), X, y)
+    clf = fit_quietly(LinearSVM(C=0.1, loss="hinge", multi_class="ovr", random_state=0), X, y)
     assert clf.coef_.shape == ref.coef_.shape == (1, 20)
     assert clf.intercept_.shape == ref.intercept_.shape == (1,)
     assert np.corrcoef(ref.coef_.ravel(), clf.coef_.ravel())[0, 1] > 0.95

@@ -21,7 +21,6 @@ import os
 
 import pytest
 
-from sknumpynet import LinearSVM as LinearSVC
 from sknumpynet import MLPClassifier
 
 
@@ -46,10 +45,10 @@ def case(mark, **params):
     return (params, mark)
 
 
-PENALTY_DUAL = pending("LinearSVM accepts LinearSVC's penalty= and dual= (set_params too)")
-PENALTY_L1 = pending("LinearSVM penalty='l1' (with squared_hinge) and dual=")
-INTERCEPT_SCALING = pending(
-    "LinearSVM intercept_scaling (liblinear's penalised intercept column) with penalty='l1'"
+INTERCEPT_SCALING = pytest.mark.xfail(
+    reason="deliberate difference: the intercept is not penalised, so intercept_scaling "
+    "(liblinear's penalised intercept column) is accepted and has no effect",
+    strict=True,
 )
 
 MARKS = {
@@ -89,33 +88,17 @@ MARKS = {
                  penalty="l2", loss="hinge", dual=False),
             case(private("liblinear's refusal of penalty='l1', dual=True"),
                  penalty="l1", loss="squared_hinge", dual=True),
-            case(PENALTY_DUAL, penalty="l2"),
-            case(PENALTY_L1, penalty="l1", loss="squared_hinge", dual=False),
         ],
-        "test_linearsvc": PENALTY_L1,
-        "test_linearsvc_crammer_singer": pending(
-            "LinearSVC's defaults (multi_class='ovr', loss='squared_hinge'), and "
-            "crammer_singer reaching its optimum on iris (ovr/cs agreement > 0.9)"
-        ),
-        "test_linearsvc_iris": pending(
-            "LinearSVC's defaults or a crammer_singer fit that reaches the optimum "
-            "(iris training accuracy 0.667 < 0.8)"
-        ),
         "test_dense_liblinear_intercept_handling": INTERCEPT_SCALING,
-        "test_liblinear_set_coef": pending("assignable coef_ and intercept_"),
         "test_linear_svm_convergence_warnings": private(
             "asserts liblinear's own warning text 'Liblinear failed to converge'; ours says "
             "the same in other words"
         ),
-        "test_linearsvm_liblinear_sample_weight": [
-            case(PENALTY_L1, SVM=LinearSVC, params={"penalty": "l1", "loss": "squared_hinge",
-                                                    "dual": False}),
-            case(PENALTY_DUAL, SVM=LinearSVC),
-        ],
     },
     "test_sklearn_linearsvc_sparse.py": {
-        "test_linearsvc_iris": pending(
-            "sparsify()/densify() (SparseCoefMixin): an assignable coef_ that may be sparse"
+        "test_linearsvc_iris": differs(
+            "coef_ is the network's dense weight matrix, so sparsify()/densify() "
+            "(scikit-learn's SparseCoefMixin) are not offered"
         ),
         "test_sparse_liblinear_intercept_handling": INTERCEPT_SCALING,
     },
