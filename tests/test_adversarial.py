@@ -440,7 +440,7 @@ def _start_long_fit(estimator="MLPClassifier(hidden_layer_sizes=(32,), **LONG)")
 @pytest.mark.parametrize("estimator", [
     "MLPClassifier(hidden_layer_sizes=(32,), **LONG)",
     "MLPClassifier(hidden_layer_sizes=(32,), early_stopping=True, **LONG)",
-    "LinearSVM(probability=True, learning_rate='constant', **LONG)",
+    "LinearSVM(probability=True, solver='adam', learning_rate='constant', **LONG)",
 ])
 def test_sigint_during_fit_in_a_subprocess_keeps_a_working_model(estimator):
     proc = _start_long_fit(estimator)

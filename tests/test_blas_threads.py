@@ -57,7 +57,9 @@ def _found():
     return found
 
 
-@pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(max_iter=2, random_state=0)])
+# LinearSVM's minibatch solver: the full-batch one does not call Linear.forward
+@pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(solver="adam", max_iter=2,
+                                                          random_state=0)])
 def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit, make):
     found = _found()
     monkeypatch.setitem(_runtime._blas, "cpus", 2)
