@@ -683,7 +683,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         What each output's error costs (see :mod:`sknumpynet.nn.losses`; ``r``
         is the prediction minus the target):
 
-        - "squared_error": ``r^2`` (:class:`~sknumpynet.nn.MSELoss`);
+        - "squared_error": ``r^2 / 2`` (:class:`~sknumpynet.nn.MSELoss` with
+          ``half=True``, as scikit-learn);
         - "poisson": the half Poisson deviance with a log link, as
           scikit-learn's: the network outputs ``log`` of the mean, predictions
           are ``exp`` of it, and ``y`` must be non-negative
@@ -880,7 +881,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             return nn.HuberLoss(delta=self.huber_delta)
         if self.loss == "quantile":
             return nn.QuantileLoss(quantile=self.quantile)
-        return nn.MSELoss()
+        return nn.MSELoss(half=True)  # scikit-learn's: half the mean squared error
 
     def _output_to_prediction(self, out):
         """Predictions from the network's output: its exp for the log-link "poisson"."""

@@ -20,7 +20,7 @@ INSTANCES = [
     MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=100, random_state=0),
     MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", batch_norm=True, max_iter=100,
                  random_state=0),
-    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", max_iter=100, random_state=0),
+    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", random_state=0),
 ]
 
 # Dropout draws a fresh random mask for every row, so a row of weight 2 and the

@@ -212,11 +212,21 @@ class SigmoidBinaryCrossEntropy(Loss):
 
 
 class MSELoss(Loss):
-    """Squared error averaged over outputs, ``l_i = mean_k (s_ik - t_ik)^2``.
+    """Squared error averaged over outputs, ``l_i = c * mean_k (s_ik - t_ik)^2``.
 
-    ``d l_i / d s_ik = 2 (s_ik - t_ik) / n_outputs``. Targets have the shape of
-    the scores (a 1-D target is read as one column).
+    ``d l_i / d s_ik = 2 c (s_ik - t_ik) / n_outputs``, with ``c = 1``, or
+    ``c = 1/2`` with ``half=True`` (scikit-learn's MLPRegressor minimises half
+    the mean squared error). Targets have the shape of the scores (a 1-D target
+    is read as one column).
+
+    Parameters
+    ----------
+    half : bool, default=False
+        Halve the loss (and its gradient).
     """
+
+    def __init__(self, half=False):
+        self.half = bool(half)
 
     def _per_sample(self, scores, target):
         if target.ndim == 1:
@@ -228,7 +238,9 @@ class MSELoss(Loss):
             )
         diff = scores - target.astype(scores.dtype, copy=False)
         per_sample = np.mean(diff * diff, axis=1)
-        diff *= 2.0 / scores.shape[1]
+        if self.half:
+            per_sample *= 0.5
+        diff *= (1.0 if self.half else 2.0) / scores.shape[1]
         return per_sample, diff
 
 
