@@ -35,7 +35,7 @@ from . import nn
 from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
 from ._runtime import blas_threads, forward_in_chunks, make_rng
-from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog
+from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog, total_weight
 
 __all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin"]
 
@@ -158,7 +158,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         """Return ``(y_encoded, n_outputs, fitted_attributes)`` for the loss."""
         raise NotImplementedError
 
-    def _validation_score(self, network, X, y_encoded, sample_weight):
+    def _validation_score(self, outputs, y_encoded, sample_weight):
+        """The held-out score (higher is better) of the network's finite ``outputs``."""
         raise NotImplementedError
 
     def _penalty(self, total_weight):
@@ -311,10 +312,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             def validation_score(network):
                 return self._finite_score(network, X_val, y_val, sw_val)
 
-        total = float(X.shape[0]) if sample_weight is None else float(
-            np.sum(sample_weight, dtype=np.float64)
-        )
-        alpha, per_batch = self._penalty(total)
+        alpha, per_batch = self._penalty(total_weight(X, sample_weight))
         loss = self._make_loss(data.target_attrs)
         loss.check_finite = False  # the solver detects divergence on the returned float
         return Problem(
@@ -325,9 +323,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _finite_score(self, network, X, y, sample_weight):
         """The validation score, or -inf where the outputs overflow (a diverging epoch)."""
         with np.errstate(all="ignore"):
-            if not np.isfinite(forward_in_chunks(network, X)).all():
-                return -np.inf
-        return self._validation_score(network, X, y, sample_weight)
+            outputs = forward_in_chunks(network, X)
+        if not np.isfinite(outputs).all():
+            return -np.inf
+        return self._validation_score(outputs, y, sample_weight)
 
     def _hooks(self, model, data, context, early_stopping):
         n = data.X.shape[0]

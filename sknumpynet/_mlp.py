@@ -14,7 +14,7 @@ from . import nn
 from ._base import BaseNetwork, NetworkTransformerMixin
 from ._classifier import NetworkClassifierMixin, check_warm_start_classes, encode_class_labels
 from ._compat import Interval, StrOptions
-from ._runtime import check_is_fitted_network, forward_in_chunks
+from ._runtime import check_is_fitted_network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -593,8 +593,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             return nn.SoftmaxCrossEntropy()
         return nn.SigmoidBinaryCrossEntropy()
 
-    def _validation_score(self, network, X, y_encoded, sample_weight):
-        scores = forward_in_chunks(network, X)
+    def _validation_score(self, scores, y_encoded, sample_weight):
         if y_encoded.ndim == 1:
             predicted = scores.argmax(axis=1)
         else:
@@ -890,9 +889,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                 return np.exp(out)
         return out
 
-    def _validation_score(self, network, X, y_encoded, sample_weight):
+    def _validation_score(self, outputs, y_encoded, sample_weight):
         # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss
-        predicted = forward_in_chunks(network, X)
+        predicted = outputs
         if self.loss == "poisson":
             with np.errstate(over="ignore"):
                 predicted = np.exp(predicted)

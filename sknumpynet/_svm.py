@@ -28,7 +28,7 @@ from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
 from ._linear_solvers import solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
-from ._training import Outcome, Run
+from ._training import Outcome, Run, end_epoch
 
 __all__ = ["LinearSVM"]
 
@@ -487,8 +487,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         # every batch is ||W||^2 / (2 C sum(s_i)), whatever the batch's size
         return 1.0 / (self.C * total_weight), False
 
-    def _validation_score(self, network, X, y_encoded, sample_weight):
-        predicted = _predict_index(forward_in_chunks(network, X))
+    def _validation_score(self, outputs, y_encoded, sample_weight):
+        predicted = _predict_index(outputs)
         return accuracy_score(y_encoded, predicted, sample_weight=sample_weight)
 
     # -- the fitted linear model -----------------------------------------------------
@@ -737,8 +737,7 @@ class _FullBatchSolver:
             record = log.record(value, None, math.nan, now - state["start"],
                                 problem.X.shape[0])
             state["start"] = now
-            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
-            state["reason"] = next((r for r in reasons if r), None)
+            state["reason"] = end_epoch(run, self.hooks, record)
             return bool(state["reason"])
 
         result = solve_full_batch(

@@ -208,7 +208,7 @@ def test_non_finite_validation_predictions_score_nan():
     X = np.ones((3, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        score = est._validation_score(network, X, np.ones((3, 1)), None)
+        score = est._validation_score(network.forward(X), np.ones((3, 1)), None)
     assert np.isnan(score)
 
 
