@@ -36,7 +36,9 @@ __all__ = [
     "SecondInterrupt",
     "Trainer",
     "TrainingLog",
+    "end_epoch",
     "interrupt_guard",
+    "total_weight",
 ]
 
 #: An epoch whose mean loss exceeds this many times the loss of the fit's first
@@ -125,9 +127,24 @@ class Problem:
     @property
     def total_weight(self):
         """float: The number of rows, or the sum of the sample weights (in float64)."""
-        if self.sample_weight is None:
-            return float(self.X.shape[0])
-        return float(np.sum(self.sample_weight, dtype=np.float64))
+        return total_weight(self.X, self.sample_weight)
+
+
+def total_weight(X, sample_weight):
+    """The number of rows of ``X``, or the sum of ``sample_weight`` (in float64).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    total : float
+    """
+    if sample_weight is None:
+        return float(X.shape[0])
+    return float(np.sum(sample_weight, dtype=np.float64))  # float32 sums overflow
 
 
 @dataclass
@@ -470,8 +487,7 @@ class MinibatchSolver:
                 problem.network.eval()
                 val = problem.validation_score(problem.network)
             record = run.log.record(loss, val, self.optimizer.lr, seconds, n)
-            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
-            reason = next((r for r in reasons if r), None)
+            reason = end_epoch(run, self.hooks, record)
             if reason:
                 return Outcome(reason)
         return Outcome("max_iter")
@@ -503,6 +519,25 @@ class MinibatchSolver:
             f"Training diverged in epoch {epoch} (loss is {loss}); stopped and restored "
             f"the weights of the last finite epoch. {self.advice}",
         )
+
+
+def end_epoch(run, hooks, record):
+    """Call every hook's ``on_epoch_end``, in order (all of them, even after a stop).
+
+    Parameters
+    ----------
+    run : Run
+    hooks : list
+    record : dict
+        The epoch's entry in ``run.log``.
+
+    Returns
+    -------
+    reason : str or None
+        The first reason to stop a hook gave, or None to go on.
+    """
+    reasons = [hook.on_epoch_end(run, record) for hook in hooks]
+    return next((r for r in reasons if r), None)
 
 
 def _interrupted_message(log):
@@ -616,8 +651,7 @@ class LbfgsSolver:
                 float(intermediate_result.fun), None, math.nan, now - state["start"], n
             )
             state["start"] = now
-            reasons = [hook.on_epoch_end(run, record) for hook in self.hooks]
-            state["reason"] = next((r for r in reasons if r), None)
+            state["reason"] = end_epoch(run, self.hooks, record)
             if state["reason"]:
                 raise StopIteration
             for hook in self.hooks:
