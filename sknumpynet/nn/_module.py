@@ -207,15 +207,6 @@ class Module:
             found.extend(child.modules())
         return found
 
-    def children(self):
-        """Return the direct child modules.
-
-        Returns
-        -------
-        children : list of Module
-        """
-        return list(self._children)
-
     def buffers(self):
         """Return the non-trainable state arrays of this module and its children.
 
