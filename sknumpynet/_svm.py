@@ -37,7 +37,9 @@ __all__ = ["LinearSVM"]
 CALIBRATION_FRACTION = 0.2
 
 #: ``solver="auto"`` trains data of at most this many entries (n_samples *
-#: n_features, dense or sparse) with the full-batch solver, larger data with Adam.
+#: n_features, dense or sparse) with the full-batch solver; larger data with
+#: Adam, except sparse data with the squared hinge ("ovr", "weston_watkins"),
+#: where the full-batch Newton solver is faster (see ``LinearSVM``'s ``solver``).
 AUTO_FULL_BATCH_MAX_SIZE = 1_000_000
 
 
@@ -113,13 +115,24 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         otherwise, with a continuation on a smoothed hinge for the plain
         hinge; ``W = P - N`` with bounds for "l1"). The others are the
         minibatch optimizers of :mod:`sknumpynet.nn.optimizers`, which stop
-        near the optimum. "auto" picks by the data alone, deterministically:
-        "lbfgs" when ``n_samples * n_features <= 1,000,000``
-        (``AUTO_FULL_BATCH_MAX_SIZE``, dense or sparse alike, so both give
-        the same model) or ``penalty="l1"``; "adam" for larger data, and
-        always for ``early_stopping=True`` and ``partial_fit``. Pass a solver
-        by name to override the choice. The full-batch solver reports no
-        per-iteration progress (``verbose``) or scikit-learn callbacks yet.
+        near the optimum. "auto" picks by the data's shape and the
+        objective alone, deterministically (the same data and parameters
+        always get the same solver):
+
+        - "lbfgs" when ``n_samples * n_features <= 1,000,000``
+          (``AUTO_FULL_BATCH_MAX_SIZE``, dense or sparse alike, so both give
+          the same model), or ``penalty="l1"``;
+        - "lbfgs" for larger sparse data with the squared hinge and "ovr" or
+          "weston_watkins" (Newton's products touch only the stored entries:
+          on 32,000 x 25,000 text-like rows 2.3 s against Adam's 10.9 s, at
+          the same test accuracy);
+        - "adam" otherwise (large dense data, where Newton on unscaled
+          features such as pixels needs many conjugate-gradient steps:
+          Fashion-MNIST 109 s against Adam's 6 s, same test accuracy; the
+          plain hinge and Crammer-Singer on large sparse data), and always
+          for ``early_stopping=True`` and ``partial_fit``.
+
+        Pass a solver by name to override the choice.
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
@@ -434,8 +447,15 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
             return False
         if self.penalty == "l1":
             return True
-        # by shape alone, not sparsity: the same data dense or sparse gets the same model
-        return X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE
+        # by shape, not sparsity: the same small data dense or sparse gets the same model
+        if X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE:
+            return True
+        # large sparse data: Newton's products touch only the stored entries
+        return sp.issparse(X) and self._newton_objective()
+
+    def _newton_objective(self):
+        """Whether the full-batch solver runs Newton (twice differentiable objective)."""
+        return self.loss == "squared_hinge" and self.multi_class != "crammer_singer"
 
     def _make_optimizer(self, params):
         if self.solver == "auto":  # the minibatch fits of "auto" use Adam

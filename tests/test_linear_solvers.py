@@ -12,6 +12,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from sknumpynet import LinearSVM
+from sknumpynet._svm import AUTO_FULL_BATCH_MAX_SIZE
+from sknumpynet import _linear_solvers as linear_solvers
 from sknumpynet._linear_solvers import _Problem, objective, solve_full_batch
 
 KINDS = ["ovr", "crammer_singer", "weston_watkins"]
@@ -132,13 +134,29 @@ def test_sparse_input_gives_the_dense_solution(kind, squared):
 
 
 @pytest.mark.parametrize("kind", ["ovr", "weston_watkins"])
-def test_newton_and_lbfgs_reach_the_same_optimum(kind):
+@pytest.mark.parametrize("direct", [True, False])
+def test_newton_and_lbfgs_reach_the_same_optimum(kind, direct, monkeypatch):
+    # Newton's steps solved directly (one-vs-rest on few features) or by CG
+    monkeypatch.setattr(linear_solvers, "DIRECT_MAX_WEIGHTS", 10**6 if direct else 0)
     X, y, s = problem(n=100, d=6)
     a = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, method="newton")
     b = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, max_iter=5000,
                          method="lbfgs")
     np.testing.assert_allclose(a.objective, b.objective, rtol=1e-9)
     np.testing.assert_allclose(a.W, b.W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.b, b.b, rtol=1e-5, atol=1e-6)
+
+
+def test_direct_newton_steps_are_exact_newton_steps():
+    # the one-vs-rest Hessian blocks, solved directly, against CG run to the end
+    X, y, s = problem(n=60, d=5, k=3)
+    p = _Problem(X, y, s, C=1.5, kind="ovr", squared=True, fit_intercept=True, n_columns=3)
+    x = np.random.default_rng(1).normal(size=p.size + 3)
+    S = p.scores(x)
+    g = p.gradient(x, S, 0.0)
+    hessp, diagonal = p.hessian(S, 0.0)
+    d = p._direct_ovr_direction(S, 0.0, g)
+    np.testing.assert_allclose(hessp(d), -g, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
@@ -156,22 +174,52 @@ def test_every_solver_reaches_the_full_batch_optimum(solver):
     assert exact.objective_ * (1 - 1e-12) <= theirs <= exact.objective_ * 1.01
 
 
+def _full_batch(model):
+    """Whether ``model`` was fitted by the full-batch solver (it alone reports the optimum)."""
+    return hasattr(model, "objective_")
+
+
 def test_auto_solver_choice_is_deterministic_and_by_shape():
     X, y = iris_scaled()
     a, b = LinearSVM().fit(X, y), LinearSVM().fit(X, y)
-    assert hasattr(a, "objective_")  # small dense data: the full-batch solver
+    assert _full_batch(a)  # small dense data: the full-batch solver
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.intercept_, b.intercept_)
     # by shape, not sparsity: the same small data sparse gets the same model
     sparse = LinearSVM().fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse.coef_, a.coef_, rtol=1e-4, atol=1e-5)  # tol=1e-4
-    big = sp.random(1001, 1000, density=0.002, format="csr", random_state=0)  # > 1e6
-    large = LinearSVM(max_iter=2, random_state=0)
+    assert not _full_batch(LinearSVM(early_stopping=True, random_state=0).fit(X, y))
+
+
+def _large(X, **params):
+    """A short fit on more than AUTO_FULL_BATCH_MAX_SIZE entries (3 classes)."""
+    model = LinearSVM(max_iter=2, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        large.fit(big, np.arange(1001) % 3)
-    assert not hasattr(large, "objective_")  # larger data: Adam
-    assert not hasattr(LinearSVM(early_stopping=True, random_state=0).fit(X, y), "objective_")
+        return model.fit(X, np.arange(X.shape[0]) % 3)
+
+
+@pytest.mark.parametrize("params, full_batch", [
+    ({}, True),  # the defaults: squared hinge, one-vs-rest -> Newton
+    ({"multi_class": "weston_watkins"}, True),
+    ({"loss": "hinge"}, False),  # L-BFGS on the smoothed hinge creeps: Adam
+    ({"multi_class": "crammer_singer"}, False),
+    ({"penalty": "l1"}, True),  # only the full-batch solver has it
+    ({"early_stopping": True}, False),
+])
+def test_auto_solver_on_large_sparse_data(params, full_batch):
+    # the rule documented under LinearSVM's ``solver``
+    big = sp.random(1001, 1000, density=0.002, format="csr", random_state=0)
+    assert big.shape[0] * big.shape[1] > AUTO_FULL_BATCH_MAX_SIZE
+    assert _full_batch(_large(big, **params)) is full_batch
+    again = _large(big, **params)
+    np.testing.assert_array_equal(again.coef_, _large(big, **params).coef_)
+
+
+@pytest.mark.parametrize("params, full_batch", [({}, False), ({"penalty": "l1"}, True)])
+def test_auto_solver_on_large_dense_data(params, full_batch):
+    X = np.random.default_rng(0).normal(size=(1001, 1000))
+    assert _full_batch(_large(X, **params)) is full_batch
 
 
 def test_tight_full_batch_passes_sample_weight_equivalence():
