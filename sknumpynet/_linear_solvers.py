@@ -11,7 +11,8 @@ the sample weights and ``loss_i`` the multiclass (squared) hinge of
 :class:`sknumpynet.nn.MultiClassHinge` with margin 1. The solvers minimise
 ``F / (C * sum_i s_i)`` (the mean form that LinearSVM's ``loss_curve_``
 reports) with truncated Newton (conjugate gradients on exact Hessian-vector
-products, Armijo line search) or scipy's L-BFGS-B (see ``method`` of
+products, Armijo line search; for one-vs-rest on few features each class's
+Hessian is solved directly) or scipy's L-BFGS-B (see ``method`` of
 :func:`solve_full_batch`):
 
 - squared hinge: directly (the loss is once differentiable; Newton for "ovr"
@@ -25,8 +26,10 @@ products, Armijo line search) or scipy's L-BFGS-B (see ``method`` of
   linear ``sum(P + N)``, a smooth problem with bounds that L-BFGS-B solves;
   the weights it leaves at their bound are exact zeros.
 
-Sparse CSR ``X`` is never densified: only ``X @ W`` and ``X.T @ G`` are formed,
-in ``X``'s dtype.
+Sparse CSR ``X`` is densified only for the exact one-vs-rest Newton steps on
+few features (at most :data:`DIRECT_MAX_WEIGHTS` weights per class and
+:data:`DIRECT_MAX_ENTRIES` entries); otherwise only ``X @ W`` and ``X.T @ G``
+are formed, in ``X``'s dtype.
 """
 
 from collections import namedtuple
@@ -60,18 +63,26 @@ MAX_CG = 200
 #: 79 there but 68 Newton steps instead of 27 on standardized digits.
 FORCING = 0.1
 
-#: Data of at most this many entries forms its one-vs-rest Hessians in one
-#: batched product (:func:`_grams`); larger data class by class, active rows only.
+#: One-vs-rest Hessians of at most this many entries of ``X`` times classes are
+#: formed in one batched product (:func:`_grams`); larger ones class by class,
+#: over the active rows only.
 SMALL_GRAM_SIZE = 50_000
 
 #: Changes of the objective within this share of its value are rounding.
 ROUNDING = 64 * np.finfo(float).eps
 
+#: A step whose predicted decrease is below this share of the objective may be
+#: taken on the gradient's word alone (see :func:`_line_search`).
+ROUNDING_SLOPE = 1e3 * ROUNDING
+
 #: One-vs-rest Newton steps solve each class's Hessian directly (formed as
 #: ``X^T diag(a) X``) instead of by conjugate gradients when a class has at most
-#: this many weights (features + intercept), dense or sparse alike (sparse ``X``
-#: is then densified once: at most this many float64 columns).
+#: this many weights (features + intercept) ...
 DIRECT_MAX_WEIGHTS = 128
+
+#: ... and ``n_samples * weights`` is at most this: the direct steps keep a
+#: float64 copy of ``X`` with a column of ones (80 MB at most), dense or sparse.
+DIRECT_MAX_ENTRIES = 10_000_000
 
 #: Successive smoothing stages of the plain hinge: ``mu`` is divided by this.
 MU_FACTOR = 10.0
@@ -145,8 +156,19 @@ def _crammer_singer(Z, y_index, squared, mu):
     return loss, grad
 
 
-def ovr_targets(y_index, n_columns):
-    """The +-1 targets of one-vs-rest, shape (n_samples, n_columns)."""
+def _ovr_targets(y_index, n_columns):
+    """The +-1 targets of one-vs-rest.
+
+    Parameters
+    ----------
+    y_index : ndarray of int of shape (n_samples,)
+    n_columns : int
+        1 for the binary SVM (targets ``2 y - 1``), else the number of classes.
+
+    Returns
+    -------
+    targets : ndarray of shape (n_samples, n_columns)
+    """
     if n_columns == 1:
         return (2.0 * y_index - 1.0)[:, None]
     T = np.full((y_index.size, n_columns), -1.0)
@@ -169,7 +191,7 @@ def margin_loss(S, y_index, kind, squared, mu=0.0, targets=None):
     mu : float, default=0.0
         Smoothing of the plain hinge (ignored when ``squared``); 0 is exact.
     targets : ndarray of shape (n_samples, n_columns), default=None
-        ``ovr_targets(y_index, n_columns)`` when already at hand ("ovr" only).
+        ``_ovr_targets(y_index, n_columns)`` when already at hand ("ovr" only).
 
     Returns
     -------
@@ -180,7 +202,7 @@ def margin_loss(S, y_index, kind, squared, mu=0.0, targets=None):
     n, k = S.shape
     rows = np.arange(n)
     if kind == "ovr":
-        T = ovr_targets(y_index, k) if targets is None else targets
+        T = _ovr_targets(y_index, k) if targets is None else targets
         H, D = _hinge(1.0 - T * S, squared, mu)
         return H.sum(axis=1), -T * D
     if kind not in KINDS:
@@ -345,7 +367,9 @@ def solve_full_batch(
         (one for the squared hinge, ``1 + log10(1 / MU_FINAL)`` for the hinge).
     method : {"auto", "newton", "lbfgs"}, default="auto"
         "newton": truncated Newton (conjugate gradients on exact
-        Hessian-vector products) with an Armijo line search; "lbfgs": scipy's
+        Hessian-vector products; for "ovr" with at most
+        :data:`DIRECT_MAX_WEIGHTS` weights per class, each class's Hessian
+        solved directly) with an Armijo line search; "lbfgs": scipy's
         L-BFGS-B. "auto" is "newton" where the loss is twice differentiable
         almost everywhere with a smooth gradient (the squared hinge with
         "ovr" or "weston_watkins" and the l2 penalty), else "lbfgs": the
@@ -472,7 +496,8 @@ def _curvature(S, y_index, kind, squared, mu, weight, targets=None):
     Returns ``(hess, diag)``: ``hess(dS)`` is the (n, k) product of each row's
     k x k Hessian with the row of ``dS``; ``diag`` (n, k) is each Hessian's
     diagonal (for the preconditioner). For the plain hinge it is the
-    Hessian of the ``mu``-smoothed loss (``mu > 0``).
+    Hessian of the ``mu``-smoothed loss (``mu > 0``). ``targets``: as in
+    :func:`margin_loss`.
     """
     n, k = S.shape
     rows = np.arange(n)
@@ -484,7 +509,7 @@ def _curvature(S, y_index, kind, squared, mu, weight, targets=None):
         return ((Z > 0) & (Z <= mu)) * (1.0 / mu)
 
     if kind == "ovr":
-        T = ovr_targets(y_index, k) if targets is None else targets
+        T = _ovr_targets(y_index, k) if targets is None else targets
         A = w * curv(1.0 - T * S)
         return (lambda dS: A * dS), A
     Z = 1.0 + S - S[rows, y_index][:, None]
@@ -586,7 +611,7 @@ class _Problem:
         s = np.ones(y_index.size) if sample_weight is None else np.asarray(sample_weight, float)
         self.weight = C * s
         self.scale = 1.0 / self.weight.sum()
-        self.targets = ovr_targets(y_index, n_columns) if kind == "ovr" else None
+        self.targets = _ovr_targets(y_index, n_columns) if kind == "ovr" else None
         self._X2 = self._X1 = self._ridge = None
 
     def split(self, x):
@@ -633,7 +658,10 @@ class _Problem:
 
     def newton_direction(self, S, mu, g):
         """The Newton step ``-H^-1 g`` at scores ``S``: direct or by conjugate gradients."""
-        if self.kind == "ovr" and self.X.shape[1] + self.fit_intercept <= DIRECT_MAX_WEIGHTS:
+        n_weights = self.X.shape[1] + self.fit_intercept
+        if self.kind == "ovr" and n_weights <= DIRECT_MAX_WEIGHTS and (
+            self.X.shape[0] * n_weights <= DIRECT_MAX_ENTRIES
+        ):
             return self._direct_ovr_direction(S, mu, g)
         hessp, diagonal = self.hessian(S, mu)
         d = _conjugate_gradient(hessp, diagonal, g, FORCING, max_cg=min(MAX_CG, g.size))
@@ -647,9 +675,9 @@ class _Problem:
         """One-vs-rest classes are independent: solve each class's block of the Hessian."""
         _, A = _curvature(S, self.y, self.kind, self.squared, mu, self.weight, self.targets)
         if self._X1 is None:
-            X = self.X.toarray() if hasattr(self.X, "toarray") else self.X
-            X = np.asarray(X, dtype=np.float64)
-            self._X1 = np.hstack([X, np.ones((X.shape[0], 1))]) if self.fit_intercept else X
+            n, d = self.X.shape
+            self._X1 = np.ones((n, d + self.fit_intercept))  # the intercept's column
+            self._X1[:, :d] = self.X.toarray() if hasattr(self.X, "toarray") else self.X
             # the penalty on W and the intercept's damping, as in hessian()
             n_w, n_b = self.shape[0], int(self.fit_intercept)
             self._ridge = np.diag(np.r_[np.full(n_w, self.scale), np.full(n_b, 1e-6)])
@@ -664,7 +692,7 @@ class _Problem:
 
 def _grams(X, A):
     """``X^T diag(A[:, j]) X`` for every column ``j`` of ``A >= 0``: shape (k, p, p)."""
-    if X.size <= SMALL_GRAM_SIZE:  # one batched product: less overhead than k calls
+    if X.size * A.shape[1] <= SMALL_GRAM_SIZE:  # one batched product: less overhead
         return (X.T[None, :, :] * A.T[:, None, :]) @ X
     grams = []
     for a in A.T:  # over the rows where a > 0 only
@@ -728,13 +756,13 @@ def _newton_stage(problem, x, mu, gtol, max_iter, curve, on_iter=None):
     return x, max_iter, False, False
 
 
-
 def _line_search(problem, x, S, d, dS, mu, f, slope, gmax):
     """Armijo backtracking along ``d``: ``(step, value, gradient or None)``.
 
-    Near the optimum a Newton step lowers ``f`` by less than its rounding; the
-    full step is then taken if ``f`` rose by no more than rounding and the
-    gradient shrank (``step`` is None when neither happens in 40 halvings).
+    Near the optimum a Newton step lowers ``f`` by less than its rounding; when
+    the predicted decrease ``-slope`` is that small, the full step is taken if
+    ``f`` rose by no more than rounding and the gradient shrank (``step`` is
+    None when neither happens in 40 halvings).
     """
     step = 1.0
     for _ in range(40):
@@ -742,7 +770,7 @@ def _line_search(problem, x, S, d, dS, mu, f, slope, gmax):
         f_new = problem.value(x_new, S_new, mu)
         if f_new <= f + 1e-4 * step * slope:
             return step, f_new, None
-        if step == 1.0 and f_new <= f + ROUNDING * abs(f):
+        if step == 1.0 and -slope <= ROUNDING_SLOPE * abs(f) and f_new <= f + ROUNDING * abs(f):
             g_new = problem.gradient(x_new, S_new, mu)
             if np.abs(g_new).max() < gmax:
                 return step, f_new, g_new

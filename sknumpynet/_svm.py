@@ -115,9 +115,9 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         otherwise, with a continuation on a smoothed hinge for the plain
         hinge; ``W = P - N`` with bounds for "l1"). The others are the
         minibatch optimizers of :mod:`sknumpynet.nn.optimizers`, which stop
-        near the optimum. "auto" picks by the data's shape and the
-        objective alone, deterministically (the same data and parameters
-        always get the same solver):
+        near the optimum. "auto" picks by the data's shape, its format
+        (sparse or dense) and the objective alone, deterministically (the
+        same data and parameters always get the same solver):
 
         - "lbfgs" when ``n_samples * n_features <= 1,000,000``
           (``AUTO_FULL_BATCH_MAX_SIZE``, dense or sparse alike, so both give
