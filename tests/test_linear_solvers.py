@@ -12,9 +12,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from sknumpynet import LinearSVM
-from sknumpynet import _linear_solvers as linear_solvers
-from sknumpynet._linear_solvers import _Problem, objective, solve_full_batch
+from sknumpynet import _svm_newton as svm_newton
+from sknumpynet._linear_solvers import objective, solve_full_batch
 from sknumpynet._svm import AUTO_FULL_BATCH_MAX_SIZE
+from sknumpynet._svm_newton import _Problem
 
 KINDS = ["ovr", "crammer_singer", "weston_watkins"]
 
@@ -137,7 +138,7 @@ def test_sparse_input_gives_the_dense_solution(kind, squared):
 @pytest.mark.parametrize("direct", [True, False])
 def test_newton_and_lbfgs_reach_the_same_optimum(kind, direct, monkeypatch):
     # Newton's steps solved directly (one-vs-rest on few features) or by CG
-    monkeypatch.setattr(linear_solvers, "DIRECT_MAX_WEIGHTS", 10**6 if direct else 0)
+    monkeypatch.setattr(svm_newton, "DIRECT_MAX_WEIGHTS", 10**6 if direct else 0)
     X, y, s = problem(n=100, d=6)
     a = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, method="newton")
     b = solve_full_batch(X, y, s, C=2.0, kind=kind, squared=True, tol=1e-9, max_iter=5000,
@@ -154,7 +155,7 @@ def test_direct_newton_steps_are_exact_newton_steps(k, fit_intercept, sparse, ba
                                                     monkeypatch):
     # the one-vs-rest Hessian blocks, solved directly: H d = -g with H the
     # operator conjugate gradients use (two classes: the one-column binary SVM)
-    monkeypatch.setattr(linear_solvers, "SMALL_GRAM_SIZE", 10**9 if batched else 0)
+    monkeypatch.setattr(svm_newton, "SMALL_GRAM_SIZE", 10**9 if batched else 0)
     X, y, s = problem(n=60, d=5, k=k)
     X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X)) if sparse else X
     n_columns = columns("ovr", k)
@@ -163,7 +164,7 @@ def test_direct_newton_steps_are_exact_newton_steps(k, fit_intercept, sparse, ba
     x = np.random.default_rng(1).normal(size=p.size + n_columns * fit_intercept)
     S = p.scores(x)
     g = p.gradient(x, S, 0.0)
-    assert np.count_nonzero(linear_solvers._curvature(
+    assert np.count_nonzero(svm_newton._curvature(
         S, y, "ovr", True, 0.0, p.weight, p.targets)[1]) > 0  # some rows are curved
     d = p._direct_ovr_direction(S, 0.0, g)
     hessp, _ = p.hessian(S, 0.0)
@@ -186,16 +187,16 @@ class _Flat:
 def test_line_search_takes_a_rounding_level_step_that_shrinks_the_gradient():
     f, x, d = 1.0, np.zeros(2), np.array([1e-9, 0.0])
     slope = -1e-20  # predicted decrease far below f's rounding
-    up = linear_solvers.ROUNDING * 0.5  # f "rises" by half of rounding
+    up = svm_newton.ROUNDING * 0.5  # f "rises" by half of rounding
     smaller = _Flat(lambda v: f + up, lambda v: np.array([1e-12, 0.0]))
-    step, value, grad = linear_solvers._line_search(smaller, x, x, d, x, 0.0, f, slope, 1e-9)
+    step, value, grad = svm_newton._line_search(smaller, x, x, d, x, 0.0, f, slope, 1e-9)
     assert step == 1.0 and value == f + up and grad is not None
     # the gradient did not shrink: no step (converged as far as rounding allows)
     larger = _Flat(lambda v: f + up, lambda v: np.array([1e-6, 0.0]))
-    assert linear_solvers._line_search(larger, x, x, d, x, 0.0, f, slope, 1e-9)[0] is None
+    assert svm_newton._line_search(larger, x, x, d, x, 0.0, f, slope, 1e-9)[0] is None
     # a real predicted decrease that fails Armijo backtracks instead
     armijo = _Flat(lambda v: f + up if v[0] > 0.6 else f - 1.0, lambda v: np.zeros(2))
-    step, _, grad = linear_solvers._line_search(armijo, x, x, np.ones(2), x, 0.0, f, -1.0, 1.0)
+    step, _, grad = svm_newton._line_search(armijo, x, x, np.ones(2), x, 0.0, f, -1.0, 1.0)
     assert step == 0.5 and grad is None
 
 
