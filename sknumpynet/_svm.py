@@ -26,9 +26,17 @@ from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_rea
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
+from ._linear_solvers import objective as svm_objective
 from ._linear_solvers import solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
-from ._training import Outcome, Run, end_epoch
+from ._training import (
+    Outcome,
+    Run,
+    SecondInterrupt,
+    end_epoch,
+    interrupt_guard,
+    interrupted_message,
+)
 
 __all__ = ["LinearSVM"]
 
@@ -758,30 +766,59 @@ class _FullBatchSolver:
                                 problem.X.shape[0])
             state["start"] = now
             state["reason"] = end_epoch(run, self.hooks, record)
+            if flag.stop:  # a first Ctrl-C: stop after this iteration
+                state["reason"] = "interrupted"
             return bool(state["reason"])
 
-        result = solve_full_batch(
-            problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
-            squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
-            penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
-            b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
-            tol=est.tol, max_iter=est.max_iter, callback=callback,
-        )
-        self._write(linear, result.W, result.b)
-        self.model.objective = result.objective
-        if state["reason"]:
-            outcome = Outcome(state["reason"])
-        elif result.converged:
-            outcome = Outcome("converged")
-        else:
-            outcome = Outcome("max_iter", (
-                f"Full-batch solver: maximum iterations ({est.max_iter}) reached and the "
-                "optimization hasn't converged yet; raise max_iter or tol, or standardise "
-                "the features."
-            ))
+        with interrupt_guard() as flag:
+            result = self._minimize(problem, linear, callback)
+        outcome = self._outcome(state["reason"], result, log)
         for hook in self.hooks:
             hook.on_fit_end(run, outcome)
         return outcome
+
+    def _minimize(self, problem, linear, callback):
+        """The full-batch solve, its result left in ``linear``; None if interrupted.
+
+        After a KeyboardInterrupt the weights of the last completed iteration
+        stay (``callback`` writes them); a second Ctrl-C propagates.
+        """
+        est = self.estimator
+        try:
+            result = solve_full_batch(
+                problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
+                squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
+                penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
+                b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
+                tol=est.tol, max_iter=est.max_iter, callback=callback,
+            )
+        except SecondInterrupt:
+            raise  # the estimator puts its previous state back
+        except KeyboardInterrupt:
+            W = linear.weight.value.astype(np.float64)
+            b = np.zeros(W.shape[1]) if linear.bias is None else linear.bias.value
+            self.model.objective = svm_objective(
+                W, np.asarray(b, dtype=np.float64), problem.X, problem.y,
+                problem.sample_weight, C=est.C, kind=est.multi_class,
+                squared=est.loss == "squared_hinge", penalty=est.penalty,
+            )[0]
+            return None
+        self._write(linear, result.W, result.b)
+        self.model.objective = result.objective
+        return result
+
+    def _outcome(self, reason, result, log):
+        if result is None or reason == "interrupted":
+            return Outcome("interrupted", interrupted_message(log, "iteration"))
+        if reason:
+            return Outcome(reason)
+        if result.converged:
+            return Outcome("converged")
+        return Outcome("max_iter", (
+            f"Full-batch solver: maximum iterations ({self.estimator.max_iter}) reached and "
+            "the optimization hasn't converged yet; raise max_iter or tol, or standardise "
+            "the features."
+        ))
 
     @staticmethod
     def _write(linear, W, b):

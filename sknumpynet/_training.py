@@ -38,6 +38,7 @@ __all__ = [
     "TrainingLog",
     "end_epoch",
     "interrupt_guard",
+    "interrupted_message",
     "total_weight",
 ]
 
@@ -478,7 +479,7 @@ class MinibatchSolver:
                 raise  # the estimator puts its previous state back
             except (Interrupted, KeyboardInterrupt):
                 self._last.restore(problem.network, self.optimizer, self.rng)
-                return Outcome("interrupted", _interrupted_message(run.log))
+                return Outcome("interrupted", interrupted_message(run.log))
             seconds = time.perf_counter() - start
             if not math.isfinite(loss) or loss > RUNAWAY_FACTOR * max(trainer.first_loss, 1.0):
                 return self._roll_back(run, loss, recorded=False)
@@ -540,11 +541,12 @@ def end_epoch(run, hooks, record):
     return next((r for r in reasons if r), None)
 
 
-def _interrupted_message(log):
+def interrupted_message(log, unit="epoch"):
+    """The warning of a fit that a Ctrl-C stopped, from its log of completed ``unit``s."""
     done = len(log.loss_curve)
     return (
-        f"Training interrupted during epoch {done + 1}; keeping the weights of the last "
-        f"completed epoch ({done})."
+        f"Training interrupted during {unit} {done + 1}; keeping the weights of the last "
+        f"completed {unit} ({done})."
     )
 
 
@@ -667,7 +669,7 @@ class LbfgsSolver:
         except (Interrupted, KeyboardInterrupt) as exc:
             if isinstance(exc, SecondInterrupt):
                 raise
-            return Outcome("interrupted", _interrupted_message(run.log))
+            return Outcome("interrupted", interrupted_message(run.log))
         if state["reason"]:
             return Outcome(state["reason"])
         if result.status == 0:

@@ -1,5 +1,8 @@
 """The full-batch linear SVM solvers and LinearSVM's use of them."""
 
+import os
+import signal
+import time
 import warnings
 
 import numpy as np
@@ -322,3 +325,78 @@ def test_lean_single_row_path_matches_the_full_path():
         clf.predict(np.full((1, 4), np.nan))
     with pytest.raises(ValueError, match="features"):
         clf.predict(np.ones((1, 3)))
+
+
+# -- Ctrl-C during a full-batch fit: the last completed iteration stays ------------------
+
+
+def _interrupt_at(monkeypatch, iteration, action):
+    """Run ``action()`` just before the full-batch solver reports ``iteration``."""
+    import sknumpynet._svm as svm_module
+
+    original, calls = svm_module.solve_full_batch, []
+
+    def solve(*args, callback, **kwargs):
+        def reporting(W, b, value):
+            calls.append(None)
+            if len(calls) == iteration:
+                action()
+            return callback(W, b, value)
+
+        return original(*args, callback=reporting, **kwargs)
+
+    monkeypatch.setattr(svm_module, "solve_full_batch", solve)
+    return calls
+
+
+def _sigint():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.001)  # the Python-level handler runs before this returns
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_sigint():
+    """A SIGINT the fit does not catch fails the test instead of stopping pytest."""
+
+    def handler(signum, frame):
+        raise RuntimeError("SIGINT reached the test's handler: the fit did not catch it")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("action, kept", [(_sigint, 3), (_raise_keyboard_interrupt, 2)],
+                         ids=["first-ctrl-c", "keyboard-interrupt"])
+def test_interrupted_full_batch_fit_keeps_the_last_iteration(monkeypatch, action, kept):
+    # a first Ctrl-C (the guard's flag) stops after the iteration it came in; a
+    # KeyboardInterrupt from inside the solver keeps the one before it
+    X, y = iris_scaled()
+    calls = _interrupt_at(monkeypatch, 3, action)
+    with pytest.warns(UserWarning, match="interrupted during iteration"):
+        est = LinearSVM(max_iter=50).fit(X, y)
+    assert len(calls) == 3 and est.interrupted_ and est.n_iter_ == kept
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        twin = LinearSVM(max_iter=kept).fit(X, y)
+    np.testing.assert_array_equal(est.coef_, twin.coef_)
+    np.testing.assert_array_equal(est.intercept_, twin.intercept_)
+    assert est.loss_curve_ == twin.loss_curve_
+    np.testing.assert_allclose(est.objective_, twin.objective_, rtol=1e-6)
+
+
+def test_second_ctrl_c_in_a_full_batch_fit_keeps_the_previous_model(monkeypatch):
+    X, y = iris_scaled()
+    est = LinearSVM().fit(X, y)
+    before = (est.coef_.copy(), est.intercept_.copy(), est.n_iter_)
+    _interrupt_at(monkeypatch, 2, lambda: (_sigint(), _sigint()))
+    with pytest.raises(KeyboardInterrupt):
+        est.set_params(C=0.5).fit(X, y)
+    np.testing.assert_array_equal(est.coef_, before[0])
+    np.testing.assert_array_equal(est.intercept_, before[1])
+    assert est.n_iter_ == before[2]
