@@ -41,10 +41,10 @@ from collections import namedtuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ._svm_newton import _newton_stage, _Problem
-from ._svm_objective import margin_loss, objective
+from ._svm_newton import SvmProblem, newton_stage
+from ._svm_objective import objective
 
-__all__ = ["FullBatchResult", "margin_loss", "objective", "solve_full_batch"]
+__all__ = ["FullBatchResult", "solve_full_batch"]
 
 #: Smoothing of the plain hinge at the last continuation stage. The smoothed
 #: objective is within ``MU_FINAL * C * sum_i s_i`` of the exact one (less: only
@@ -229,12 +229,12 @@ def solve_full_batch(
     smooth = squared and (kind != "crammer_singer" or W0.shape[1] <= 2)
     stages = [0.0] if smooth else _smoothing_stages()
     if method == "newton":
-        problem = _Problem(X, y_index, sample_weight, C=C, kind=kind, squared=squared,
+        problem = SvmProblem(X, y_index, sample_weight, C=C, kind=kind, squared=squared,
                            fit_intercept=fit_intercept, n_columns=n_columns)
         x = problem.join(W0, b0)
 
         def run(x, mu, gtol, budget, curve):
-            return _newton_stage(problem, x, mu, gtol, budget, curve, on_iter)
+            return newton_stage(problem, x, mu, gtol, budget, curve, on_iter)
 
         def first_gradient(x, mu):
             return problem.gradient(x, problem.scores(x), mu)

@@ -26,9 +26,9 @@ from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_rea
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
-from ._linear_solvers import objective as svm_objective
 from ._linear_solvers import solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
+from ._svm_objective import objective as svm_objective
 from ._training import (
     Outcome,
     Run,
@@ -778,10 +778,12 @@ class _FullBatchSolver:
         return outcome
 
     def _minimize(self, problem, linear, callback):
-        """The full-batch solve, its result left in ``linear``; None if interrupted.
+        """The full-batch solve, its result left in ``linear``.
 
-        After a KeyboardInterrupt the weights of the last completed iteration
-        stay (``callback`` writes them); a second Ctrl-C propagates.
+        Returns None after a KeyboardInterrupt from inside the solve: the
+        weights of the last completed iteration stay (``callback`` writes
+        them). A first Ctrl-C only stops it after the current iteration (the
+        callback returns True) and a second one propagates.
         """
         est = self.estimator
         try:
@@ -808,8 +810,10 @@ class _FullBatchSolver:
         return result
 
     def _outcome(self, reason, result, log):
-        if result is None or reason == "interrupted":
+        if result is None:  # the last iteration was cut short: the one before is kept
             return Outcome("interrupted", interrupted_message(log, "iteration"))
+        if reason == "interrupted":  # a first Ctrl-C: the current iteration finished
+            return Outcome("interrupted", interrupted_message(log, "iteration", finished=True))
         if reason:
             return Outcome(reason)
         if result.converged:

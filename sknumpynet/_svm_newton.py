@@ -1,7 +1,7 @@
 """Truncated Newton for the linear SVM objective: Hessians, conjugate gradients, steps.
 
 The objective is minimised in its mean form ``F / (C sum_i s_i)`` over the flat
-vector ``x = [W.ravel(), b]`` (:class:`_Problem`). Each Newton step solves
+vector ``x = [W.ravel(), b]`` (:class:`SvmProblem`). Each Newton step solves
 ``H d = -g`` by Jacobi-preconditioned conjugate gradients on exact
 Hessian-vector products, or, for one-vs-rest on few features, class by class
 with the Hessian blocks formed and solved directly; an Armijo line search
@@ -11,6 +11,8 @@ follows. Used by :func:`sknumpynet._linear_solvers.solve_full_batch`.
 import numpy as np
 
 from ._svm_objective import _crammer_singer, _ovr_targets, _simplex_projection, margin_loss
+
+__all__ = ["SvmProblem", "newton_stage"]
 
 #: Most conjugate-gradient steps per Newton step.
 MAX_CG = 200
@@ -52,7 +54,7 @@ def _curvature(S, y_index, kind, squared, mu, weight, targets=None):
     k x k Hessian with the row of ``dS``; ``diag`` (n, k) is each Hessian's
     diagonal (for the preconditioner). For the plain hinge it is the
     Hessian of the ``mu``-smoothed loss (``mu > 0``). ``targets``: as in
-    :func:`margin_loss`.
+    :func:`~sknumpynet._svm_objective.margin_loss`.
     """
     n, k = S.shape
     rows = np.arange(n)
@@ -154,7 +156,7 @@ def _squared_crammer_singer_curvature(Z, y_index, mu, weight):
     return hess, inner_diag + Q * Q
 
 
-class _Problem:
+class SvmProblem:
     """The mean-form objective ``F / (C sum s)`` over flat ``x = [W.ravel(), b]``."""
 
     def __init__(self, X, y_index, sample_weight, *, C, kind, squared, fit_intercept,
@@ -280,7 +282,7 @@ def _conjugate_gradient(hessp, diagonal, g, eta, max_cg):
     return d if d.any() else -g / diagonal
 
 
-def _newton_stage(problem, x, mu, gtol, max_iter, curve, on_iter=None):
+def newton_stage(problem, x, mu, gtol, max_iter, curve, on_iter=None):
     """Truncated Newton with an Armijo line search.
 
     Returns ``(x, n_iter, converged, stopped)``; ``stopped`` when ``on_iter(x,

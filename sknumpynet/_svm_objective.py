@@ -9,7 +9,7 @@ solvers (:mod:`sknumpynet._linear_solvers`, :mod:`sknumpynet._svm_newton`).
 
 import numpy as np
 
-__all__ = ["KINDS", "margin_loss", "objective"]
+__all__ = ["margin_loss", "objective"]
 
 KINDS = ("ovr", "crammer_singer", "weston_watkins")
 

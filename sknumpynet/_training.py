@@ -541,9 +541,25 @@ def end_epoch(run, hooks, record):
     return next((r for r in reasons if r), None)
 
 
-def interrupted_message(log, unit="epoch"):
-    """The warning of a fit that a Ctrl-C stopped, from its log of completed ``unit``s."""
-    done = len(log.loss_curve)
+def interrupted_message(log, unit="epoch", finished=False):
+    """The warning of a fit that a Ctrl-C stopped.
+
+    Parameters
+    ----------
+    log : TrainingLog
+        ``log.n_iter`` counts the ``unit``s this fit completed.
+    unit : str, default="epoch"
+    finished : bool, default=False
+        True when the ``unit`` under way was completed (and is kept), False
+        when it was cut short (and the one before it is kept).
+
+    Returns
+    -------
+    message : str
+    """
+    done = log.n_iter
+    if finished:
+        return f"Training interrupted; stopped after {unit} {done} and kept its weights."
     return (
         f"Training interrupted during {unit} {done + 1}; keeping the weights of the last "
         f"completed {unit} ({done})."

@@ -16,9 +16,10 @@ from sklearn.svm import LinearSVC
 
 from sknumpynet import LinearSVM
 from sknumpynet import _svm_newton as svm_newton
-from sknumpynet._linear_solvers import objective, solve_full_batch
+from sknumpynet._linear_solvers import solve_full_batch
 from sknumpynet._svm import AUTO_FULL_BATCH_MAX_SIZE
-from sknumpynet._svm_newton import _Problem
+from sknumpynet._svm_newton import SvmProblem
+from sknumpynet._svm_objective import objective
 
 KINDS = ["ovr", "crammer_singer", "weston_watkins"]
 
@@ -61,7 +62,7 @@ def test_hessian_vector_product_matches_finite_differences(kind, squared, mu):
     if not squared and mu == 0:
         pytest.skip("the plain hinge has no Hessian")
     X, y, s = problem()
-    p = _Problem(X, y, s, C=0.7, kind=kind, squared=squared, fit_intercept=True, n_columns=3)
+    p = SvmProblem(X, y, s, C=0.7, kind=kind, squared=squared, fit_intercept=True, n_columns=3)
     rng = np.random.default_rng(2)
     x, v = rng.normal(size=18) * 0.5, rng.normal(size=18)
     hessp, diagonal = p.hessian(p.scores(x), mu)
@@ -162,7 +163,7 @@ def test_direct_newton_steps_are_exact_newton_steps(k, fit_intercept, sparse, ba
     X, y, s = problem(n=60, d=5, k=k)
     X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X)) if sparse else X
     n_columns = columns("ovr", k)
-    p = _Problem(X, y, s, C=1.5, kind="ovr", squared=True, fit_intercept=fit_intercept,
+    p = SvmProblem(X, y, s, C=1.5, kind="ovr", squared=True, fit_intercept=fit_intercept,
                  n_columns=n_columns)
     x = np.random.default_rng(1).normal(size=p.size + n_columns * fit_intercept)
     S = p.scores(x)
@@ -354,43 +355,64 @@ def _sigint():
     time.sleep(0.001)  # the Python-level handler runs before this returns
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_sigint():
-    """A SIGINT the fit does not catch fails the test instead of stopping pytest."""
+@pytest.fixture
+def no_stray_sigint():
+    """A SIGINT the fit does not catch fails the test instead of stopping pytest;
+    the fit must put this handler back."""
 
     def handler(signum, frame):
         raise RuntimeError("SIGINT reached the test's handler: the fit did not catch it")
 
     previous = signal.signal(signal.SIGINT, handler)
     yield
+    restored = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, previous)
+    assert restored is handler, "the fit left its own SIGINT handler installed"
 
 
 def _raise_keyboard_interrupt():
     raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("action, kept", [(_sigint, 3), (_raise_keyboard_interrupt, 2)],
-                         ids=["first-ctrl-c", "keyboard-interrupt"])
-def test_interrupted_full_batch_fit_keeps_the_last_iteration(monkeypatch, action, kept):
+@pytest.mark.parametrize("action, kept, message", [
+    (_sigint, 3, "stopped after iteration 3"),
+    (_raise_keyboard_interrupt, 2, "interrupted during iteration 3"),
+], ids=["first-ctrl-c", "keyboard-interrupt"])
+@pytest.mark.parametrize("params", [{}, {"penalty": "l1"}, {"fit_intercept": False}])
+def test_interrupted_full_batch_fit_keeps_the_last_iteration(
+    monkeypatch, no_stray_sigint, action, kept, message, params
+):
     # a first Ctrl-C (the guard's flag) stops after the iteration it came in; a
     # KeyboardInterrupt from inside the solver keeps the one before it
     X, y = iris_scaled()
     calls = _interrupt_at(monkeypatch, 3, action)
-    with pytest.warns(UserWarning, match="interrupted during iteration"):
-        est = LinearSVM(max_iter=50).fit(X, y)
+    with pytest.warns(UserWarning, match=message):
+        est = LinearSVM(max_iter=50, **params).fit(X, y)
     assert len(calls) == 3 and est.interrupted_ and est.n_iter_ == kept
     monkeypatch.undo()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        twin = LinearSVM(max_iter=kept).fit(X, y)
+        twin = LinearSVM(max_iter=kept, **params).fit(X, y)
     np.testing.assert_array_equal(est.coef_, twin.coef_)
     np.testing.assert_array_equal(est.intercept_, twin.intercept_)
     assert est.loss_curve_ == twin.loss_curve_
     np.testing.assert_allclose(est.objective_, twin.objective_, rtol=1e-6)
 
 
-def test_second_ctrl_c_in_a_full_batch_fit_keeps_the_previous_model(monkeypatch):
+def test_interrupt_before_the_first_iteration_keeps_the_start(monkeypatch):
+    X, y = iris_scaled()
+    _interrupt_at(monkeypatch, 1, _raise_keyboard_interrupt)
+    with pytest.warns(UserWarning, match="interrupted during iteration 1"):
+        est = LinearSVM().fit(X, y)
+    assert est.n_iter_ == 0 and est.loss_curve_ == [] and est.interrupted_
+    assert not est.coef_.any() and not est.intercept_.any()  # the zero start
+    assert est.objective_ == pytest.approx(y.size * 3)  # every squared hinge term is 1
+    assert est.predict(X).shape == y.shape
+
+
+def test_second_ctrl_c_in_a_full_batch_fit_keeps_the_previous_model(
+    monkeypatch, no_stray_sigint
+):
     X, y = iris_scaled()
     est = LinearSVM().fit(X, y)
     before = (est.coef_.copy(), est.intercept_.copy(), est.n_iter_)
