@@ -44,7 +44,7 @@ from scipy.optimize import minimize
 from ._svm_newton import SvmProblem, newton_stage
 from ._svm_objective import objective
 
-__all__ = ["FullBatchResult", "solve_full_batch"]
+__all__ = ["FullBatchResult", "newton_applies", "solve_full_batch"]
 
 #: Smoothing of the plain hinge at the last continuation stage. The smoothed
 #: objective is within ``MU_FINAL * C * sum_i s_i`` of the exact one (less: only
@@ -152,6 +152,27 @@ def _stage(fun, x0, bounds, gtol, max_iter, curve, rtol, on_iter=None):
     return result.x, int(result.nit), bool(stalled) or result.status != 1, None in stalled
 
 
+def newton_applies(kind, squared, penalty="l2"):
+    """Whether ``method="auto"`` of :func:`solve_full_batch` runs truncated Newton.
+
+    Newton needs a loss twice differentiable almost everywhere with a smooth
+    gradient: the squared hinge with "ovr" or "weston_watkins" and the l2
+    penalty. The l1 penalty's bounds, and the kinks of the plain hinge and of
+    the Crammer-Singer maximum, where Newton's line search stalls, go to L-BFGS.
+
+    Parameters
+    ----------
+    kind : {"ovr", "crammer_singer", "weston_watkins"}
+    squared : bool
+    penalty : {"l2", "l1"}, default="l2"
+
+    Returns
+    -------
+    bool
+    """
+    return squared and kind != "crammer_singer" and penalty == "l2"
+
+
 def solve_full_batch(
     X, y_index, sample_weight, *, C, kind, squared, fit_intercept=True, penalty="l2",
     W0=None, b0=None, tol=1e-4, max_iter=200, method="auto", callback=None,
@@ -193,11 +214,9 @@ def solve_full_batch(
         Hessian-vector products; for "ovr" with at most
         ``DIRECT_MAX_WEIGHTS`` weights per class, each class's Hessian
         solved directly) with an Armijo line search; "lbfgs": scipy's
-        L-BFGS-B. "auto" is "newton" where the loss is twice differentiable
-        almost everywhere with a smooth gradient (the squared hinge with
-        "ovr" or "weston_watkins" and the l2 penalty), else "lbfgs": the
-        l1 penalty's bounds, and the kinks of the plain hinge and of the
-        Crammer-Singer maximum, where Newton's line search stalls.
+        L-BFGS-B. "auto" is "newton" where :func:`newton_applies` (the
+        squared hinge with "ovr" or "weston_watkins" and the l2 penalty),
+        else "lbfgs".
     callback : callable, default=None
         ``callback(W, b, value)`` after every iteration, with the current
         weights (float64 arrays, not to be kept) and the mean-form objective
@@ -211,8 +230,7 @@ def solve_full_batch(
     if penalty not in ("l2", "l1"):
         raise ValueError(f"penalty must be 'l2' or 'l1', got {penalty!r}.")
     if method == "auto":
-        smooth = squared and kind != "crammer_singer" and penalty == "l2"
-        method = "newton" if smooth else "lbfgs"
+        method = "newton" if newton_applies(kind, squared, penalty) else "lbfgs"
     if method not in ("newton", "lbfgs") or (method == "newton" and penalty == "l1"):
         raise ValueError(f"method={method!r} is not available with penalty={penalty!r}.")
     y_index = np.asarray(y_index, dtype=np.intp)

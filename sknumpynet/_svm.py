@@ -26,7 +26,7 @@ from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_rea
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
-from ._linear_solvers import solve_full_batch
+from ._linear_solvers import newton_applies, solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
 from ._svm_objective import objective as svm_objective
 from ._training import (
@@ -459,11 +459,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         if X.shape[0] * X.shape[1] <= AUTO_FULL_BATCH_MAX_SIZE:
             return True
         # large sparse data: Newton's products touch only the stored entries
-        return sp.issparse(X) and self._newton_objective()
-
-    def _newton_objective(self):
-        """Whether the full-batch solver runs Newton (twice differentiable objective)."""
-        return self.loss == "squared_hinge" and self.multi_class != "crammer_singer"
+        squared = self.loss == "squared_hinge"
+        return sp.issparse(X) and newton_applies(self.multi_class, squared, self.penalty)
 
     def _make_optimizer(self, params):
         if self.solver == "auto":  # the minibatch fits of "auto" use Adam
@@ -786,23 +783,21 @@ class _FullBatchSolver:
         callback returns True) and a second one propagates.
         """
         est = self.estimator
+        spec = dict(C=est.C, kind=est.multi_class, squared=est.loss == "squared_hinge",
+                    penalty=est.penalty)
+        W0, b0 = self._weights(linear)
         try:
             result = solve_full_batch(
-                problem.X, problem.y, problem.sample_weight, C=est.C, kind=est.multi_class,
-                squared=est.loss == "squared_hinge", fit_intercept=est.fit_intercept,
-                penalty=est.penalty, W0=linear.weight.value.astype(np.float64),
-                b0=None if linear.bias is None else linear.bias.value.astype(np.float64),
-                tol=est.tol, max_iter=est.max_iter, callback=callback,
+                problem.X, problem.y, problem.sample_weight, **spec, W0=W0, b0=b0,
+                fit_intercept=est.fit_intercept, tol=est.tol, max_iter=est.max_iter,
+                callback=callback,
             )
         except SecondInterrupt:
             raise  # the estimator puts its previous state back
         except KeyboardInterrupt:
-            W = linear.weight.value.astype(np.float64)
-            b = np.zeros(W.shape[1]) if linear.bias is None else linear.bias.value
+            W, b = self._weights(linear)
             self.model.objective = svm_objective(
-                W, np.asarray(b, dtype=np.float64), problem.X, problem.y,
-                problem.sample_weight, C=est.C, kind=est.multi_class,
-                squared=est.loss == "squared_hinge", penalty=est.penalty,
+                W, b, problem.X, problem.y, problem.sample_weight, **spec
             )[0]
             return None
         self._write(linear, result.W, result.b)
@@ -823,6 +818,13 @@ class _FullBatchSolver:
             "the optimization hasn't converged yet; raise max_iter or tol, or standardise "
             "the features."
         ))
+
+    @staticmethod
+    def _weights(linear):
+        """``(W, b)`` of the network's linear layer in float64 (``b`` zeros without bias)."""
+        W = linear.weight.value.astype(np.float64)
+        b = np.zeros(W.shape[1]) if linear.bias is None else linear.bias.value.astype(np.float64)
+        return W, b
 
     @staticmethod
     def _write(linear, W, b):
