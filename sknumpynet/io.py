@@ -273,11 +273,8 @@ def module_state(module, encoder):
     -------
     state : dict
     """
-    cls = type(module)
+    cls = _supported_class(module, _MODULES, "module")
     name = cls.__name__
-    if name not in _MODULES or getattr(nn, name) is not cls:
-        raise TypeError(f"module type {cls.__module__}.{cls.__qualname__} is not supported "
-                        f"(allowed: sknumpynet.nn {', '.join(_MODULES)})")
     children = list(module) if isinstance(module, nn.Sequential) else []
     args = {}
     for arg in _constructor_names(cls, skip=("modules",)):
@@ -307,6 +304,22 @@ def module_state(module, encoder):
     }
 
 
+def _supported_class(obj, allowed, kind):
+    """The class of ``obj`` if it is one of ``sknumpynet.nn``'s ``allowed``, else TypeError."""
+    cls = type(obj)
+    if cls.__name__ not in allowed or getattr(nn, cls.__name__) is not cls:
+        raise TypeError(f"{kind} type {cls.__module__}.{cls.__qualname__} is not supported "
+                        f"(allowed: sknumpynet.nn {', '.join(allowed)})")
+    return cls
+
+
+def _allowed_class(name, allowed, kind):
+    """``sknumpynet.nn``'s class named ``name`` if ``allowed`` lists it, else ValueError."""
+    if name not in allowed:
+        raise ValueError(f"unknown {kind} type {name!r}; allowed: {', '.join(allowed)}")
+    return getattr(nn, name)
+
+
 def module_from_state(state, decoder):
     """Rebuild a module tree described by :func:`module_state`.
 
@@ -321,9 +334,7 @@ def module_from_state(state, decoder):
     module : sknumpynet.nn.Module
     """
     name = state.get("type")
-    if name not in _MODULES:
-        raise ValueError(f"unknown module type {name!r}; allowed: {', '.join(_MODULES)}")
-    cls = getattr(nn, name)
+    cls = _allowed_class(name, _MODULES, "module")
     children = [module_from_state(c, decoder) for c in state["children"]]
     allowed = set(_constructor_names(cls, skip=("modules",)))
     args = {}
@@ -385,10 +396,8 @@ def optimizer_state(optimizer, encoder):
     -------
     state : dict
     """
-    cls = type(optimizer)
+    cls = _supported_class(optimizer, _OPTIMIZERS, "optimizer")
     name = cls.__name__
-    if name not in _OPTIMIZERS or getattr(nn, name) is not cls:
-        raise TypeError(f"optimizer type {cls.__module__}.{cls.__qualname__} is not supported")
     args = {a: encoder.value(getattr(optimizer, a)) for a in _constructor_names(cls, ("params",))}
     return {
         "type": name,
@@ -413,9 +422,7 @@ def load_optimizer_state(state, params, decoder):
     optimizer : sknumpynet.nn.Optimizer
     """
     name = state.get("type")
-    if name not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer type {name!r}; allowed: {', '.join(_OPTIMIZERS)}")
-    cls = getattr(nn, name)
+    cls = _allowed_class(name, _OPTIMIZERS, "optimizer")
     allowed = set(_constructor_names(cls, ("params",)))
     args = dict(state["args"])
     if "weight_decay" not in allowed:
