@@ -125,8 +125,6 @@ def build_parser():
     -------
     parser : argparse.ArgumentParser
     """
-    from ._demo import DATASETS
-
     parser = _Parser(
         prog=PROG,
         description=(
@@ -137,6 +135,14 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    _add_demo_command(commands)
+    return parser
+
+
+def _add_demo_command(commands):
+    """The ``demo`` command and its options, on the subparsers of :func:`build_parser`."""
+    from ._demo import DATASETS
 
     demo = commands.add_parser(
         "demo",
@@ -189,7 +195,6 @@ def build_parser():
         "--no-progress", dest="progress", action="store_false",
         help="do not show progress bars",
     )
-    return parser
 
 
 def _run_demo(args):
