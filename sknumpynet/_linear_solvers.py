@@ -41,7 +41,7 @@ from collections import namedtuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ._svm_newton import SvmProblem, newton_stage
+from ._svm_newton import SvmProblem, newton_stage, overflow_error
 from ._svm_objective import objective
 
 __all__ = ["FullBatchResult", "newton_applies", "solve_full_batch"]
@@ -272,7 +272,10 @@ def solve_full_batch(
 
         unpack = packing.unpack
     on_iter = None if callback is None else (lambda v, value: callback(*unpack(v), value))
-    gtol = tol * max(1.0, float(np.abs(first_gradient(x, stages[0])).max(initial=0.0)))
+    g0 = np.abs(first_gradient(x, stages[0]))
+    if not np.isfinite(g0).all():
+        raise overflow_error(X)
+    gtol = tol * max(1.0, float(g0.max(initial=0.0)))
     curve, n_iter, converged = [], 0, True
     for i, mu in enumerate(stages):
         if n_iter >= max_iter:
@@ -305,7 +308,10 @@ def _lbfgs_objective(X, y_index, sample_weight, C, kind, squared, packing):
         if packing.l1:  # objective() added 0.5||W||^2: swap it for sum(P + N)
             value += x[: 2 * packing.size].sum() - 0.5 * np.vdot(W, W)
             grad_W = grad_W - W
-        return value * scale, packing.pack_grad(grad_W, grad_b) * scale
+        grad = packing.pack_grad(grad_W, grad_b) * scale
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            raise overflow_error(X)  # finite weights give a finite objective, but for overflow
+        return value * scale, grad
 
     return fun
 

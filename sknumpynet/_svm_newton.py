@@ -12,7 +12,7 @@ import numpy as np
 
 from ._svm_objective import _crammer_singer, _ovr_targets, _simplex_projection, margin_loss
 
-__all__ = ["SvmProblem", "newton_stage"]
+__all__ = ["SvmProblem", "newton_stage", "overflow_error"]
 
 #: Most conjugate-gradient steps per Newton step.
 MAX_CG = 200
@@ -299,6 +299,8 @@ def newton_stage(problem, x, mu, gtol, max_iter, curve, on_iter=None):
         d = problem.newton_direction(S, mu, g)
         dS = problem.scores(d)  # the scores are linear in (W, b)
         slope = g @ d
+        if not np.isfinite(slope):  # the Hessian overflowed: no step can be trusted
+            raise overflow_error(problem.X)
         if slope >= 0:  # not a descent direction (rounding): fall back on the gradient
             d, slope = -g, -(g @ g)
             dS = problem.scores(d)
@@ -333,3 +335,13 @@ def _line_search(problem, x, S, d, dS, mu, f, slope, gmax):
                 return step, f_new, g_new
         step *= 0.5
     return None, f, None
+
+
+def overflow_error(X):
+    """The ValueError of an SVM objective that overflows in float64 on ``X``."""
+    largest = float(abs(X).max()) if X.shape[0] * X.shape[1] else 0.0
+    return ValueError(
+        f"The SVM objective overflows on this data (its gradient or curvature is not "
+        f"finite): the largest feature magnitude is {largest:.3g}. Scale the features, "
+        "e.g. with StandardScaler."
+    )

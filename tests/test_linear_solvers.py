@@ -422,3 +422,20 @@ def test_second_ctrl_c_in_a_full_batch_fit_keeps_the_previous_model(
     np.testing.assert_array_equal(est.coef_, before[0])
     np.testing.assert_array_equal(est.intercept_, before[1])
     assert est.n_iter_ == before[2]
+
+
+@pytest.mark.parametrize("params", [{}, {"loss": "hinge"}, {"penalty": "l1"}])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_overflowing_data_is_a_clear_error_and_changes_nothing(params, sparse):
+    # features near float64's limit overflow the objective (Newton's Hessian,
+    # L-BFGS's trial points): a ValueError naming the scale, not a zero model
+    X, y = iris_scaled()
+    est = LinearSVM(**params).fit(X, y)
+    before = (est.coef_.copy(), est.intercept_.copy())
+    huge = X * 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own overflow notices
+        with pytest.raises(ValueError, match="overflows .* largest feature magnitude is"):
+            est.fit(sp.csr_matrix(huge) if sparse else huge, y)
+    np.testing.assert_array_equal(est.coef_, before[0])
+    np.testing.assert_array_equal(est.intercept_, before[1])
