@@ -288,8 +288,7 @@ def module_state(module, encoder):
         else:
             value = encoder.value(value)
         args[arg] = value
-    own = [p for p in module.parameters()]
-    own = own[: len(own) - sum(len(c.parameters()) for c in children)]
+    own = _own_parameters(module, children)
     own_buffers = [getattr(module, b) for b in getattr(module, "_buffer_names", ())]
     return {
         "type": name,
@@ -298,10 +297,16 @@ def module_state(module, encoder):
             module, skip=(*args, *getattr(module, "_cache_names", ()))
         ),
         "parameters": [encoder.value(p.value) for p in own],
-        "decay": [p.decay for p in own] if all(hasattr(p, "decay") for p in own) else None,
+        "decay": [p.decay for p in own],
         "buffers": [encoder.value(b) for b in own_buffers],
         "children": [module_state(c, encoder) for c in children],
     }
+
+
+def _own_parameters(module, children):
+    """``module``'s parameters that are not its ``children``'s (those come last)."""
+    params = module.parameters()
+    return params[: len(params) - sum(len(c.parameters()) for c in children)]
 
 
 def _supported_class(obj, allowed, kind):
@@ -348,13 +353,11 @@ def module_from_state(state, decoder):
         args.setdefault("rng", np.random.default_rng(0))
     module = cls(*children, **args)
     _set_attributes(module, state["attributes"], name)
-    own = [p for p in module.parameters()]
-    own = own[: len(own) - sum(len(c.parameters()) for c in children)]
+    own = _own_parameters(module, children)
     _copy_arrays([p.value for p in own], state["parameters"], decoder, f"{name} parameter")
-    if state.get("decay") is not None:
+    if state.get("decay") is not None:  # without the flags, the layers' defaults stay
         for p, decay in zip(own, state["decay"]):
-            if hasattr(p, "decay"):  # the flag may not outlive the L2 redesign
-                p.decay = bool(decay)
+            p.decay = bool(decay)
     buffers = [getattr(module, b) for b in getattr(module, "_buffer_names", ())]
     _copy_arrays(buffers, state["buffers"], decoder, f"{name} buffer")
     return module
