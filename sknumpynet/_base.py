@@ -244,10 +244,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         )
         if optimizer is None:  # a warm start begins new moments, as scikit-learn's
             optimizer = self._make_optimizer(network.parameters())
-        log = copy.deepcopy(self._log)
-        log.n_iter = 0
         return FittedModel(
-            network, optimizer, rng, log, self.network_dtype_,
+            network, optimizer, rng, self._log.resumed(), self.network_dtype_,
             data.n_outputs, data.target_attrs, shape_params,
         )
 

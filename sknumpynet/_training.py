@@ -19,7 +19,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.optimize
@@ -191,6 +191,24 @@ class TrainingLog:
         }
         self.history.append(entry)
         return entry
+
+    def resumed(self):
+        """This log, for the next fit of the same model (a warm start or ``partial_fit``).
+
+        The lists are new, so the next fit's records never reach this log;
+        the records themselves, never changed once written, are shared
+        (copying them made each ``partial_fit`` cost time in the length of
+        the history). ``n_iter`` starts again at 0.
+
+        Returns
+        -------
+        log : TrainingLog
+        """
+        return replace(
+            self, loss_curve=list(self.loss_curve),
+            validation_scores=list(self.validation_scores), history=list(self.history),
+            n_iter=0,
+        )
 
     def drop_last(self, n_samples):
         """Forget the last recorded epoch (its weights were rolled back)."""
