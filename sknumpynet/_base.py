@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import nn
 from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
-from ._runtime import blas_threads, forward_in_chunks, make_rng
+from ._runtime import SMALL_ROWS, blas_threads, forward_in_chunks, make_rng
 from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog, total_weight
 
 __all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin"]
@@ -195,6 +195,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         )
         return self
 
+    def _resumes(self, partial):
+        """Whether this fit continues the fitted network (``partial_fit`` or a warm start)."""
+        return "network_" in self.__dict__ and (partial or self.warm_start)
+
     def _validate_fit_data(self, X, y, sample_weight, partial, classes):
         """Step 1: check X, y and the weights against each other and the fitted model."""
         if y is None:
@@ -203,7 +207,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             )
         if partial and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        resume = "network_" in self.__dict__ and (partial or self.warm_start)
+        resume = self._resumes(partial)
         dtype = self.network_dtype_ if resume else [np.float64, np.float32]
         raw = (X, y, sample_weight)
         X, y = validate_data(
@@ -480,10 +484,6 @@ class NetworkTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin)
         return tags
 
 
-#: Inputs up to this many rows take the lean path of :func:`_is_small_ready_array`.
-SMALL_ROWS = 64
-
-
 def _is_small_ready_array(estimator, X):
     """Whether ``X`` is a few rows that validate_data would pass through unchanged.
 
@@ -503,9 +503,14 @@ def _is_small_ready_array(estimator, X):
     )
 
 
-def _check_lbfgs(network, partial):
+def _refuse_partial_fit(partial):
+    """The error of ``partial_fit`` with a full-batch solver (``solver='lbfgs'``)."""
     if partial:
         raise ValueError("partial_fit is not available with solver='lbfgs' (not stochastic).")
+
+
+def _check_lbfgs(network, partial):
+    _refuse_partial_fit(partial)
     dropout = [m.p for m in network.modules() if isinstance(m, nn.Dropout) and m.p > 0]
     if dropout:
         raise ValueError(

@@ -18,13 +18,17 @@ from . import nn
 from ._compat import get_chunk_n_rows
 
 __all__ = [
-    "CHUNK_ROWS", "blas_threads", "check_is_fitted_network", "forward_in_chunks", "limit_blas",
-    "make_rng",
+    "CHUNK_ROWS", "SMALL_ROWS", "blas_threads", "check_is_fitted_network", "forward_in_chunks",
+    "limit_blas", "make_rng",
 ]
 
 #: Most rows pushed through the network at once by predict/transform: bounds
 #: inference memory whatever the number of rows, and is large enough for BLAS.
 CHUNK_ROWS = 4096
+
+#: Inputs up to this many rows are "small": one chunk, and the lean validation
+#: of ``_base._is_small_ready_array`` for predictions.
+SMALL_ROWS = 64
 
 
 def make_rng(random_state):
@@ -192,7 +196,7 @@ def forward_in_chunks(network, X, stop=None):
     out : ndarray of shape (n_samples, n_outputs)
     """
     modules = list(network)[:stop]
-    if 0 < X.shape[0] <= min(64, CHUNK_ROWS):  # one small chunk: no chunk arithmetic
+    if 0 < X.shape[0] <= min(SMALL_ROWS, CHUNK_ROWS):  # one small chunk: no chunk arithmetic
         return _forward(modules, X)
     widths = [m.out_features for m in _linears(modules)] + [X.shape[1]]
     row_bytes = 4 * X.dtype.itemsize * max(widths)

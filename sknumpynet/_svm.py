@@ -22,7 +22,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, column_or_1d
 
 from . import nn
-from ._base import _SOLVERS, BaseNetwork, NetworkTransformerMixin, _is_small_ready_array
+from ._base import (
+    _SOLVERS,
+    BaseNetwork,
+    NetworkTransformerMixin,
+    _is_small_ready_array,
+    _refuse_partial_fit,
+)
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._epoch_hooks import Progress, SklearnCallbacks
@@ -414,7 +420,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         if not self.probability or y is None:
             return super()._validate_fit_data(X, y, sample_weight, partial, classes)
         X_num, y_num, labels, weights = _checked_calibration_input(self, X, y, sample_weight)
-        resume = "network_" in self.__dict__ and (partial or self.warm_start)
+        resume = self._resumes(partial)
         if not resume and classes is None:
             classes = np.unique(labels)  # a class may fall wholly outside the training part
         train, held = _train_and_held_rows(self, X_num, labels, weights)
@@ -446,10 +452,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     def _full_batch(self, X, partial):
         """Whether this fit runs the full-batch solver (deterministic in the data's shape)."""
         if self.solver == "lbfgs":
-            if partial:
-                raise ValueError(
-                    "partial_fit is not available with solver='lbfgs' (not stochastic)."
-                )
+            _refuse_partial_fit(partial)
             return True
         if self.solver != "auto" or partial or self.early_stopping:
             return False
