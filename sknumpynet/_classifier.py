@@ -15,7 +15,6 @@ from sklearn.utils.validation import column_or_1d
 __all__ = [
     "NetworkClassifierMixin",
     "check_label_types",
-    "check_warm_start_classes",
     "class_sample_weight",
     "class_weight_vector",
     "encode_class_labels",
@@ -41,7 +40,7 @@ class NetworkClassifierMixin(ClassifierMixin):
             raise ValueError("classes must be passed on the first call to partial_fit.")
 
 
-def encode_class_labels(y, classes, fitted_classes, owner):
+def encode_class_labels(y, classes, fitted_classes, owner, same_classes=False):
     """Check 1-D class labels and map them to indices into the sorted classes.
 
     Parameters
@@ -54,6 +53,9 @@ def encode_class_labels(y, classes, fitted_classes, owner):
         ``classes_`` of an already fitted model, or None on a first fit.
     owner : str
         The estimator's name, for error messages.
+    same_classes : bool, default=False
+        Require ``y`` to hold exactly ``fitted_classes`` (a warm-started
+        ``fit``, as scikit-learn's MLP).
 
     Returns
     -------
@@ -67,8 +69,9 @@ def encode_class_labels(y, classes, fitted_classes, owner):
     ValueError
         For continuous targets, fewer than two classes, labels mixing types
         (numbers and strings, strings and None, ...) or of another type than
-        the fitted classes, labels outside ``classes``, or ``classes`` that
-        differ from the fitted ones.
+        the fitted classes, labels outside ``classes``, ``classes`` that
+        differ from the fitted ones, or (``same_classes``) other classes than
+        the fitted ones.
     """
     y = column_or_1d(y, warn=True)
     check_label_types(y, "y")
@@ -77,6 +80,8 @@ def encode_class_labels(y, classes, fitted_classes, owner):
     check_classification_targets(y)
     if fitted_classes is not None:
         check_label_types_match(y, fitted_classes)
+        if same_classes:
+            _check_same_classes(y, fitted_classes)
     if fitted_classes is None:
         known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
         if len(known) < 2:
@@ -238,27 +243,10 @@ def check_label_types_match(y, fitted_classes):
         )
 
 
-
-
-def check_warm_start_classes(y, fitted_classes):
-    """Refuse a warm-started ``fit`` whose labels are not exactly the fitted classes.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    fitted_classes : ndarray of shape (n_classes,)
-
-    Raises
-    ------
-    ValueError
-        As scikit-learn's MLP: a warm start needs the same classes.
-    """
-    y = column_or_1d(y)
-    check_label_types(y, "y")
-    check_classification_targets(y)  # a continuous y is that error, not a class mismatch
-    check_label_types_match(y, fitted_classes)
+def _check_same_classes(y, fitted_classes):
+    """Refuse labels that are not exactly the fitted classes (a warm-started ``fit``)."""
     classes = np.unique(y)
-    if len(classes) != len(fitted_classes) or not np.array_equal(classes, fitted_classes):
+    if not np.array_equal(classes, fitted_classes):
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as in the "
             f"previous call to fit. Previously got {fitted_classes}, `y` has {classes}."

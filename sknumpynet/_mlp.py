@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from . import nn
 from ._base import BaseNetwork, NetworkTransformerMixin
-from ._classifier import NetworkClassifierMixin, check_warm_start_classes, encode_class_labels
+from ._classifier import NetworkClassifierMixin, encode_class_labels
 from ._compat import Interval, StrOptions
 from ._runtime import check_is_fitted_network
 
@@ -577,10 +577,10 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             return np.asarray(y, dtype=np.float64), n_labels, attrs
         if resume and self._label_kind == "multilabel":
             raise ValueError("The model was fitted on a multilabel y; got a 1-D target.")
-        if resume and not partial:
-            check_warm_start_classes(y, self.classes_)
         fitted_classes = self.classes_ if resume else None
-        index, known = encode_class_labels(y, classes, fitted_classes, type(self).__name__)
+        index, known = encode_class_labels(
+            y, classes, fitted_classes, type(self).__name__, same_classes=resume and not partial
+        )
         binary = len(known) == 2
         attrs = {"classes_": known, "_label_kind": "binary" if binary else "multiclass",
                  "out_activation_": "logistic" if binary else "softmax"}
