@@ -288,7 +288,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
 
     def _make_solver(self, model, data, context, problem):
         """The full-batch L-BFGS solver, or the minibatch loop of the optimizers."""
-        hooks = self._hooks(model, data, context, problem.validation_score is not None)
+        hooks = self._hooks(model, data, context, problem.validation_score is not None,
+                            full_batch=self.solver == "lbfgs")
         if self.solver == "lbfgs":
             _check_lbfgs(model.network, data.partial)
             return LbfgsSolver(
@@ -330,11 +331,17 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             return -np.inf
         return self._validation_score(outputs, y, sample_weight)
 
-    def _hooks(self, model, data, context, early_stopping):
-        n = data.X.shape[0]
-        schedule = self._make_schedule(model.log.t)
-        hooks = [] if self.solver == "lbfgs" else [LearningRate(schedule, n_steps=n)]
-        if not data.partial and self.solver != "lbfgs":
+    def _hooks(self, model, data, context, early_stopping, full_batch=False):
+        """The per-epoch behaviours of this fit, in order.
+
+        A full-batch solver gets neither a learning rate nor a stopping rule
+        (it has its own tolerance): only progress and scikit-learn's callbacks.
+        """
+        hooks = []
+        if not full_batch:
+            schedule = self._make_schedule(model.log.t)
+            hooks.append(LearningRate(schedule, n_steps=data.X.shape[0]))
+        if not data.partial and not full_batch:
             monitor = "validation_score" if early_stopping else "loss"
             best = model.log.best_validation_score if early_stopping else model.log.best_loss
             hooks.append(Stopping(self.n_iter_no_change, self.tol, monitor, schedule, best))

@@ -31,7 +31,6 @@ from ._base import (
 )
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
 from ._compat import Interval, StrOptions, check_sample_weight
-from ._epoch_hooks import Progress, SklearnCallbacks
 from ._linear_solvers import newton_applies, solve_full_batch
 from ._runtime import check_is_fitted_network, forward_in_chunks, make_rng
 from ._svm_objective import objective as svm_objective
@@ -436,9 +435,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     def _make_solver(self, model, data, context, problem):
         """The full-batch solver where ``solver`` and the data's shape choose it."""
         if self._full_batch(data.X, data.partial):
-            # the epoch-level hooks only: no learning rate, no stopping rule
-            hooks = [h for h in self._hooks(model, data, context, False)
-                     if isinstance(h, (Progress, SklearnCallbacks))]
+            hooks = self._hooks(model, data, context, False, full_batch=True)
             return _FullBatchSolver(self, model, hooks)
         if self.penalty == "l1":
             raise ValueError(
