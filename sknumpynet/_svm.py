@@ -6,7 +6,6 @@ an estimator that behaves like scikit-learn's ``LinearSVC``.
 """
 
 import hashlib
-import math
 import numbers
 import time
 import warnings
@@ -38,7 +37,7 @@ from ._training import (
     Outcome,
     Run,
     SecondInterrupt,
-    end_epoch,
+    end_iteration,
     interrupt_guard,
     interrupted_message,
 )
@@ -758,11 +757,7 @@ class _FullBatchSolver:
             for hook in self.hooks:
                 hook.on_epoch_begin(run)
             self._write(linear, W, b)
-            now = time.perf_counter()
-            record = log.record(value, None, math.nan, now - state["start"],
-                                problem.X.shape[0])
-            state["start"] = now
-            state["reason"] = end_epoch(run, self.hooks, record)
+            state["reason"] = end_iteration(run, self.hooks, value, state)
             if flag.stop:  # a first Ctrl-C: stop after this iteration
                 state["reason"] = "interrupted"
             return bool(state["reason"])

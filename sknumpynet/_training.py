@@ -37,6 +37,7 @@ __all__ = [
     "Trainer",
     "TrainingLog",
     "end_epoch",
+    "end_iteration",
     "interrupt_guard",
     "interrupted_message",
     "total_weight",
@@ -559,6 +560,31 @@ def end_epoch(run, hooks, record):
     return next((r for r in reasons if r), None)
 
 
+def end_iteration(run, hooks, value, clock):
+    """Record one full-batch iteration and end it as an epoch (see :func:`end_epoch`).
+
+    Parameters
+    ----------
+    run : Run
+    hooks : list
+    value : float
+        The objective after the iteration.
+    clock : dict
+        ``clock["start"]``, when the iteration began (``time.perf_counter``);
+        set to now for the next one.
+
+    Returns
+    -------
+    reason : str or None
+        Why a hook asks to stop, if one does.
+    """
+    now = time.perf_counter()
+    record = run.log.record(value, None, math.nan, now - clock["start"],
+                            run.problem.X.shape[0])
+    clock["start"] = now
+    return end_epoch(run, hooks, record)
+
+
 def interrupted_message(log, unit="epoch", finished=False):
     """The warning of a fit that a Ctrl-C stopped.
 
@@ -677,17 +703,11 @@ class LbfgsSolver:
         return outcome
 
     def _minimize(self, run, objective):
-        n = run.problem.X.shape[0]
         state = {"start": time.perf_counter(), "reason": None}
 
         def callback(intermediate_result):
             objective.best_x = intermediate_result.x.copy()
-            now = time.perf_counter()
-            record = run.log.record(
-                float(intermediate_result.fun), None, math.nan, now - state["start"], n
-            )
-            state["start"] = now
-            state["reason"] = end_epoch(run, self.hooks, record)
+            state["reason"] = end_iteration(run, self.hooks, float(intermediate_result.fun), state)
             if state["reason"]:
                 raise StopIteration
             for hook in self.hooks:
