@@ -229,14 +229,8 @@ class MSELoss(Loss):
         self.half = bool(half)
 
     def _per_sample(self, scores, target):
-        if target.ndim == 1:
-            target = target.reshape(-1, 1)
-        if target.shape != scores.shape:
-            raise ValueError(
-                f"MSELoss: target shape {target.shape} differs from scores shape "
-                f"{scores.shape}."
-            )
-        diff = scores - target.astype(scores.dtype, copy=False)
+        target = _regression_target(scores, target, "MSELoss", check_finite=False)
+        diff = scores - target
         per_sample = np.mean(diff * diff, axis=1)
         if self.half:
             per_sample *= 0.5
@@ -324,8 +318,12 @@ class MultiClassHinge(Loss):
         return f"MultiClassHinge(margin={self.margin}, kind={self.kind!r}, squared={self.squared})"
 
 
-def _regression_target(scores, target, owner):
-    """The target as an array shaped like the scores (a 1-D target is one column)."""
+def _regression_target(scores, target, owner, check_finite=True):
+    """The target as an array shaped like the scores (a 1-D target is one column).
+
+    ``check_finite`` refuses NaN and infinite targets (MSELoss lets them through,
+    as it always has: its loss is then NaN).
+    """
     if target.ndim == 1:
         target = target.reshape(-1, 1)
     if target.shape != scores.shape:
@@ -333,7 +331,7 @@ def _regression_target(scores, target, owner):
             f"{owner}: target shape {target.shape} differs from scores shape {scores.shape}."
         )
     target = target.astype(scores.dtype, copy=False)
-    if not np.isfinite(target).all():
+    if check_finite and not np.isfinite(target).all():
         raise ValueError(f"{owner}: target contains NaN or infinity.")
     return target
 
