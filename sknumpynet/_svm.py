@@ -418,10 +418,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         if not self.probability or y is None:
             return super()._validate_fit_data(X, y, sample_weight, partial, classes)
         X_num, y_num, labels, weights = _checked_calibration_input(self, X, y, sample_weight)
-        resume = self._resumes(partial)
-        if not resume and classes is None:
-            classes = np.unique(labels)  # a class may fall wholly outside the training part
-        train, held = _train_and_held_rows(self, X_num, labels, weights)
+        known, label_index = np.unique(labels, return_inverse=True)
+        if not self._resumes(partial) and classes is None:
+            classes = known  # a class may fall wholly outside the training part
+        train, held = _train_and_held_rows(self, X_num, label_index, weights)
         X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
         data = super()._validate_fit_data(
             X_train, y_num[train], None if sample_weight is None else weights[train],
@@ -706,11 +706,14 @@ def _checked_calibration_input(estimator, X, y, sample_weight):
     return X_num, y_num, labels, weights
 
 
-def _train_and_held_rows(estimator, X, labels, weights):
-    """Row indices to train on and to calibrate on (all rows for both if too few)."""
+def _train_and_held_rows(estimator, X, label_index, weights):
+    """Row indices to train on and to calibrate on (all rows for both if too few).
+
+    ``label_index`` is each row's class as an index into the sorted labels.
+    """
     held = _calibration_split(
-        X, np.unique(labels, return_inverse=True)[1], weights,
-        CALIBRATION_FRACTION, make_rng(estimator.random_state).bytes(16),
+        X, label_index, weights, CALIBRATION_FRACTION,
+        make_rng(estimator.random_state).bytes(16),
     )
     if weights[held].any():
         return np.flatnonzero(~held), np.flatnonzero(held)
