@@ -463,14 +463,17 @@ def _plan(settings, max_value, progress):
     ]
 
 
-def _train_one(row, estimator, data, settings, stream):
-    """Warm up, time one fit, score it; fills ``row`` and returns the fitted model."""
+def _train_one(row, estimator, data, scaled, settings, stream):
+    """Warm up, time one fit, score it; fills ``row`` and returns the fitted model.
+
+    A pipeline scales the pixels itself; any other estimator gets ``scaled``,
+    the ``(X_train, X_test)`` pixels already scaled.
+    """
     from sklearn.metrics import accuracy_score
     from threadpoolctl import threadpool_limits
 
     pipeline = hasattr(estimator, "steps")
-    X_fit = data["X_train"] if pipeline else scale_pixels(data["X_train"], data["max_value"])
-    X_eval = data["X_test"] if pipeline else scale_pixels(data["X_test"], data["max_value"])
+    X_fit, X_eval = (data["X_train"], data["X_test"]) if pipeline else scaled
     y_train = data["y_train"]
     # the same BLAS thread cap for scikit-learn as for sknumpynet's n_threads
     with threadpool_limits(limits=settings["n_threads"], user_api="blas"):
@@ -515,6 +518,9 @@ def train_models(data, settings, *, progress=True, stream=None):
     from sklearn.exceptions import ConvergenceWarning
 
     rows, fitted = [], {}
+    # scaled once for the estimators that are not pipelines (scikit-learn's)
+    scaled = (scale_pixels(data["X_train"], data["max_value"]),
+              scale_pixels(data["X_test"], data["max_value"]))
     with warnings.catch_warnings():
         # the demo trains for few epochs on purpose; the table says how many ran
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -526,7 +532,8 @@ def train_models(data, settings, *, progress=True, stream=None):
             if estimator is None:
                 _say(stream, f"{library} {name}: not available in this version, skipped")
                 continue
-            fitted[(group, library)] = _train_one(row, estimator, data, settings, stream)
+            fitted[(group, library)] = _train_one(row, estimator, data, scaled, settings,
+                                                  stream)
     return rows, fitted
 
 
@@ -584,7 +591,7 @@ def _plot_maps(data, model, true_idx, settings, rng, path, stream):
     )
 
 
-def plot_figures(data, fitted, settings, out, *, stream=None):
+def plot_figures(data, fitted, settings, out, *, y_pred=None, stream=None):
     """Draw the demo's four figures into ``out``.
 
     Parameters
@@ -597,6 +604,9 @@ def plot_figures(data, fitted, settings, out, *, stream=None):
         ``dataset``, ``seed`` and ``map`` ("tsne" or "pca").
     out : pathlib.Path
         An existing folder.
+    y_pred : ndarray of shape (n_test_samples,), default=None
+        sknumpynet's MLPClassifier's predictions on ``data["X_test"]``, when
+        already at hand; predicted here when None.
     stream : file-like or None, default=None
         Where the messages go; None keeps quiet.
 
@@ -611,7 +621,9 @@ def plot_figures(data, fitted, settings, out, *, stream=None):
 
     model = fitted[("MLP", "sknumpynet")]
     net = model[-1]
-    y_test, y_pred = data["y_test"], model.predict(data["X_test"])
+    y_test = data["y_test"]
+    if y_pred is None:
+        y_pred = model.predict(data["X_test"])
     label_index = {c: i for i, c in enumerate(net.classes_)}
     true_idx = np.array([label_index[c] for c in y_test])
     pred_idx = np.array([label_index[c] for c in y_pred])
@@ -753,7 +765,8 @@ def run_demo(
     _say(stream, busy_note(load))
     _say(stream, "")
 
-    result.files.update(plot_figures(data, fitted, settings, out, stream=stream))
+    result.files.update(plot_figures(data, fitted, settings, out, y_pred=result.y_pred,
+                                     stream=stream))
     result.files.update(save_outputs(fitted, rows, settings, load, out))
     _say(stream, f"Wrote to {out}/:")
     for path in result.files.values():
