@@ -455,7 +455,14 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         )
 
     def _forward(self, X, stop=None):
-        """Outputs of the fitted network (or its first ``stop`` modules) for ``X``."""
+        """Outputs of the fitted network (or its first ``stop`` modules) for ``X``.
+
+        A few rows (at most ``SMALL_ROWS``) skip the BLAS thread limit: their
+        products are too small for threads to matter, and setting the limit
+        costs more than the product itself.
+        """
+        if X.shape[0] <= SMALL_ROWS:
+            return forward_in_chunks(self.network_, X, stop)
         with self._threads():
             return forward_in_chunks(self.network_, X, stop)
 

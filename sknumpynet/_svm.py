@@ -25,7 +25,6 @@ from ._base import (
     _SOLVERS,
     BaseNetwork,
     NetworkTransformerMixin,
-    _is_small_ready_array,
     _refuse_partial_fit,
 )
 from ._classifier import NetworkClassifierMixin, check_label_types, encode_class_labels
@@ -586,16 +585,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
 
     def _decision_scores(self, X):
         """Class scores of shape (n_samples, 1) for two classes, else (n, n_classes)."""
-        if _is_small_ready_array(self, X):
-            # a few rows: the product itself, without the chunked, thread-limited
-            # forward pass that costs many times more for one row
-            linear = self.network_[0]
-            out = X @ linear.weight.value
-            if linear.bias is not None:
-                out += linear.bias.value
-            return _binary_column(out)
-        X = self._check_input(X)
-        return _binary_column(self._forward(X))
+        return _binary_column(self._forward(self._check_input(X)))
 
     def _scores_matrix(self, outputs):
         """(n, n_classes) scores whose softmax gives the probabilities."""

@@ -326,6 +326,12 @@ def test_lean_single_row_path_matches_the_full_path():
         clf.predict(np.full((1, 4), np.nan))
     with pytest.raises(ValueError, match="features"):
         clf.predict(np.ones((1, 3)))
+    # one score column (two classes): the layer's row-by-row product, so one row
+    # scores exactly as it does inside a batch
+    binary = LinearSVM().fit(X, y == 2)
+    full = binary.decision_function(X)
+    for i in (0, 57, 149):
+        np.testing.assert_array_equal(binary.decision_function(X[i:i + 1]), full[i:i + 1])
 
 
 # -- Ctrl-C during a full-batch fit: the last completed iteration stays ------------------
