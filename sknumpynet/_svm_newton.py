@@ -157,7 +157,20 @@ def _squared_crammer_singer_curvature(Z, y_index, mu, weight):
 
 
 class SvmProblem:
-    """The mean-form objective ``F / (C sum s)`` over flat ``x = [W.ravel(), b]``."""
+    """The mean-form objective ``F / (C sum s)`` over flat ``x = [W.ravel(), b]``.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    y_index : ndarray of int of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    C : float
+    kind : {"ovr", "crammer_singer", "weston_watkins"}
+    squared : bool
+    fit_intercept : bool
+    n_columns : int
+        Score columns (1 for the binary one-vs-rest SVM).
+    """
 
     def __init__(self, X, y_index, sample_weight, *, C, kind, squared, fit_intercept,
                  n_columns):
@@ -338,7 +351,17 @@ def _line_search(problem, x, S, d, dS, mu, f, slope, gmax):
 
 
 def overflow_error(X):
-    """The ValueError of an SVM objective that overflows in float64 on ``X``."""
+    """The ValueError of an SVM objective that overflows in float64 on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+
+    Returns
+    -------
+    error : ValueError
+        Naming the largest feature magnitude and how to fix it.
+    """
     largest = float(abs(X).max()) if X.shape[0] * X.shape[1] else 0.0
     return ValueError(
         f"The SVM objective overflows on this data (its gradient or curvature is not "
