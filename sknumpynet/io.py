@@ -298,6 +298,7 @@ def module_state(module, encoder):
         ),
         "parameters": [encoder.value(p.value) for p in own],
         "decay": [p.decay for p in own],
+        "lr_scale": [p.lr_scale for p in own],
         "buffers": [encoder.value(b) for b in own_buffers],
         "children": [module_state(c, encoder) for c in children],
     }
@@ -358,9 +359,22 @@ def module_from_state(state, decoder):
     if state.get("decay") is not None:  # without the flags, the layers' defaults stay
         for p, decay in zip(own, state["decay"]):
             p.decay = bool(decay)
+    if state.get("lr_scale") is not None:  # files written before it existed: all 1
+        _set_lr_scales(own, state["lr_scale"], name)
     buffers = [getattr(module, b) for b in getattr(module, "_buffer_names", ())]
     _copy_arrays(buffers, state["buffers"], decoder, f"{name} buffer")
     return module
+
+
+def _set_lr_scales(params, scales, owner):
+    if not isinstance(scales, list) or len(scales) != len(params):
+        raise ValueError(f"{owner} needs one lr_scale per parameter, the file has {scales!r}")
+    for p, scale in zip(params, scales):
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
+            np.isfinite(scale) and scale >= 0
+        ):
+            raise ValueError(f"{owner} lr_scale {scale!r} is not a finite non-negative number")
+        p.lr_scale = float(scale)
 
 
 def _set_attributes(obj, attributes, owner):
@@ -428,8 +442,9 @@ def load_optimizer_state(state, params, decoder):
     cls = _allowed_class(name, _OPTIMIZERS, "optimizer")
     allowed = set(_constructor_names(cls, ("params",)))
     args = dict(state["args"])
-    if "weight_decay" not in allowed:
-        # set by the trainer before every step, so nothing is lost without it
+    if "weight_decay" not in allowed or "decoupled_weight_decay" not in state["attributes"]:
+        # an L2 decay that the trainer set before every step, retired: nothing is
+        # lost without it (Adam's decoupled weight_decay comes with that attribute)
         args.pop("weight_decay", None)
     unknown = set(args) - allowed
     if unknown:

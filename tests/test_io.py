@@ -593,3 +593,31 @@ def test_public_api():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert "save" in sknumpynet.__all__ and "load" in sknumpynet.__all__
+
+
+def test_lr_scale_and_adam_weight_decay_round_trip():
+    from sknumpynet import io as skio
+
+    net = nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(0)), nn.ReLU(),
+                        nn.Linear(4, 2, rng=np.random.default_rng(1)))
+    net[0].bias.lr_scale, net[2].weight.lr_scale = 10.0, 0.5
+    opt = nn.Adam(net.parameters(), lr=0.01, weight_decay=0.02)
+    encoder = skio._Encoder()
+    # through JSON, as in a file
+    module = json.loads(json.dumps(skio.module_state(net, encoder)))
+    optimizer = json.loads(json.dumps(skio.optimizer_state(opt, encoder)))
+    decoder = skio._Decoder(encoder.arrays, [])
+    loaded = skio.module_from_state(module, decoder)
+    scales = [p.lr_scale for p in loaded.parameters()]
+    assert scales == [p.lr_scale for p in net.parameters()] == [1.0, 10.0, 0.5, 1.0]
+    assert skio.load_optimizer_state(optimizer, loaded.parameters(), decoder).weight_decay == 0.02
+    # files written before lr_scale existed keep the default; a file's L2
+    # weight_decay of that time (no decoupled_weight_decay attribute) is dropped
+    del module["children"][0]["lr_scale"]
+    assert [p.lr_scale for p in skio.module_from_state(module, decoder)[0].parameters()] == [1, 1]
+    del optimizer["attributes"]["decoupled_weight_decay"]
+    legacy = skio.load_optimizer_state(optimizer, loaded.parameters(), decoder)
+    assert legacy.weight_decay == 0.0
+    module["children"][2]["lr_scale"] = [-1.0, 1.0]
+    with pytest.raises(ValueError, match="lr_scale"):
+        skio.module_from_state(module, decoder)

@@ -6,6 +6,8 @@ gradient with respect to the input and *writes* (never adds) the gradient of
 every parameter for that batch into ``Parameter.grad``.
 """
 
+import numbers
+
 import numpy as np
 
 __all__ = ["Module", "Parameter", "Sequential", "pack_parameters"]
@@ -21,7 +23,14 @@ class Parameter:
     decay : bool, default=True
         Whether an L2 penalty (:class:`~sknumpynet.nn.L2Penalty`) applies to
         it. Layers set it to False for biases and BatchNorm's scale and shift,
-        which are conventionally left unpenalised.
+        which are conventionally left unpenalised; with a decoupled weight
+        decay (``Adam(weight_decay=...)``) it is also the flag that selects the
+        decayed parameters.
+    lr_scale : float, default=1.0
+        A multiplier of the learning rate for this parameter alone: every
+        optimizer moves it by ``lr_scale`` times the step it would otherwise
+        take (RealMLP trains its biases and input scales faster this way).
+        Non-negative; 0 freezes the parameter.
 
     Attributes
     ----------
@@ -32,14 +41,17 @@ class Parameter:
         written by the owning module's ``backward``.
     decay : bool
         As the parameter above.
+    lr_scale : float
+        As the parameter above; optimizers read it on every step.
     """
 
-    __slots__ = ("value", "grad", "decay")
+    __slots__ = ("value", "grad", "decay", "lr_scale")
 
-    def __init__(self, value, decay=True):
+    def __init__(self, value, decay=True, lr_scale=1.0):
         self.value = value
         self.grad = np.zeros_like(value)
         self.decay = bool(decay)
+        self.lr_scale = _check_lr_scale(lr_scale)
 
     @property
     def shape(self):
@@ -49,16 +61,27 @@ class Parameter:
     def __getstate__(self):
         # the gradient is per-batch scratch that the next backward overwrites:
         # pickling it would add the size of the parameters to every saved model
-        return {"value": self.value, "decay": self.decay}
+        return {"value": self.value, "decay": self.decay, "lr_scale": self.lr_scale}
 
     def __setstate__(self, state):
         self.value = state["value"]
         self.grad = np.zeros_like(self.value)
         self.decay = state.get("decay", True)
+        self.lr_scale = state.get("lr_scale", 1.0)  # pickled before lr_scale existed
 
     def __repr__(self):
         decay = "" if self.decay else ", decay=False"
-        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype}{decay})"
+        scale = "" if self.lr_scale == 1.0 else f", lr_scale={self.lr_scale!r}"
+        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype}{decay}{scale})"
+
+
+def _check_lr_scale(lr_scale):
+    """``float(lr_scale)`` if it is a finite non-negative real number, else ValueError."""
+    if isinstance(lr_scale, bool) or not isinstance(lr_scale, (numbers.Real, np.floating)):
+        raise ValueError(f"lr_scale must be a finite non-negative number, got {lr_scale!r}.")
+    if not (np.isfinite(lr_scale) and lr_scale >= 0):
+        raise ValueError(f"lr_scale must be a finite non-negative number, got {lr_scale!r}.")
+    return float(lr_scale)
 
 
 def pack_parameters(params):

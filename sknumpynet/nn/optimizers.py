@@ -13,6 +13,12 @@ In the formulas below ``w`` is a parameter, ``g`` its gradient, ``lr`` the
 learning rate and ``t`` the step count, starting at 1. Optimizers only step: an
 L2 penalty adds its gradient to ``g`` before the step
 (:class:`~sknumpynet.nn.L2Penalty`), so every rule sees one gradient.
+
+Every rule multiplies each parameter's step by its ``Parameter.lr_scale``
+(``w -= lr_scale * step``). The multipliers are packed like the parameters,
+into one per-element array, only when some ``lr_scale`` differs from 1: else
+the step is exactly the rule as written. :class:`Adam` and :class:`Nadam` also
+take a decoupled weight decay (AdamW).
 """
 
 import math
@@ -60,7 +66,9 @@ class Optimizer:
     ``_scratch_names``, and implements ``_update(block)``: one step of its
     rule on one block of the flat buffers, where ``block.w`` is the values,
     ``block.g`` the gradient, and ``block.<name>`` the same stretch of each
-    state or scratch array.
+    state or scratch array. The rule ends with ``self._descend(block, step)``,
+    which applies the parameters' ``lr_scale`` (``block.lr_scale``, None when
+    all are 1) and subtracts the step.
     """
 
     #: Number of parameters updated together by one pass of :meth:`step`
@@ -91,11 +99,52 @@ class Optimizer:
             )
             for span in _even_spans(0, self._w.size, self.block_size)
         ]
+        self._set_multipliers()
+
+    def _settings(self):
+        """The per-parameter settings the packed multipliers are built from."""
+        return tuple(p.lr_scale for p in self.params)
+
+    def _set_multipliers(self):
+        """Give each block its stretch of the packed ``lr_scale`` multipliers.
+
+        ``block.lr_scale`` is None when every parameter's ``lr_scale`` is 1, so
+        that the usual step takes no extra pass.
+        """
+        self._packed_settings = self._settings()
+        scales = [p.lr_scale for p in self.params]
+        flat = self._per_element(scales) if any(s != 1.0 for s in scales) else None
+        self._set_block_arrays("lr_scale", flat)
+
+    def _per_element(self, values):
+        """One value per parameter spread over its stretch of the flat buffer."""
+        flat = np.empty_like(self._w)
+        start = 0
+        for p, value in zip(self.params, values):
+            flat[start : start + p.value.size] = value
+            start += p.value.size
+        return flat
+
+    def _set_block_arrays(self, name, flat):
+        """Set ``block.<name>`` to each block's stretch of ``flat`` (or to None)."""
+        start = 0
+        for block in self._blocks:
+            stop = start + block.w.size
+            setattr(block, name, None if flat is None else flat[start:stop])
+            start = stop
+
+    def _descend(self, block, step):
+        """``w -= lr_scale * step`` on one block; ``step`` may be overwritten."""
+        if block.lr_scale is not None:
+            step *= block.lr_scale
+        block.w -= step
 
     def step(self):
         """Update every parameter in place from its current ``.grad``."""
         if not self._is_packed():
             self._pack()  # parameters were replaced, e.g. after unpickling
+        elif self._packed_settings != self._settings():
+            self._set_multipliers()  # an lr_scale (or a decay setting) changed
         self.t += 1
         # Block by block, so that every array of a block stays in cache across
         # the several passes of the update rule (5% of a Fashion-MNIST epoch).
@@ -165,7 +214,7 @@ class Optimizer:
 
     def __setstate__(self, state):
         ordered = state.pop("_ordered", None)
-        state.pop("weight_decay", None)
+        state.pop("weight_decay", None)  # format 2's L2 decay, now nn.L2Penalty's
         self.__dict__.update(state)
         if ordered is not None:  # pickled by format 2: decayed parameters came first
             self._state = _reorder(self._state, ordered, self.params)
@@ -258,7 +307,7 @@ class SGD(Optimizer):
         buf, g = block.buf, block.g
         if self.momentum == 0:
             np.multiply(g, self.lr, out=buf)
-            block.w -= buf
+            self._descend(block, buf)
             return
         v = block.velocity
         v *= self.momentum
@@ -269,7 +318,7 @@ class SGD(Optimizer):
             buf *= self.lr
         else:
             np.multiply(v, self.lr, out=buf)
-        block.w -= buf
+        self._descend(block, buf)
 
     def _hyper(self):
         return {**super()._hyper(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -324,7 +373,7 @@ class RMSProp(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)
         buf *= self.lr
-        block.w -= buf
+        self._descend(block, buf)
 
     def _hyper(self):
         return {**super()._hyper(), "rho": self.rho, "eps": self.eps}
@@ -339,9 +388,13 @@ class Adam(Optimizer):
         v = beta_2 * v + (1 - beta_2) * g**2
         m_hat = m / (1 - beta_1**t)
         v_hat = v / (1 - beta_2**t)
-        w = w - lr * m_hat / (sqrt(v_hat) + epsilon)
+        w = w - lr * m_hat / (sqrt(v_hat) + epsilon) - lr * weight_decay * w
 
-    computed in the equivalent form of the paper's section 2,
+    (the last term, AdamW's decoupled weight decay of Loshchilov & Hutter,
+    2019, uses the weights before the step, as the paper and PyTorch's AdamW
+    do, and applies only to parameters with ``decay=True``; with each
+    parameter's ``lr_scale`` both terms are multiplied by it), computed in the
+    equivalent form of the paper's section 2,
     ``w -= lr_t * m / (sqrt(v) + epsilon * sqrt(1 - beta_2**t))`` with
     ``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, which saves two passes.
 
@@ -354,15 +407,63 @@ class Adam(Optimizer):
     beta_2 : float, default=0.999
         Decay of the second-moment estimate, in [0, 1).
     epsilon : float, default=1e-8
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW), non-negative. Unlike an L2 penalty
+        (:class:`~sknumpynet.nn.L2Penalty`) it is not scaled by the moment
+        estimates. 0 leaves the rule (and its cost) exactly as without it.
+
+    Attributes
+    ----------
+    decoupled_weight_decay : float
+        The ``weight_decay`` given (also readable and settable as
+        ``weight_decay``). Its own name keeps it apart from the L2
+        ``weight_decay`` that optimizers pickled by format 2 (and model files
+        of that time) carried: those load without a decoupled decay.
     """
 
-    def __init__(self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    #: For Adam objects pickled before the decoupled decay existed.
+    decoupled_weight_decay = 0.0
+
+    def __init__(
+        self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0
+    ):
         self.beta_1 = _check_number(beta_1, "beta_1", 0.0, 1.0)
         self.beta_2 = _check_number(beta_2, "beta_2", 0.0, 1.0)
         self.epsilon = _check_number(epsilon, "epsilon", 0.0, low_open=True)
+        self.decoupled_weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
         super().__init__(params, lr)
 
     _state_names = ("m", "v")
+
+    @property
+    def weight_decay(self):
+        """float: The decoupled weight decay (``decoupled_weight_decay``)."""
+        return self.decoupled_weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self.decoupled_weight_decay = _check_number(value, "weight_decay", 0.0)
+
+    def _settings(self):
+        decay = tuple(p.decay for p in self.params) if self.decoupled_weight_decay else ()
+        return (*super()._settings(), self.decoupled_weight_decay, decay)
+
+    def _set_multipliers(self):
+        """Also pack ``weight_decay * lr_scale`` (0 where ``decay=False``), or None."""
+        super()._set_multipliers()
+        wd = self.decoupled_weight_decay
+        rates = [wd * p.lr_scale if p.decay else 0.0 for p in self.params]
+        flat = self._per_element(rates) if wd else None
+        self._set_block_arrays("weight_decay", flat)
+
+    def _decay_weights(self, block):
+        """``w -= lr * weight_decay * lr_scale * w`` on one block, when decay is on."""
+        rate = block.weight_decay
+        if rate is not None:
+            buf = block.buf
+            np.multiply(block.w, rate, out=buf)
+            buf *= self.lr
+            block.w -= buf
 
     def _moments(self, block, g):
         """Update and return the block's moment estimates, kept scaled to save passes.
@@ -380,6 +481,7 @@ class Adam(Optimizer):
         return m, v
 
     def _update(self, block):
+        self._decay_weights(block)  # of the weights before the step
         m, v = self._moments(block, block.g)
         buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
         # The rule above with m = (1 - b1) m' and v = (1 - b2) v' substituted:
@@ -392,15 +494,18 @@ class Adam(Optimizer):
         buf += self.epsilon * bias2 / math.sqrt(1.0 - b2)
         buf *= 1.0 / scale
         np.divide(m, buf, out=buf)
-        block.w -= buf
+        self._descend(block, buf)
 
     def _hyper(self):
-        return {
+        hyper = {
             **super()._hyper(),
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
         }
+        if self.decoupled_weight_decay:
+            hyper["weight_decay"] = self.decoupled_weight_decay
+        return hyper
 
 
 class Nadam(Adam):
@@ -410,9 +515,10 @@ class Nadam(Adam):
 
         m_hat = beta_1 * m / (1 - beta_1**(t + 1)) + (1 - beta_1) * g / (1 - beta_1**t)
         v_hat = v / (1 - beta_2**t)
-        w = w - lr * m_hat / (sqrt(v_hat) + epsilon)
+        w = w - lr * m_hat / (sqrt(v_hat) + epsilon) - lr * weight_decay * w
 
-    the first moment looks one step ahead, as Nesterov momentum does.
+    the first moment looks one step ahead, as Nesterov momentum does. The
+    decoupled weight decay and ``lr_scale`` apply as in :class:`Adam`.
 
     Parameters
     ----------
@@ -421,11 +527,14 @@ class Nadam(Adam):
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
     epsilon : float, default=1e-8
+    weight_decay : float, default=0.0
+        Decoupled weight decay, as in :class:`Adam`.
     """
 
     _scratch_names = ("buf", "num")
 
     def _update(self, block):
+        self._decay_weights(block)
         g = block.g
         m, v = self._moments(block, g)  # scaled: m = (1 - b1) m', v = (1 - b2) v'
         buf, b1, b2, t = block.buf, self.beta_1, self.beta_2, self.t
@@ -439,4 +548,4 @@ class Nadam(Adam):
         buf += self.epsilon
         np.divide(num, buf, out=buf)
         buf *= self.lr
-        block.w -= buf
+        self._descend(block, buf)
