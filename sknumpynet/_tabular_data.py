@@ -1,0 +1,285 @@
+"""Tables as they come: the preprocessing a tabular network fits and applies.
+
+A :class:`ColumnPlan` is fitted on the training table and turns any table
+with the same columns into one float matrix, following RealMLP's recipe
+(Holzmüller, Grinsztajn and Steinwart, NeurIPS 2024):
+
+- numeric columns: a missing value becomes the column's training median, and
+  a column that had missing values in training gets a 0/1 indicator column;
+- categorical columns (text, ``category`` or ``bool`` dtype, or those named in
+  ``categorical_features``) with at most ``max_onehot`` categories are one-hot
+  encoded; a column of two categories becomes one column of +1/-1. A missing
+  or unknown category is all zeros;
+- every one of these columns is then robustly scaled and smoothly clipped:
+  ``z = (x - median) / (q75 - q25)`` (``(max - min) / 2`` where the
+  interquartile range is 0, and 0 for a constant column), then
+  ``z / sqrt(1 + (z / 3)^2)``, which leaves small values alone and bounds
+  the rest in (-3, 3);
+- categorical columns with more categories are passed as integer codes
+  (-1: missing or unknown) in the last columns, for a learned embedding
+  (:class:`~sknumpynet.nn.CategoricalEmbedding`).
+
+Only numpy is needed; a pandas (or any dataframe with ``iloc`` and
+``dtypes``) table keeps its column dtypes, and a polars one is read through
+``to_pandas``. Nothing here imports scikit-learn's estimators.
+"""
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ColumnPlan", "fit_column_plan", "table_columns"]
+
+#: The bound of the smooth clipping: outputs stay inside (-3, 3).
+CLIP = 3.0
+
+
+@dataclass
+class ColumnPlan:
+    """The fitted preprocessing of a table (see the module docstring).
+
+    Attributes
+    ----------
+    n_columns : int
+        Columns of the table.
+    numeric : list of int
+        Positions of the numeric columns.
+    median : ndarray of shape (len(numeric),)
+        Training medians, which fill missing values.
+    indicated : list of int
+        Indices into ``numeric`` of the columns that get a missing indicator.
+    categorical : list of int
+        Positions of the categorical columns.
+    categories : list of ndarray of str
+        The sorted training categories of each categorical column.
+    embedded : list of int
+        Indices into ``categorical`` of the columns passed as codes.
+    center, factor : ndarray of shape (n_dense,)
+        The robust scaling of the dense (not embedded) output columns.
+    """
+
+    n_columns: int
+    numeric: list
+    median: np.ndarray
+    indicated: list
+    categorical: list
+    categories: list
+    embedded: list
+    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def cardinalities(self):
+        """list of int: The number of categories of each embedded column."""
+        return [len(self.categories[i]) for i in self.embedded]
+
+    @property
+    def n_dense(self):
+        """int: Output columns before the embedded codes."""
+        return self.center.shape[0]
+
+    @property
+    def n_outputs(self):
+        """int: Columns of :meth:`transform`'s output."""
+        return self.n_dense + len(self.embedded)
+
+    def transform(self, columns, dtype=np.float32):
+        """The preprocessed matrix of a table's columns.
+
+        Parameters
+        ----------
+        columns : list of ndarray of shape (n_samples,)
+            The table's columns, from :func:`table_columns`.
+        dtype : dtype, default=np.float32
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_outputs)
+            The scaled and clipped dense columns, then one code column per
+            embedded categorical column.
+        """
+        dense = self._dense(columns)
+        with np.errstate(invalid="ignore", over="ignore"):
+            z = (dense - self.center) * self.factor
+            z /= np.sqrt(1.0 + (z / CLIP) ** 2)
+        np.nan_to_num(z, copy=False)
+        codes = [self._codes(columns, i)[0] for i in self.embedded]
+        out = np.empty((z.shape[0], self.n_outputs), dtype=dtype)
+        out[:, : self.n_dense] = z
+        for j, c in enumerate(codes):
+            out[:, self.n_dense + j] = c
+        return out
+
+    def _dense(self, columns):
+        """Numeric (median-filled), indicator and one-hot columns, before scaling."""
+        n = len(columns[0]) if columns else 0
+        parts = []
+        if self.numeric:
+            numeric = np.column_stack([_as_float(columns[j]) for j in self.numeric])
+            missing = np.isnan(numeric)
+            numeric = np.where(missing, self.median, numeric)
+            parts += [numeric, missing[:, self.indicated].astype(np.float64)]
+        for i in range(len(self.categorical)):
+            if i not in self.embedded:
+                parts.append(_one_hot(*self._codes(columns, i)))
+        return np.hstack(parts) if parts else np.zeros((n, 0))
+
+    def _codes(self, columns, i):
+        """Codes of categorical column ``i`` (-1: missing or unknown), and its size."""
+        cats = self.categories[i]
+        values, missing = _as_text(columns[self.categorical[i]])
+        pos = np.searchsorted(cats, values).clip(0, max(len(cats) - 1, 0))
+        known = ~missing & (cats[pos] == values) if len(cats) else np.zeros(len(values), bool)
+        return np.where(known, pos, -1), len(cats)
+
+
+def fit_column_plan(columns, categorical, max_onehot=8):
+    """Fit the preprocessing of a table.
+
+    Parameters
+    ----------
+    columns : list of ndarray of shape (n_samples,)
+        The table's columns, from :func:`table_columns`.
+    categorical : ndarray of bool of shape (n_columns,)
+        Which columns are categorical.
+    max_onehot : int, default=8
+        Categorical columns with more categories are embedded, not one-hot.
+
+    Returns
+    -------
+    plan : ColumnPlan
+    """
+    numeric = [j for j, c in enumerate(categorical) if not c]
+    cat_cols = [j for j, c in enumerate(categorical) if c]
+    matrix = np.column_stack([_as_float(columns[j]) for j in numeric]) if numeric else None
+    median, indicated = np.zeros(0), []
+    if matrix is not None:
+        with np.errstate(all="ignore"):
+            median = np.nan_to_num(_nanmedian(matrix))
+        indicated = [i for i in range(len(numeric)) if np.isnan(matrix[:, i]).any()]
+    categories = []
+    for j in cat_cols:
+        values, missing = _as_text(columns[j])
+        categories.append(np.unique(values[~missing]))
+    embedded = [i for i, c in enumerate(categories) if len(c) > max_onehot]
+    plan = ColumnPlan(len(columns), numeric, median, indicated, cat_cols, categories, embedded)
+    plan.center, plan.factor = _robust_scale(plan._dense(columns))
+    return plan
+
+
+def _nanmedian(matrix):
+    """Column medians ignoring NaN; 0 for a column with no value."""
+    out = np.zeros(matrix.shape[1])
+    for i in range(matrix.shape[1]):
+        col = matrix[:, i]
+        col = col[~np.isnan(col)]
+        out[i] = np.median(col) if col.size else 0.0
+    return out
+
+
+def _robust_scale(dense):
+    """Center (median) and factor (1 / interquartile range) of each column."""
+    if dense.shape[0] == 0:
+        return np.zeros(dense.shape[1]), np.zeros(dense.shape[1])
+    center = np.median(dense, axis=0)
+    q25, q75 = np.quantile(dense, [0.25, 0.75], axis=0)
+    spread = q75 - q25
+    flat = spread == 0
+    spread[flat] = 0.5 * (dense.max(axis=0) - dense.min(axis=0))[flat]
+    factor = np.zeros_like(spread)
+    np.divide(1.0, spread, out=factor, where=spread > 0)
+    return center, factor
+
+
+def _one_hot(codes, size):
+    """One-hot columns of ``codes`` (-1: all zeros); two categories: one +1/-1 column."""
+    out = np.zeros((len(codes), size))
+    rows = np.flatnonzero(codes >= 0)
+    out[rows, codes[rows]] = 1.0
+    if size == 2:
+        return out[:, :1] - out[:, 1:]
+    return out
+
+
+def _as_float(column):
+    """A numeric column as float64 (missing values as NaN)."""
+    if column.dtype.kind in "biuf":
+        return column.astype(np.float64)
+    out = np.empty(len(column))
+    for k, v in enumerate(column):
+        out[k] = np.nan if _is_missing(v) else float(v)
+    return out
+
+
+def _as_text(column):
+    """A categorical column as str values, and which are missing."""
+    if column.dtype.kind == "f":
+        missing = np.isnan(column)
+    elif column.dtype.kind == "O":
+        missing = np.fromiter((_is_missing(v) for v in column), bool, len(column))
+    else:
+        missing = np.zeros(len(column), bool)
+    text = column.astype(str).astype(object)
+    text[missing] = ""
+    return text, missing
+
+
+def _is_missing(v):
+    """None, NaN, pandas' NA and NaT count as missing."""
+    if v is None:
+        return True
+    if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+        return v != v
+    return type(v).__name__ in ("NAType", "NaTType")
+
+
+def table_columns(X):
+    """The columns of a table, and which look categorical by their dtype.
+
+    Parameters
+    ----------
+    X : DataFrame, ndarray or array-like of shape (n_samples, n_features)
+        A pandas DataFrame (or a polars one, read through ``to_pandas``),
+        or anything ``numpy.asarray`` turns into a 2-D array.
+
+    Returns
+    -------
+    columns : list of ndarray of shape (n_samples,)
+        Numeric columns as float or int arrays, the others as object arrays.
+    categorical : ndarray of bool of shape (n_features,)
+        True for text, ``category`` and ``bool`` columns (of a dataframe), and
+        for columns of an object array holding any non-number.
+    """
+    if not hasattr(X, "iloc") and hasattr(X, "to_pandas") and hasattr(X, "schema"):
+        X = X.to_pandas()  # polars
+    if hasattr(X, "iloc") and hasattr(X, "dtypes"):
+        return _frame_columns(X)
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D table, got an array of shape {X.shape}.")
+    columns = [X[:, j] for j in range(X.shape[1])]
+    if X.dtype.kind in "biuf":
+        return columns, np.zeros(X.shape[1], bool)
+    categorical = np.array([_has_text(c) for c in columns], dtype=bool)
+    return columns, categorical
+
+
+def _frame_columns(frame):
+    columns, categorical = [], []
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        kind = getattr(col.dtype, "kind", "O")
+        numeric = kind in "iuf" and type(col.dtype).__name__ != "CategoricalDtype"
+        if numeric and getattr(col.dtype, "na_value", None) is not None:
+            # pandas' nullable Int64/Float64: NA becomes NaN
+            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = col.to_numpy()
+        columns.append(values if numeric else np.asarray(values, dtype=object))
+        categorical.append(not numeric)
+    return columns, np.array(categorical, dtype=bool)
+
+
+def _has_text(column):
+    return any(not _is_missing(v) and not isinstance(v, numbers.Real) for v in column)
