@@ -6,7 +6,19 @@ own. See :class:`Module` for the contract every block follows.
 
 from . import init
 from ._module import Module, Parameter, Sequential, pack_parameters
-from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
+from .activations import (
+    GELU,
+    SELU,
+    LeakyReLU,
+    Mish,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+    log_softmax,
+    softmax,
+)
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
 from .layers import BatchNorm1d, Dropout, Identity, Linear
 from .losses import (
@@ -42,6 +54,7 @@ __all__ = [
     "CosineLR",
     "CrossEntropy",
     "Dropout",
+    "GELU",
     "GradientCheckError",
     "HuberLoss",
     "Identity",
@@ -51,6 +64,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "Loss",
+    "Mish",
     "MSELoss",
     "Module",
     "Momentum",
@@ -64,7 +78,9 @@ __all__ = [
     "RMSProp",
     "ReLU",
     "ReduceLROnPlateau",
+    "SELU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "SigmoidBinaryCrossEntropy",
     "Softmax",

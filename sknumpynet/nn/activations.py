@@ -2,16 +2,31 @@
 
 Each keeps its *output* (not its input) for backward where the derivative can
 be written in terms of it, which lets ``inplace=True`` overwrite the input.
+GELU, SiLU and Mish need their input: they keep it, so their ``inplace=True``
+reuses only the upstream gradient's memory in backward.
 """
 
+import math
 import numbers
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import erfc, expit
 
 from ._module import Module
 
-__all__ = ["LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "log_softmax", "softmax"]
+__all__ = [
+    "GELU",
+    "SELU",
+    "LeakyReLU",
+    "Mish",
+    "ReLU",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "log_softmax",
+    "softmax",
+]
 
 
 def softmax(z, axis=-1):
@@ -213,3 +228,161 @@ class Softmax(_Activation):
     def backward(self, grad_output):
         p = self._output()
         return p * (grad_output - np.sum(grad_output * p, axis=1, keepdims=True))
+
+
+class SELU(_Activation):
+    """Scaled exponential linear unit (Klambauer et al., 2017), PyTorch's constants.
+
+    ``y = scale * x`` for ``x > 0`` and ``scale * alpha * (exp(x) - 1)``
+    otherwise, with ``alpha = 1.6732632423543772`` and
+    ``scale = 1.0507009873554805``. Backward from the output:
+    ``dx = g * scale`` where ``y > 0``, else ``g * (y + scale * alpha)``.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input in forward and the upstream gradient in backward
+        (see :class:`ReLU`).
+    """
+
+    alpha = 1.6732632423543772
+    scale = 1.0507009873554805
+
+    def forward(self, x):
+        negative = np.expm1(np.minimum(x, 0))  # no overflow for large positive x
+        negative *= self.scale * self.alpha
+        out = np.multiply(x, self.scale, out=x if self.inplace else None)
+        np.copyto(out, negative, where=~(out > 0))
+        return self._keep(out)
+
+    def backward(self, grad_output):
+        y = self._output()
+        slope = np.where(y > 0, self.scale, y + self.scale * self.alpha).astype(
+            y.dtype, copy=False
+        )
+        return np.multiply(grad_output, slope, out=grad_output if self.inplace else None)
+
+
+class _InputActivation(_Activation):
+    """An activation whose derivative needs the input: forward keeps ``x``.
+
+    ``inplace=True`` cannot overwrite the input (backward reads it), so it only
+    makes backward write the input gradient into the upstream gradient.
+    """
+
+    _cache_names = ("_out", "_x")
+
+    def _keep_input(self, x):
+        self._x = x  # a reference, in both modes, as Linear keeps its batch
+        return x
+
+    def _input(self):
+        x = getattr(self, "_x", None)
+        if x is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward.")
+        return x
+
+    def _times(self, grad_output, derivative):
+        return np.multiply(
+            grad_output, derivative, out=grad_output if self.inplace else None
+        )
+
+
+class SiLU(_InputActivation):
+    """Sigmoid linear unit (swish), ``y = x * sigmoid(x)``.
+
+    Backward: ``dx = g * s * (1 + x * (1 - s))`` with ``s = sigmoid(x)``
+    (``scipy.special.expit``, finite for any input).
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Write the input gradient into the upstream gradient in backward; the
+        input is kept for backward, so forward always allocates its output.
+    """
+
+    def forward(self, x):
+        self._keep_input(x)
+        return x * expit(x)
+
+    def backward(self, grad_output):
+        x = self._input()
+        s = expit(x)
+        derivative = 1.0 - s
+        derivative *= x
+        derivative += 1.0
+        derivative *= s
+        return self._times(grad_output, derivative)
+
+
+class Mish(_InputActivation):
+    """Mish (Misra, 2019), ``y = x * tanh(softplus(x))``.
+
+    ``softplus(x) = log(1 + exp(x))`` is computed as ``logaddexp(0, x)``, so
+    large positive inputs give ``y = x`` and large negative ones ``y -> 0``
+    without overflow. Backward, with ``t = tanh(softplus(x))``::
+
+        dx = g * (t + x * (1 - t**2) * sigmoid(x))
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Write the input gradient into the upstream gradient in backward (see
+        :class:`SiLU`).
+    """
+
+    def forward(self, x):
+        self._keep_input(x)
+        t = np.tanh(np.logaddexp(0, x))
+        t *= x
+        return t
+
+    def backward(self, grad_output):
+        x = self._input()
+        t = np.tanh(np.logaddexp(0, x))
+        derivative = t * t
+        np.subtract(1.0, derivative, out=derivative)
+        derivative *= x
+        derivative *= expit(x)
+        derivative += t
+        return self._times(grad_output, derivative)
+
+
+class GELU(_InputActivation):
+    """Gaussian error linear unit, exact (PyTorch's default, ``approximate="none"``).
+
+    ``y = x * Phi(x) = 0.5 * x * (1 + erf(x / sqrt(2)))``, computed as
+    ``0.5 * x * erfc(-x / sqrt(2))`` (``scipy.special.erfc``), the same
+    function without the cancellation of ``1 + erf`` for negative ``x``.
+    Backward: ``dx = g * (Phi(x) + x * phi(x))`` with ``phi`` the standard
+    normal density ``exp(-x**2 / 2) / sqrt(2 pi)``.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Write the input gradient into the upstream gradient in backward (see
+        :class:`SiLU`).
+    """
+
+    def forward(self, x):
+        self._keep_input(x)
+        out = _normal_cdf(x)
+        out *= x
+        return out
+
+    def backward(self, grad_output):
+        x = self._input()
+        with np.errstate(over="ignore"):  # x**2 beyond the range: the density is 0
+            density = x * x
+        density *= -0.5
+        np.exp(density, out=density)
+        density *= x * (1.0 / math.sqrt(2.0 * math.pi))
+        density += _normal_cdf(x)
+        return self._times(grad_output, density)
+
+
+def _normal_cdf(x):
+    """The standard normal CDF, ``0.5 * erfc(-x / sqrt(2))``, in the dtype of ``x``."""
+    out = erfc(x * (-1.0 / math.sqrt(2.0)))
+    out *= 0.5
+    return out
