@@ -28,6 +28,7 @@ from sklearn.base import (
 )
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -37,7 +38,9 @@ from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks,
 from ._runtime import SMALL_ROWS, blas_threads, forward_in_chunks, make_rng
 from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog, total_weight
 
-__all__ = ["FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin"]
+__all__ = [
+    "FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin", "ValidationData",
+]
 
 #: Version of the pickled layout of fitted estimators; bumped on incompatible change.
 #: 2: parameters carry a ``decay`` flag and optimizers pack decayed ones first.
@@ -62,6 +65,30 @@ class FitData:
     partial: bool
     raw: tuple = ()  # X, y, sample_weight as passed, for callbacks
     calibration: tuple = None  # held-out rows of a LinearSVM with probability=True
+    labels: object = None  # y validated but not encoded, for scorers
+    validation: object = None  # ValidationData from X_val, y_val, or None
+
+
+@dataclass
+class ValidationData:
+    """Held-out data scored after every epoch: ``X_val`` passed to fit, or a split of X.
+
+    Attributes
+    ----------
+    X : ndarray or CSR matrix of shape (n_val, n_features)
+        In the network's dtype.
+    y : ndarray
+        The targets as the loss expects them.
+    labels : ndarray of shape (n_val,) or (n_val, n_outputs)
+        The targets validated but not encoded (class labels), for scorers.
+    sample_weight : ndarray of shape (n_val,) or None
+        Sample weights times the class weights.
+    """
+
+    X: object
+    y: np.ndarray
+    labels: np.ndarray
+    sample_weight: np.ndarray = None
 
 
 @dataclass
@@ -81,6 +108,10 @@ class FittedModel:
     shape_params : dict
         The parameters that shaped the network, to refuse a warm start after
         they changed.
+    early_stopping : bool
+        Whether stopping and best weights watched the validation score.
+    validated : bool
+        Whether validation scores and losses were recorded.
     """
 
     network: object
@@ -92,10 +123,11 @@ class FittedModel:
     target_attrs: dict = field(default_factory=dict)
     shape_params: dict = field(default_factory=dict)
     early_stopping: bool = False
+    validated: bool = False
 
     def attributes(self, interrupted):
         """The estimator's fitted attributes, by name."""
-        log, early_stopping = self.log, self.early_stopping
+        log, early_stopping, validated = self.log, self.early_stopping, self.validated
         return {
             **self.target_attrs,
             "network_": self.network, "network_dtype_": self.dtype,
@@ -103,8 +135,9 @@ class FittedModel:
             "_shape_params": self.shape_params, "n_outputs_": self.n_outputs,
             "n_iter_": log.n_iter, "t_": log.t, "loss_curve_": list(log.loss_curve),
             "loss_": log.loss_curve[-1] if log.loss_curve else np.nan,
-            "validation_scores_": list(log.validation_scores) if early_stopping else None,
-            "best_validation_score_": log.best_validation_score if early_stopping else None,
+            "validation_scores_": list(log.validation_scores) if validated else None,
+            "validation_loss_curve_": list(log.validation_losses) if validated else None,
+            "best_validation_score_": log.best_validation_score if validated else None,
             "best_loss_": None if early_stopping else log.best_loss,
             "history_": list(log.history), "interrupted_": interrupted,
             "_format_version": FORMAT_VERSION,
@@ -142,6 +175,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
         "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "scoring": [str, callable, None],
     }
 
     _shape_param_names = ()
@@ -173,13 +207,16 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     # -- fit: validate -> build or resume -> solve -> commit ---------------------
 
     @with_callbacks
-    def _fit(self, X, y, sample_weight=None, *, partial=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, *, partial=False, classes=None,
+             X_val=None, y_val=None, sample_weight_val=None):
         validate_params(self)
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         saved = dict(self.__dict__)
         try:
             with self._threads():
-                data = self._validate_fit_data(X, y, sample_weight, partial, classes)
+                data = self._validate_fit_data(
+                    X, y, sample_weight, partial, classes, (X_val, y_val, sample_weight_val)
+                )
                 model = self._build_or_resume(data)
                 context = self._init_callback_context(
                     max_subtasks=1 if partial else self.max_iter
@@ -199,21 +236,22 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         """Whether this fit continues the fitted network (``partial_fit`` or a warm start)."""
         return "network_" in self.__dict__ and (partial or self.warm_start)
 
-    def _validate_fit_data(self, X, y, sample_weight, partial, classes):
-        """Step 1: check X, y and the weights against each other and the fitted model."""
+    def _validate_fit_data(self, X, y, sample_weight, partial, classes, validation=None):
+        """Step 1: check X, y and the weights against each other and the fitted model.
+
+        ``validation`` is ``(X_val, y_val, sample_weight_val)`` as passed to fit.
+        """
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        _check_validation_arguments(*(validation or (None, None, None)))
         if partial and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         resume = self._resumes(partial)
         dtype = self.network_dtype_ if resume else [np.float64, np.float32]
         raw = (X, y, sample_weight)
-        X, y = validate_data(
-            self, X, y, reset=not resume, accept_sparse="csr", dtype=dtype,
-            multi_output=True, y_numeric=not is_classifier(self),
-        )
+        X, y = self._validate_training_data(X, y, reset=not resume, dtype=dtype)
         if getattr(self, "batch_norm", False) and X.shape[0] < 2:
             raise ValueError(
                 f"batch_norm=True needs at least 2 samples to estimate batch statistics, "
@@ -227,7 +265,55 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         if y_enc.dtype.kind == "f":
             y_enc = y_enc.astype(X.dtype, copy=False)  # targets in the network's precision
         sample_weight = self._sample_weight(sample_weight, X, y_enc, target_attrs, partial)
-        return FitData(X, y_enc, sample_weight, n_outputs, target_attrs, resume, partial, raw)
+        data = FitData(
+            X, y_enc, sample_weight, n_outputs, target_attrs, resume, partial, raw, labels=y
+        )
+        if validation is not None and validation[0] is not None:
+            try:
+                data.validation = self._validate_validation_data(data, *validation)
+            except ValueError as exc:
+                raise ValueError(
+                    f"Invalid validation data (X_val, y_val, sample_weight_val): {exc}"
+                ) from exc
+        return data
+
+    def _validate_validation_data(self, data, X_val, y_val, sample_weight_val):
+        """``X_val`` and ``y_val`` checked as X and y, against the training data.
+
+        Same features (and feature names), the network's dtype, targets of the
+        same kind and width as y, and for classifiers only known classes.
+
+        Returns
+        -------
+        validation : ValidationData
+        """
+        X_val, labels = self._validate_training_data(
+            X_val, y_val, reset=False, dtype=data.X.dtype
+        )
+        y_enc, n_outputs, attrs = self._encode_validation_targets(labels, data.target_attrs)
+        kind = data.target_attrs.get("_label_kind")
+        if n_outputs != data.n_outputs or attrs.get("_label_kind") != kind:
+            raise ValueError(
+                f"y_val of shape {np.shape(labels)} does not match y of shape "
+                f"{np.shape(data.labels)}" + (f" ({kind} targets)." if kind else ".")
+            )
+        if y_enc.dtype.kind == "f":
+            y_enc = y_enc.astype(X_val.dtype, copy=False)
+        sample_weight = self._sample_weight(
+            sample_weight_val, X_val, y_enc, data.target_attrs, False
+        )
+        return ValidationData(X_val, y_enc, labels, sample_weight)
+
+    def _encode_validation_targets(self, labels, target_attrs):
+        """``(y_encoded, n_outputs, attributes)`` of ``y_val`` over the classes of y, if any."""
+        return self._encode_targets(labels, False, target_attrs.get("classes_"), True)
+
+    def _validate_training_data(self, X, y, reset, dtype):
+        """``X`` and ``y`` checked (``validate_data``) and converted for the network."""
+        return validate_data(
+            self, X, y, reset=reset, accept_sparse="csr", dtype=dtype,
+            multi_output=True, y_numeric=not is_classifier(self),
+        )
 
     def _build_or_resume(self, data):
         """Step 2: a new network, or copies of the fitted network, optimizer and Generator."""
@@ -267,8 +353,12 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _solve(self, model, data, context):
         """Step 3: train ``model.network`` in place; True if a Ctrl-C ended it."""
         problem = self._problem(model, data)
-        model.early_stopping = problem.validation_score is not None
-        outcome = self._make_solver(model, data, context, problem).solve(problem, model.log)
+        solver = self._make_solver(model, data, context, problem)
+        model.validated = problem.validate is not None
+        model.early_stopping = self._stops_on_validation(problem) and isinstance(
+            solver, MinibatchSolver
+        )
+        outcome = solver.solve(problem, model.log)
         if outcome.reason == "interrupted":
             warnings.warn(outcome.message, UserWarning)
         elif outcome.reason == "diverged":
@@ -279,8 +369,15 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 "the optimization hasn't converged yet."
             ), ConvergenceWarning)
         model.network.eval()
+        if model.validated and not isinstance(solver, MinibatchSolver):
+            # a full-batch solver scores no epochs: the final model, once
+            model.log.record_validation(*problem.validate(model.network))
         model.network.clear_cache()
         return outcome.reason == "interrupted"
+
+    def _stops_on_validation(self, problem):
+        """Whether early stopping and best weights watch ``problem``'s validation score."""
+        return self.early_stopping and problem.validate is not None
 
     def _commit(self, model, data, interrupted):
         """Step 4: every fitted attribute at once."""
@@ -288,7 +385,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
 
     def _make_solver(self, model, data, context, problem):
         """The full-batch L-BFGS solver, or the minibatch loop of the optimizers."""
-        hooks = self._hooks(model, data, context, problem.validation_score is not None,
+        hooks = self._hooks(model, data, context, self._stops_on_validation(problem),
                             full_batch=self.solver == "lbfgs")
         if self.solver == "lbfgs":
             _check_lbfgs(model.network, data.partial)
@@ -306,30 +403,72 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
 
     def _problem(self, model, data):
         X, y, sample_weight = data.X, data.y, data.sample_weight
-        validation_score = None
-        if self.early_stopping and self.solver != "lbfgs":  # as scikit-learn: lbfgs ignores it
-            X, X_val, y, y_val, sample_weight, sw_val = self._split_validation(
-                X, y, sample_weight, model.rng
+        validation = data.validation  # X_val replaces the split: all of X trains
+        # as scikit-learn, lbfgs ignores early stopping: no split
+        if validation is None and self.early_stopping and self.solver != "lbfgs":
+            X, y, sample_weight, validation = self._split_validation(
+                X, y, sample_weight, data.labels, model.rng
             )
-
-            def validation_score(network):
-                return self._finite_score(network, X_val, y_val, sw_val)
-
         alpha, per_batch = self._penalty(total_weight(X, sample_weight))
         loss = self._make_loss(data.target_attrs)
         loss.check_finite = False  # the solver detects divergence on the returned float
+        validate = None if validation is None else self._validator(model, validation)
         return Problem(
             model.network, loss, nn.L2Penalty(model.network.parameters(), alpha), X, y,
-            sample_weight, per_batch, validation_score,
+            sample_weight, per_batch, validate,
         )
 
-    def _finite_score(self, network, X, y, sample_weight):
-        """The validation score, or -inf where the outputs overflow (a diverging epoch)."""
-        with np.errstate(all="ignore"):
-            outputs = forward_in_chunks(network, X)
-        if not np.isfinite(outputs).all():
-            return -np.inf
-        return self._validation_score(outputs, y, sample_weight)
+    def _validator(self, model, validation):
+        """``validate(network) -> (score, loss)`` on the held-out data.
+
+        The loss is the training loss (sample-weighted, without the penalty);
+        the score is what ``scoring`` names. Outputs that overflow (a
+        diverging epoch) score -inf at an infinite loss.
+        """
+        loss = self._make_loss(model.target_attrs)  # its own cache, not the training loss's
+        loss.check_finite = False
+        score = self._score_function(model, validation)
+
+        def validate(network):
+            with np.errstate(all="ignore"):
+                outputs = forward_in_chunks(network, validation.X)
+            if not np.isfinite(outputs).all():
+                return -np.inf, np.inf
+            value = float(loss(outputs, validation.y, validation.sample_weight))
+            return score(outputs, value), value
+
+        return validate
+
+    def _score_function(self, model, validation):
+        """``score(outputs, loss)`` of the validation data, as ``scoring`` chooses."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:  # scikit-learn's MLP: accuracy, or R^2
+            return lambda outputs, loss: self._validation_score(
+                outputs, validation.y, validation.sample_weight
+            )
+        if scoring == "loss":
+            return lambda outputs, loss: -loss
+        scorer = check_scoring(self, scoring)
+        estimator = self._scoring_estimator(model)
+        weight = validation.sample_weight
+        kwargs = {} if weight is None else {"sample_weight": weight}
+        return lambda outputs, loss: float(
+            scorer(estimator, validation.X, validation.labels, **kwargs)
+        )
+
+    def _scoring_estimator(self, model):
+        """An unfitted copy of this estimator that predicts with the network being trained.
+
+        Built once per fit; it holds ``model.network`` itself (no copy), so a
+        scorer sees the weights of the epoch just finished. It knows no
+        feature names: the scorer gets the validated arrays.
+        """
+        estimator = type(self)(**self.get_params(deep=False))
+        estimator.__dict__.update(
+            self._snapshot_attributes(model, network=model.network),
+            n_features_in_=self.n_features_in_, _format_version=FORMAT_VERSION,
+        )
+        return estimator
 
     def _hooks(self, model, data, context, early_stopping, full_batch=False):
         """The per-epoch behaviours of this fit, in order.
@@ -356,9 +495,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             ))
         return hooks
 
-    def _snapshot_attributes(self, model):
-        """Attributes that make a copy of this estimator predict as of now."""
-        network = copy.deepcopy(model.network).eval()
+    def _snapshot_attributes(self, model, network=None):
+        """Attributes that make a copy of this estimator predict as of now.
+
+        ``network`` defaults to an eval-mode copy of ``model.network``.
+        """
+        if network is None:
+            network = copy.deepcopy(model.network).eval()
         return {
             **model.target_attrs, "network_": network, "network_dtype_": model.dtype,
             "n_outputs_": model.n_outputs, "_shape_params": model.shape_params,
@@ -396,9 +539,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
         return sample_weight
 
-    def _split_validation(self, X, y, sample_weight, rng):
+    def _split_validation(self, X, y, sample_weight, labels, rng):
+        """``(X, y, sample_weight)`` of the training part and the held-out ValidationData."""
         seed = int(rng.integers(np.iinfo(np.int32).max))
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        # one more array (the labels) leaves the drawn split unchanged
+        arrays = [X, y, labels] + ([] if sample_weight is None else [sample_weight])
         # stratified as scikit-learn: a class too small to split is an error
         stratify = None
         if is_classifier(self) and y.ndim == 1:
@@ -408,7 +553,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         parts = train_test_split(
             *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
         )
-        X_tr, X_val, y_tr, y_val = parts[:4]
+        X_tr, X_val, y_tr, y_val, _, labels_val = parts[:6]
         if X_val.shape[0] < 2 or X_tr.shape[0] < 1:
             raise ValueError(
                 f"The validation set is too small: validation_fraction="
@@ -416,8 +561,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 "for early stopping (at least 2 are needed). Increase validation_fraction or "
                 "pass more data."
             )
-        sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        return X_tr, X_val, y_tr, y_val, sw_tr, sw_val
+        sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
+        return X_tr, y_tr, sw_tr, ValidationData(X_val, y_val, labels_val, sw_val)
 
     def _make_optimizer(self, params):
         lr = self.learning_rate_init
@@ -484,6 +629,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         super().__setstate__(state)
         for name, default in _constructor_defaults(type(self)).items():
             self.__dict__.setdefault(name, default)  # parameters added since it was saved
+        if "network_" in self.__dict__:  # fitted attributes added since it was saved
+            self.__dict__.setdefault("validation_loss_curve_", None)
         if version is not None and version < FORMAT_VERSION:
             _upgrade(self, version)
 
@@ -515,6 +662,15 @@ def _is_small_ready_array(estimator, X):
         and d.get("_format_version") == FORMAT_VERSION and X.flags.c_contiguous
         and bool(np.isfinite(X).all())
     )
+
+
+def _check_validation_arguments(X_val, y_val, sample_weight_val):
+    """Refuse ``X_val`` without ``y_val`` (or the reverse), and weights without them."""
+    if (X_val is None) != (y_val is None):
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ValueError(f"{given} was passed without {missing}: pass both or neither.")
+    if sample_weight_val is not None and X_val is None:
+        raise ValueError("sample_weight_val was passed without X_val and y_val.")
 
 
 def _refuse_partial_fit(partial):

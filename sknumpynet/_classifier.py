@@ -34,6 +34,13 @@ class NetworkClassifierMixin(ClassifierMixin):
             self.class_weight, y_encoded, target_attrs["classes_"], partial
         )
 
+    def _encode_validation_targets(self, labels, target_attrs):
+        """``y_val`` encoded over the classes of y; labels of another type are refused."""
+        if np.ndim(labels) == 1:
+            check_label_types(labels, "y_val")
+            check_label_types_match(labels, target_attrs["classes_"])
+        return super()._encode_validation_targets(labels, target_attrs)
+
     def _check_first_partial_fit(self, y, classes):
         """Refuse a first ``partial_fit`` on 1-D labels without ``classes``."""
         if "network_" not in self.__dict__ and classes is None and np.ndim(y) == 1:

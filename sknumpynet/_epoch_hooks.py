@@ -5,8 +5,8 @@ A solver (:mod:`sknumpynet._training`) calls, for every hook in order,
 (a non-empty string return value is a reason to stop), and
 ``on_fit_end(run, outcome)`` once at the end. ``run`` holds the problem, the
 optimizer and the :class:`~sknumpynet._training.TrainingLog`; ``record`` is the
-epoch's entry in the log (epoch, loss, validation_score, learning_rate,
-seconds).
+epoch's entry in the log (epoch, loss, validation_score, validation_loss,
+learning_rate, seconds).
 """
 
 import math
@@ -183,8 +183,10 @@ def _make_bar(total, name):
 
 
 def _epoch_line(record):
-    val = record["validation_score"]
+    val, val_loss = record["validation_score"], record.get("validation_loss")
     val_text = "" if val is None else f", validation score = {val:.6f}"
+    if val_loss is not None:
+        val_text += f", validation loss = {val_loss:.6f}"
     return (
         f"Iteration {record['epoch']}, loss = {record['loss']:.8f}{val_text}, "
         f"lr = {record['learning_rate']:.3g}, time = {record['seconds']:.3f}s"

@@ -160,6 +160,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
+        scoring=None,
         restore_best_weights=True,
         beta_1=0.9,
         beta_2=0.999,
@@ -189,6 +190,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scoring = scoring
         self.restore_best_weights = restore_best_weights
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -399,10 +401,22 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     nesterovs_momentum : bool, default=True
         Nesterov's momentum for "sgd" (when ``momentum > 0``).
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop when
-        its accuracy stops improving for ``n_iter_no_change`` epochs.
+        Hold out ``validation_fraction`` of the data (stratified), or score
+        ``X_val`` passed to :meth:`fit`, and stop when its ``scoring`` stops
+        improving for ``n_iter_no_change`` epochs.
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping (unused when
+        :meth:`fit` gets ``X_val``).
+    scoring : str, callable or None, default=None
+        What early stopping watches on the validation data, recorded in
+        ``validation_scores_`` (higher is better): None is the accuracy, as
+        scikit-learn's MLP; "loss" is the validation loss (the training loss,
+        sample-weighted, without the L2 term) negated; another string names a
+        scikit-learn scorer (:func:`sklearn.metrics.get_scorer`, e.g.
+        "neg_log_loss"), and a callable ``scorer(estimator, X, y)`` is one. A
+        scorer is called after every epoch on a copy of the estimator holding
+        that epoch's weights. The validation loss is recorded whatever
+        ``scoring`` is (``validation_loss_curve_``).
     restore_best_weights : bool, default=True
         With early stopping, end with the weights of the best validation epoch.
     beta_1 : float, default=0.9
@@ -446,7 +460,11 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
     best_loss_ : float or None
         Lowest training loss (None with early stopping).
     validation_scores_ : list of float or None
-        Validation accuracy per epoch with early stopping, else None.
+        The validation ``scoring`` (accuracy by default) per epoch with early
+        stopping or ``X_val``, else None. ``solver="lbfgs"`` scores ``X_val``
+        once, after the fit: one value.
+    validation_loss_curve_ : list of float or None
+        The validation loss beside each of ``validation_scores_``, else None.
     best_validation_score_ : float or None
     coefs_ : list of ndarray
         Weight matrix of each layer, shape (n_in, n_out).
@@ -501,6 +519,7 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
+        scoring=None,
         restore_best_weights=True,
         beta_1=0.9,
         beta_2=0.999,
@@ -518,14 +537,15 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
+            validation_fraction=validation_fraction, scoring=scoring,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             embedding_layer=embedding_layer, n_threads=n_threads,
         )
         self.class_weight = class_weight
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -536,12 +556,29 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
             Class labels, or a binary indicator matrix for multilabel targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of 2 counts the row twice.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, as HistGradientBoosting's: checked as ``X`` and
+            converted to the network's dtype. It replaces the
+            ``validation_fraction`` split (all of ``X`` trains). With
+            ``early_stopping=True`` its ``scoring`` drives stopping and
+            ``restore_best_weights``; without, its score and loss are still
+            recorded every epoch (``validation_scores_``,
+            ``validation_loss_curve_``). ``solver="lbfgs"`` ignores early
+            stopping and scores it once, after the fit. Needs ``y_val``.
+            Routed through a Pipeline with metadata routing
+            (``set_fit_request(X_val=True, y_val=True)`` and the Pipeline's
+            ``transform_input=["X_val"]``).
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Targets of ``X_val``, of the same kind as ``y``; classes of ``y`` only.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows (times ``class_weight``).
 
         Returns
         -------
         self : MLPClassifier
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val,
+                         sample_weight_val=sample_weight_val)
 
     @available_if(_stochastic_solver)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -558,6 +595,11 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         Returns
         -------
         self : MLPClassifier
+
+        Notes
+        -----
+        ``partial_fit`` takes no validation data (``X_val``): it trains one
+        epoch and records no validation score; score held-out data yourself.
         """
         self._check_first_partial_fit(y, classes)
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
@@ -716,9 +758,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     momentum : float, default=0.9
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when the R^2 of
-        its predictions (of the means, for "poisson") stops improving.
+        Hold out ``validation_fraction`` of the data, or score ``X_val`` passed
+        to :meth:`fit`, and stop when its ``scoring`` (by default the R^2 of
+        the predictions, of the means for "poisson") stops improving.
     validation_fraction : float, default=0.1
+    scoring : str, callable or None, default=None
+        As :class:`MLPClassifier`'s, with R^2 for None (scikit-learn's MLP;
+        with several quantiles, the mean D^2 pinball score of :meth:`score`).
     restore_best_weights : bool, default=True
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
@@ -745,7 +791,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     loss_curve_ : list of float
     best_loss_ : float or None
     validation_scores_ : list of float or None
-        Validation R^2 per epoch with early stopping.
+        Validation ``scoring`` (R^2 by default) per epoch with early stopping
+        or ``X_val``.
+    validation_loss_curve_ : list of float or None
+        The validation loss beside each of ``validation_scores_``.
     best_validation_score_ : float or None
     coefs_ : list of ndarray
     intercepts_ : list of ndarray
@@ -801,6 +850,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
+        scoring=None,
         restore_best_weights=True,
         beta_1=0.9,
         beta_2=0.999,
@@ -819,7 +869,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
+            validation_fraction=validation_fraction, scoring=scoring,
             restore_best_weights=restore_best_weights, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             embedding_layer=embedding_layer, n_threads=n_threads,
@@ -828,7 +878,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.huber_delta = huber_delta
         self.quantile = quantile
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -836,12 +887,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data; see :meth:`MLPClassifier.fit`.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``, as many outputs as ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
 
         Returns
         -------
         self : MLPRegressor
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val,
+                         sample_weight_val=sample_weight_val)
 
     @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
@@ -856,6 +913,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Returns
         -------
         self : MLPRegressor
+
+        Notes
+        -----
+        ``partial_fit`` takes no validation data (``X_val``).
         """
         return self._fit(X, y, sample_weight, partial=True)
 

@@ -171,7 +171,16 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         Hold out ``validation_fraction`` of the data (stratified) and stop
         when its accuracy stops improving for ``n_iter_no_change`` epochs.
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping (unused when
+        :meth:`fit` gets ``X_val``).
+    scoring : str, callable or None, default=None
+        What early stopping watches on the validation data (higher is
+        better): None is the accuracy; "loss" the validation hinge loss
+        (sample-weighted, without the L2 term) negated; another string or a
+        callable is a scikit-learn scorer, called after every epoch on a copy
+        of the estimator holding that epoch's weights (the probabilities of
+        ``probability=True`` are calibrated only after the fit, so scorers
+        that need them fail during it).
     restore_best_weights : bool, default=True
         With early stopping, end with the weights of the best validation epoch.
     class_weight : dict, "balanced" or None, default=None
@@ -239,7 +248,11 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     best_loss_ : float or None
         Lowest training objective (None with early stopping).
     validation_scores_ : list of float or None
-        Validation accuracy per epoch with early stopping, else None.
+        The validation ``scoring`` (accuracy by default) per epoch with early
+        stopping or ``X_val``, else None. The full-batch solver scores
+        ``X_val`` once, after the fit: one value.
+    validation_loss_curve_ : list of float or None
+        The validation loss beside each of ``validation_scores_``, else None.
     best_validation_score_ : float or None
     calibration_temperature_ : float
         With ``probability=True``: the temperature ``T`` of
@@ -325,6 +338,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         n_iter_no_change=3,
         early_stopping=False,
         validation_fraction=0.1,
+        scoring=None,
         restore_best_weights=True,
         class_weight=None,
         probability=False,
@@ -355,6 +369,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scoring = scoring
         self.restore_best_weights = restore_best_weights
         self.class_weight = class_weight
         self.probability = probability
@@ -371,7 +386,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
 
     # -- fitting -------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the SVM to ``X`` and ``y``.
 
         Parameters
@@ -382,12 +398,25 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of 2 counts the row twice.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, as HistGradientBoosting's: checked as ``X``; it
+            replaces the ``validation_fraction`` split. With
+            ``early_stopping=True`` (a minibatch solver) its ``scoring`` drives
+            stopping and ``restore_best_weights``; otherwise a minibatch
+            solver records its score and loss every epoch, and the full-batch
+            solver (``solver="lbfgs"``, or "auto" on small data) scores it
+            once, after the fit. Needs ``y_val``.
+        y_val : array-like of shape (n_val,), default=None
+            Labels of ``X_val``: classes of ``y`` only.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows (times ``class_weight``).
 
         Returns
         -------
         self : LinearSVM
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val,
+                         sample_weight_val=sample_weight_val)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``X`` and ``y``, keeping the optimizer's state.
@@ -403,6 +432,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         Returns
         -------
         self : LinearSVM
+
+        Notes
+        -----
+        ``partial_fit`` takes no validation data (``X_val``).
         """
         if "network_" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -410,12 +443,12 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
 
     _shape_param_names = ("fit_intercept", "multi_class")
 
-    def _validate_fit_data(self, X, y, sample_weight, partial, classes):
+    def _validate_fit_data(self, X, y, sample_weight, partial, classes, validation=None):
         # with probability=True, a share of the rows is held out (before the
         # base's validation, so a DataFrame keeps its column names) and kept
         # in the FitData for the calibration in _commit
         if not self.probability or y is None:
-            return super()._validate_fit_data(X, y, sample_weight, partial, classes)
+            return super()._validate_fit_data(X, y, sample_weight, partial, classes, validation)
         X_num, y_num, labels, weights = _checked_calibration_input(self, X, y, sample_weight)
         known, label_index = np.unique(labels, return_inverse=True)
         if not self._resumes(partial) and classes is None:
@@ -424,7 +457,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
         data = super()._validate_fit_data(
             X_train, y_num[train], None if sample_weight is None else weights[train],
-            partial, classes,
+            partial, classes, validation,
         )
         data.raw = (X, y, sample_weight)
         data.calibration = (X_num[held], labels[held], weights[held])

@@ -19,7 +19,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 import numpy as np
 import scipy.optimize
@@ -112,9 +112,10 @@ class Problem:
         True: a batch of total weight ``n_b`` adds ``penalty.value(1 / n_b)``
         (scikit-learn's MLP); False: ``penalty.value()`` whatever the batch
         (the linear SVM, whose ``alpha`` is already divided by the total weight).
-    validation_score : callable or None, default=None
-        ``validation_score(network)`` of the eval-mode network on held-out
-        data (higher is better), or None without early stopping.
+    validate : callable or None, default=None
+        ``validate(network)`` returns ``(score, loss)`` of the eval-mode
+        network on held-out data: the score watched by early stopping (higher
+        is better) and the validation loss. None without validation data.
     """
 
     network: object
@@ -124,7 +125,7 @@ class Problem:
     y: np.ndarray
     sample_weight: np.ndarray = None
     penalty_per_batch: bool = True
-    validation_score: object = None
+    validate: object = None
 
     @property
     def total_weight(self):
@@ -157,8 +158,11 @@ class TrainingLog:
     ----------
     loss_curve : list of float
     validation_scores : list of float
+    validation_losses : list of float
+        The validation loss of every epoch that has a validation score.
     history : list of dict
-        One record per epoch: epoch, loss, validation_score, learning_rate, seconds.
+        One record per epoch: epoch, loss, validation_score, validation_loss,
+        learning_rate, seconds.
     best_loss : float
         Lowest training loss so far.
     best_validation_score : float
@@ -176,22 +180,44 @@ class TrainingLog:
     best_validation_score: float = -math.inf
     t: int = 0
     n_iter: int = 0
+    validation_losses: list = field(default_factory=list)
 
-    def record(self, loss, validation_score, learning_rate, seconds, n_samples):
+    def __setstate__(self, state):
+        # a log pickled before a field existed gets the field's default
+        for f in fields(self):
+            if f.name not in state and f.default_factory is not MISSING:
+                state[f.name] = f.default_factory()
+        self.__dict__.update(state)
+
+    def record(self, loss, validation_score, learning_rate, seconds, n_samples,
+               validation_loss=None):
         """Append one finished epoch and return its record (a dict)."""
         self.n_iter += 1
         self.t += n_samples
         self.loss_curve.append(loss)
         self.best_loss = min(self.best_loss, loss)
         if validation_score is not None:
-            self.validation_scores.append(validation_score)
-            self.best_validation_score = max(self.best_validation_score, validation_score)
+            self.record_validation(validation_score, validation_loss)
         entry = {
             "epoch": len(self.loss_curve), "loss": loss, "validation_score": validation_score,
-            "learning_rate": learning_rate, "seconds": seconds,
+            "validation_loss": validation_loss, "learning_rate": learning_rate,
+            "seconds": seconds,
         }
         self.history.append(entry)
         return entry
+
+    def record_validation(self, score, loss):
+        """Append a validation score and loss outside any epoch record (a full-batch fit's end).
+
+        Parameters
+        ----------
+        score : float
+            Higher is better.
+        loss : float
+        """
+        self.validation_scores.append(score)
+        self.validation_losses.append(loss)
+        self.best_validation_score = max(self.best_validation_score, score)
 
     def resumed(self):
         """This log, for the next fit of the same model (a warm start or ``partial_fit``).
@@ -207,7 +233,8 @@ class TrainingLog:
         """
         return replace(
             self, loss_curve=list(self.loss_curve),
-            validation_scores=list(self.validation_scores), history=list(self.history),
+            validation_scores=list(self.validation_scores),
+            validation_losses=list(self.validation_losses), history=list(self.history),
             n_iter=0,
         )
 
@@ -220,6 +247,7 @@ class TrainingLog:
         self.best_loss = min(self.loss_curve, default=math.inf)
         if entry["validation_score"] is not None:
             self.validation_scores.pop()
+            self.validation_losses.pop()
             self.best_validation_score = max(self.validation_scores, default=-math.inf)
 
 
@@ -502,11 +530,11 @@ class MinibatchSolver:
             seconds = time.perf_counter() - start
             if not math.isfinite(loss) or loss > RUNAWAY_FACTOR * max(trainer.first_loss, 1.0):
                 return self._roll_back(run, loss, recorded=False)
-            val = None
-            if problem.validation_score is not None:
+            val = val_loss = None
+            if problem.validate is not None:
                 problem.network.eval()
-                val = problem.validation_score(problem.network)
-            record = run.log.record(loss, val, self.optimizer.lr, seconds, n)
+                val, val_loss = problem.validate(problem.network)
+            record = run.log.record(loss, val, self.optimizer.lr, seconds, n, val_loss)
             reason = end_epoch(run, self.hooks, record)
             if reason:
                 return Outcome(reason)
