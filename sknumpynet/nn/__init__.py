@@ -20,7 +20,7 @@ from .activations import (
     softmax,
 )
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
-from .layers import BatchNorm1d, Dropout, Identity, Linear
+from .layers import BatchNorm1d, CategoricalEmbedding, Dropout, Embedding, Identity, Linear, Scale
 from .losses import (
     AbsoluteErrorLoss,
     CrossEntropy,
@@ -50,10 +50,12 @@ __all__ = [
     "AbsoluteErrorLoss",
     "Adam",
     "BatchNorm1d",
+    "CategoricalEmbedding",
     "ConstantLR",
     "CosineLR",
     "CrossEntropy",
     "Dropout",
+    "Embedding",
     "GELU",
     "GradientCheckError",
     "HuberLoss",
@@ -79,6 +81,7 @@ __all__ = [
     "ReLU",
     "ReduceLROnPlateau",
     "SELU",
+    "Scale",
     "Sequential",
     "SiLU",
     "Sigmoid",

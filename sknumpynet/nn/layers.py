@@ -1,5 +1,7 @@
-"""Layers with parameters or modes: Linear, Dropout, BatchNorm1d, Identity."""
+"""Layers with parameters or modes: Linear, Dropout, BatchNorm1d, Identity, Scale,
+Embedding and CategoricalEmbedding."""
 
+import math
 import numbers
 
 import numpy as np
@@ -7,7 +9,15 @@ import numpy as np
 from ._module import Module, Parameter
 from .init import get_initializer
 
-__all__ = ["BatchNorm1d", "Dropout", "Identity", "Linear"]
+__all__ = [
+    "BatchNorm1d",
+    "CategoricalEmbedding",
+    "Dropout",
+    "Embedding",
+    "Identity",
+    "Linear",
+    "Scale",
+]
 
 
 def check_batch(x, n_features, owner):
@@ -89,9 +99,17 @@ class Linear(Module):
         The dtype of the weights, a floating-point one (a ValueError names any
         other); inputs are cast to it, so the layer computes in this
         precision.
-    init : str or callable, default="he_uniform"
-        Weight initialiser (see :mod:`sknumpynet.nn.init`). He suits the
-        ReLU family; use "glorot_uniform" for tanh or sigmoid networks.
+    init : str or callable, default=None
+        Weight initialiser (see :mod:`sknumpynet.nn.init`). None means
+        "he_uniform" (which suits the ReLU family; use "glorot_uniform" for
+        tanh or sigmoid networks), or "standard_normal" with
+        ``parametrization="ntk"``.
+    parametrization : {"standard", "ntk"}, default="standard"
+        "ntk" is the neural tangent parametrisation of RealMLP's NTPLinear:
+        ``y = (x @ W) / sqrt(in_features) + b``, with the weight and the bias
+        drawn from N(0, 1) (the bias after the weight, from the same ``rng``)
+        unless ``init="zeros"``, which sets both to 0 (RealMLP's output
+        layer).
 
     Attributes
     ----------
@@ -106,32 +124,48 @@ class Linear(Module):
     Notes
     -----
     Backward, for a batch ``x`` of shape (n, in) and upstream gradient ``g`` of
-    shape (n, out)::
+    shape (n, out), with ``c = 1`` (``c = 1 / sqrt(in)`` for "ntk")::
 
-        dW = x.T @ g        (in, out)
+        dW = c * x.T @ g    (in, out)
         db = g.sum(axis=0)  (out,)
-        dx = g @ W.T        (n, in)
+        dx = c * g @ W.T    (n, in)
 
     ``x`` may be a scipy sparse matrix (CSR); then no input gradient is
     computed.
     """
 
     _cache_names = ("_x",)
+    #: Linear layers pickled before the "ntk" parametrisation are standard ones.
+    parametrization = "standard"
+    _ntk_factor = None
 
     def __init__(
         self, in_features, out_features, bias=True, *, rng=None, dtype=np.float32,
-        init="he_uniform",
+        init=None, parametrization="standard",
     ):
         super().__init__()
         self.in_features = _check_positive_int(in_features, "in_features")
         self.out_features = _check_positive_int(out_features, "out_features")
         self.dtype = check_float_dtype(dtype, "Linear")
+        if parametrization not in ("standard", "ntk"):
+            raise ValueError(
+                f"parametrization must be 'standard' or 'ntk', got {parametrization!r}."
+            )
+        ntk = parametrization == "ntk"
+        self.parametrization = parametrization
+        self._ntk_factor = 1.0 / math.sqrt(self.in_features) if ntk else None
+        if init is None:
+            init = "standard_normal" if ntk else "he_uniform"
         rng = np.random.default_rng() if rng is None else rng
         weight = get_initializer(init)((self.in_features, self.out_features), rng, self.dtype)
         self.weight = Parameter(weight)
-        self.bias = (
-            Parameter(np.zeros(self.out_features, dtype=self.dtype), decay=False) if bias else None
-        )
+        if not bias:
+            self.bias = None
+        elif ntk and not (isinstance(init, str) and init == "zeros"):
+            b = rng.standard_normal(self.out_features).astype(self.dtype, copy=False)
+            self.bias = Parameter(b, decay=False)
+        else:
+            self.bias = Parameter(np.zeros(self.out_features, dtype=self.dtype), decay=False)
         self._params = [self.weight] if self.bias is None else [self.weight, self.bias]
         self.needs_input_grad = True
         self._x = None
@@ -149,6 +183,8 @@ class Linear(Module):
             out = np.einsum("ij,jk->ik", x, self.weight.value)
         else:
             out = x @ self.weight.value
+        if self._ntk_factor is not None:
+            out *= self._ntk_factor
         if self.bias is not None:
             out += self.bias.value
         return np.asarray(out)
@@ -162,16 +198,24 @@ class Linear(Module):
             np.matmul(x.T, grad_output, out=self.weight.grad)
         else:
             self.weight.grad[...] = x.T @ grad_output
+        factor = self._ntk_factor
+        if factor is not None:
+            self.weight.grad *= factor
         if self.bias is not None:
             np.add.reduce(grad_output, axis=0, out=self.bias.grad)
         if not self.needs_input_grad or not dense:
             return None
-        return grad_output @ self.weight.value.T
+        if factor is None:
+            return grad_output @ self.weight.value.T
+        grad_input = grad_output @ self.weight.value.T
+        grad_input *= factor
+        return grad_input
 
     def extra_repr(self):
+        ntk = ", parametrization='ntk'" if self.parametrization == "ntk" else ""
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}, dtype={self.dtype.name}"
+            f"bias={self.bias is not None}, dtype={self.dtype.name}{ntk}"
         )
 
 
@@ -374,3 +418,243 @@ class Identity(Module):
 
     def backward(self, grad_output):
         return grad_output
+
+
+class Scale(Module):
+    """A learnable scale per feature, ``y = x * scale`` (RealMLP's first layer).
+
+    Parameters
+    ----------
+    num_features : int
+        Number of features (columns).
+    dtype : dtype, default=np.float32
+        The dtype of the scale, a floating-point one; inputs are cast to it.
+
+    Attributes
+    ----------
+    scale : Parameter of shape (num_features,)
+        Initialised to ones; ``decay=False``.
+
+    Notes
+    -----
+    Backward: ``dscale = sum over rows of g * x`` and ``dx = g * scale``.
+    """
+
+    _cache_names = ("_x",)
+
+    def __init__(self, num_features, *, dtype=np.float32):
+        super().__init__()
+        self.num_features = _check_positive_int(num_features, "num_features")
+        self.dtype = check_float_dtype(dtype, "Scale")
+        self.scale = Parameter(np.ones(self.num_features, dtype=self.dtype), decay=False)
+        self._params = [self.scale]
+        self._x = None
+
+    def forward(self, x):
+        check_batch(x, self.num_features, "Scale")
+        x = np.asarray(x).astype(self.scale.value.dtype, copy=False)
+        self._x = x  # a reference, in both modes
+        return x * self.scale.value
+
+    def backward(self, grad_output):
+        if self._x is None:
+            raise RuntimeError("Scale.backward called before forward.")
+        np.add.reduce(grad_output * self._x, axis=0, out=self.scale.grad)
+        return grad_output * self.scale.value
+
+    def extra_repr(self):
+        return f"num_features={self.num_features}"
+
+
+def _codes(x, n_codes, owner):
+    """Integer codes of shape (n,) from ``x`` and the mask of the missing ones.
+
+    A code of -1 or NaN is missing; any other must be an integer in
+    ``[0, n_codes)`` (floats holding integers are accepted).
+    """
+    x = np.asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"{owner} expects a 1-D array of integer codes, got shape {x.shape}.")
+    if x.dtype.kind == "f":
+        missing = np.isnan(x) | (x == -1)
+        known = x[~missing]
+        if not (np.isfinite(known).all() and (known == np.floor(known)).all()):
+            raise ValueError(f"{owner}: codes must be integers (or -1 or NaN for missing).")
+        codes = np.where(missing, 0, x).astype(np.intp)
+    elif x.dtype.kind in "iub":
+        codes = x.astype(np.intp)
+        missing = codes == -1
+        codes[missing] = 0
+    else:
+        raise ValueError(f"{owner} expects integer codes, got dtype {x.dtype}.")
+    if codes.size and (codes.min() < 0 or codes.max() >= n_codes):
+        raise ValueError(
+            f"{owner}: codes must lie in [0, {n_codes}) (or be -1 or NaN for missing), "
+            f"got values in [{codes.min()}, {codes.max()}]."
+        )
+    return codes, (missing if missing.any() else None)
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of the output is row ``index[i]`` of ``weight``.
+
+    Parameters
+    ----------
+    num_embeddings : int
+        Number of rows (categories), codes ``0 .. num_embeddings - 1``.
+    embedding_dim : int
+        Size of each embedding vector.
+    rng : numpy.random.Generator, default=None
+        Source of the initial weight. None uses a fresh, unseeded Generator.
+    dtype : dtype, default=np.float32
+        The dtype of the weight, a floating-point one.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_embeddings, embedding_dim)
+        Initialised from N(0, 1), as PyTorch's ``nn.Embedding``.
+
+    Notes
+    -----
+    ``forward`` takes codes of shape (n_samples,), integers or floats holding
+    integers; a code of -1 or NaN means missing (or unknown) and gives a zero
+    vector. It returns shape (n_samples, embedding_dim). Backward writes
+    ``dweight[k] = sum of g[i] over the rows i with index[i] == k`` (missing
+    rows contribute nothing) and returns None: codes have no gradient.
+    """
+
+    _cache_names = ("_codes", "_missing")
+
+    def __init__(self, num_embeddings, embedding_dim, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.num_embeddings = _check_positive_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = _check_positive_int(embedding_dim, "embedding_dim")
+        self.dtype = check_float_dtype(dtype, "Embedding")
+        rng = np.random.default_rng() if rng is None else rng
+        shape = (self.num_embeddings, self.embedding_dim)
+        self.weight = Parameter(rng.standard_normal(shape).astype(self.dtype, copy=False))
+        self._params = [self.weight]
+        self._codes = self._missing = None
+
+    def forward(self, x):
+        codes, missing = _codes(x, self.num_embeddings, "Embedding")
+        self._codes, self._missing = codes, missing
+        out = self.weight.value[codes]  # a new array
+        if missing is not None:
+            out[missing] = 0
+        return out
+
+    def backward(self, grad_output):
+        if self._codes is None:
+            raise RuntimeError("Embedding.backward called before forward.")
+        codes, missing = self._codes, self._missing
+        if missing is not None:
+            codes, grad_output = codes[~missing], grad_output[~missing]
+        grad = self.weight.grad
+        grad.fill(0)
+        np.add.at(grad, codes, grad_output)
+        return None
+
+    def extra_repr(self):
+        return f"num_embeddings={self.num_embeddings}, embedding_dim={self.embedding_dim}"
+
+
+class CategoricalEmbedding(Module):
+    """Embed the categorical columns of a float batch, pass the others through.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input columns.
+    columns : sequence of int
+        The distinct columns holding category codes: integers in
+        ``[0, cardinality)``, -1 or NaN for missing (a zero vector). They are
+        rounded to the nearest integer first, so float noise is harmless.
+    cardinalities : sequence of int
+        The number of categories of each of ``columns``.
+    embedding_dims : sequence of int
+        The embedding size of each of ``columns``.
+    rng : numpy.random.Generator, default=None
+        Source of the initial embeddings (in the order of ``columns``).
+    dtype : dtype, default=np.float32
+
+    Attributes
+    ----------
+    embeddings : list of Embedding
+        One per column of ``columns``, also the module's children.
+    n_features_out : int
+        ``n_features - len(columns) + sum(embedding_dims)``.
+
+    Notes
+    -----
+    The output is the other columns, in their order, followed by the
+    embeddings of ``columns`` in the order given. Backward writes each
+    embedding's gradient and returns ``g`` for the passed-through columns and
+    zeros for the code columns.
+    """
+
+    _cache_names = ("_n",)
+
+    def __init__(
+        self, n_features, columns, cardinalities, embedding_dims, *, rng=None, dtype=np.float32
+    ):
+        super().__init__()
+        self.n_features = _check_positive_int(n_features, "n_features")
+        self.columns = [int(c) for c in columns]
+        self.cardinalities = [int(c) for c in cardinalities]
+        self.embedding_dims = [int(d) for d in embedding_dims]
+        if not len(self.columns) == len(self.cardinalities) == len(self.embedding_dims):
+            raise ValueError("columns, cardinalities and embedding_dims must have one "
+                             "entry per categorical column.")
+        if len(set(self.columns)) != len(self.columns) or any(
+            not 0 <= c < self.n_features for c in self.columns
+        ):
+            raise ValueError(f"columns must be distinct and in [0, {self.n_features}), "
+                             f"got {self.columns}.")
+        self.dtype = check_float_dtype(dtype, "CategoricalEmbedding")
+        rng = np.random.default_rng() if rng is None else rng
+        self.embeddings = [
+            Embedding(k, d, rng=rng, dtype=self.dtype)
+            for k, d in zip(self.cardinalities, self.embedding_dims)
+        ]
+        self._children = list(self.embeddings)
+        coded = set(self.columns)
+        self._passed = [c for c in range(self.n_features) if c not in coded]
+        self.n_features_out = len(self._passed) + sum(self.embedding_dims)
+        self._n = None
+
+    def forward(self, x):
+        check_batch(x, self.n_features, "CategoricalEmbedding")
+        x = np.asarray(x)
+        n, n_passed = x.shape[0], len(self._passed)
+        out = np.empty((n, self.n_features_out), dtype=self.dtype)
+        out[:, :n_passed] = x[:, self._passed]
+        start = n_passed
+        for column, embedding in zip(self.columns, self.embeddings):
+            codes = x[:, column]
+            if codes.dtype.kind == "f":
+                codes = np.rint(codes)
+            stop = start + embedding.embedding_dim
+            out[:, start:stop] = embedding.forward(codes)
+            start = stop
+        self._n = n
+        return out
+
+    def backward(self, grad_output):
+        if self._n is None:
+            raise RuntimeError("CategoricalEmbedding.backward called before forward.")
+        n_passed = len(self._passed)
+        start = n_passed
+        for embedding in self.embeddings:
+            stop = start + embedding.embedding_dim
+            embedding.backward(grad_output[:, start:stop])
+            start = stop
+        grad_input = np.zeros((self._n, self.n_features), dtype=grad_output.dtype)
+        grad_input[:, self._passed] = grad_output[:, :n_passed]
+        return grad_input
+
+    def extra_repr(self):
+        return (
+            f"n_features={self.n_features}, columns={self.columns}, "
+            f"cardinalities={self.cardinalities}, embedding_dims={self.embedding_dims}"
+        )
