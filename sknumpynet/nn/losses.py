@@ -123,6 +123,18 @@ class Loss:
         return f"{type(self).__name__}()"
 
 
+def _check_smoothing(label_smoothing):
+    ok = isinstance(label_smoothing, numbers.Real) and not isinstance(label_smoothing, bool)
+    if not (ok and 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}.")
+    return float(label_smoothing)
+
+
+def _smoothed_repr(loss):
+    eps = loss.label_smoothing
+    return f"{type(loss).__name__}({f'label_smoothing={eps}' if eps else ''})"
+
+
 def _check_class_target(target, n_classes, owner):
     if target.ndim != 1 or not np.issubdtype(target.dtype, np.integer):
         raise ValueError(
@@ -145,16 +157,41 @@ class SoftmaxCrossEntropy(Loss):
 
     Targets are integer class indices of shape (n_samples,) in
     ``[0, n_classes)``.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in [0, 1]: the target distribution becomes
+        ``q = (1 - eps) * onehot(y) + eps / K`` over the ``K`` classes
+        (PyTorch's definition), so ``l_i = -sum_k q_k log softmax(s_i)_k`` and
+        ``d l_i / d s_i = softmax(s_i) - q``.
     """
+
+    #: Losses pickled before label smoothing existed have none.
+    label_smoothing = 0.0
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = _check_smoothing(label_smoothing)
 
     def _per_sample(self, scores, target):
         _check_class_target(target, scores.shape[1], type(self).__name__)
         rows = np.arange(scores.shape[0])
         grad = log_softmax(scores)
         per_sample = -grad[rows, target]
+        eps = self.label_smoothing
+        if eps:
+            n_classes = scores.shape[1]
+            per_sample *= 1.0 - eps
+            per_sample -= (eps / n_classes) * grad.sum(axis=1)
         np.exp(grad, out=grad)
-        grad[rows, target] -= 1.0
+        if eps:
+            grad[rows, target] -= 1.0 - eps
+            grad -= eps / n_classes
+        else:
+            grad[rows, target] -= 1.0
         return per_sample, grad
+
+    __repr__ = _smoothed_repr
 
 
 class CrossEntropy(Loss):
@@ -196,7 +233,19 @@ class SigmoidBinaryCrossEntropy(Loss):
     ``d l_i / d s_ik = sigmoid(s_ik) - t_ik``. Used for multilabel targets.
 
     Targets are 0/1 (or soft) of shape (n_samples, n_outputs).
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in [0, 1]: each target becomes ``t * (1 - eps) + eps / 2``
+        before the loss (and its gradient) above.
     """
+
+    #: Losses pickled before label smoothing existed have none.
+    label_smoothing = 0.0
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = _check_smoothing(label_smoothing)
 
     def _per_sample(self, scores, target):
         if target.shape != scores.shape:
@@ -205,10 +254,15 @@ class SigmoidBinaryCrossEntropy(Loss):
                 f"scores shape {scores.shape}."
             )
         target = target.astype(scores.dtype, copy=False)
+        eps = self.label_smoothing
+        if eps:
+            target = target * (1.0 - eps) + eps / 2
         per_sample = (np.logaddexp(0, scores) - target * scores).sum(axis=1)
         grad = expit(scores)
         grad -= target
         return per_sample, grad
+
+    __repr__ = _smoothed_repr
 
 
 class MSELoss(Loss):
