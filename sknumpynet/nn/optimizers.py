@@ -490,6 +490,8 @@ class Adam(Optimizer):
         bias2 = math.sqrt(1.0 - b2**t)
         lr_t = self.lr * bias2 / (1.0 - b1**t)
         scale = lr_t * (1.0 - b1) / math.sqrt(1.0 - b2)
+        if scale == 0.0:  # lr 0 (a schedule's first step): the moments move, not w
+            return
         np.sqrt(v, out=buf)
         buf += self.epsilon * bias2 / math.sqrt(1.0 - b2)
         buf *= 1.0 / scale

@@ -1,17 +1,22 @@
-"""Learning-rate schedules, stepped once per epoch.
+"""Learning-rate schedules, stepped once per epoch (or per optimizer step).
 
 A schedule starts at ``lr`` and its :meth:`LRSchedule.step` is called at the end
 of every epoch with that epoch's training loss; it returns the learning rate
-for the next epoch. ``e`` below counts finished epochs. :class:`Plateau` is the
-no-improvement count that :class:`ReduceLROnPlateau` (and a training loop's
-stopping rule) share.
+for the next epoch. :class:`CosLogLR` and :class:`FlatCosLR` (RealMLP's) are
+functions of the training progress instead, stepped after every optimizer step
+(or with ``n_steps`` the steps of an epoch). ``e`` below counts finished
+epochs. :class:`Plateau` is the no-improvement count that
+:class:`ReduceLROnPlateau` (and a training loop's stopping rule) share.
 """
 
 import math
+import numbers
 
 __all__ = [
     "ConstantLR",
+    "CosLogLR",
     "CosineLR",
+    "FlatCosLR",
     "InverseScalingLR",
     "LRSchedule",
     "Plateau",
@@ -268,11 +273,103 @@ class CosineLR(LRSchedule):
         return self.min_lr + (self.initial_lr - self.min_lr) * cosine
 
 
+class _ProgressLR(LRSchedule):
+    """A rate ``lr * f(t)`` of the progress ``t = min(step, total_steps) / total_steps``.
+
+    ``step`` counts the optimizer steps taken (:meth:`LRSchedule.step` adds
+    ``n_steps``); ``lr`` is always the rate of the next step, ``f(0)`` at first.
+    """
+
+    def __init__(self, lr, total_steps):
+        super().__init__(lr)
+        if isinstance(total_steps, bool) or not (
+            isinstance(total_steps, numbers.Integral) and total_steps >= 1
+        ):
+            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
+        self.total_steps = int(total_steps)
+        self.t = 0
+        self.lr = self._rate()
+
+    def _next_lr(self, loss, n_steps):
+        self.t += int(n_steps)
+        return self._rate()
+
+    def _rate(self):
+        return self.initial_lr * self._factor(min(self.t, self.total_steps) / self.total_steps)
+
+    def _factor(self, progress):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lr={self.initial_lr}, total_steps={self.total_steps})"
+
+
+class CosLogLR(_ProgressLR):
+    """RealMLP's "coslog" schedule: cosine cycles that lengthen geometrically.
+
+    ``lr_t = lr * (0.5 - 0.5 * cos(2 pi log2(1 + (2**n_cycles - 1) * t)))``
+    with ``t = step / total_steps`` (held at 1 past the end). The argument of
+    the cosine runs from 0 to ``n_cycles``, so there are ``n_cycles`` cycles,
+    each twice as long as the one before; the rate is 0 at the first step, at
+    the end of every cycle and from the last step on (Holzmüller et al., 2024:
+    "coslog4" is ``n_cycles=4``, ``log2(1 + 15 t)``). A rate of 0 is a valid
+    optimizer step: the moment estimates move, the weights do not.
+
+    Parameters
+    ----------
+    lr : float
+        The peak rate.
+    total_steps : int
+        The number of optimizer steps of the whole training, positive.
+    n_cycles : int, default=4
+        Positive.
+    """
+
+    def __init__(self, lr, total_steps, n_cycles=4):
+        if isinstance(n_cycles, bool) or not (
+            isinstance(n_cycles, numbers.Integral) and n_cycles >= 1
+        ):
+            raise ValueError(f"n_cycles must be a positive integer, got {n_cycles!r}.")
+        self.n_cycles = int(n_cycles)
+        super().__init__(lr, total_steps)
+
+    def _factor(self, progress):
+        cycles = math.log2(1.0 + (2.0**self.n_cycles - 1.0) * progress)
+        return 0.5 - 0.5 * math.cos(2.0 * math.pi * cycles)
+
+    def __repr__(self):
+        return (f"CosLogLR(lr={self.initial_lr}, total_steps={self.total_steps}, "
+                f"n_cycles={self.n_cycles})")
+
+
+class FlatCosLR(_ProgressLR):
+    """RealMLP's "flat_cos" schedule: flat for the first half, then a cosine to 0.
+
+    ``lr_t = lr`` for ``t < 1/2`` and ``lr * (0.5 + 0.5 * cos(pi * (2 t - 1)))``
+    from ``t = 1/2`` on, with ``t = step / total_steps`` (held at 1 past the
+    end): pytabkit's ``flat_cos``, a constant over ``[0, 1/2)`` followed by a
+    half cosine from ``lr`` down to 0 over ``[1/2, 1]``.
+
+    Parameters
+    ----------
+    lr : float
+    total_steps : int
+        The number of optimizer steps of the whole training, positive.
+    """
+
+    def _factor(self, progress):
+        if progress < 0.5:
+            return 1.0
+        return 0.5 + 0.5 * math.cos(math.pi * (2.0 * progress - 1.0))
+
+
 _SCHEDULES = {
     "constant": ConstantLR,
     "invscaling": InverseScalingLR,
     "adaptive": ReduceLROnPlateau,
     "cosine": CosineLR,
+    "coslog": CosLogLR,
+    "flat_cos": FlatCosLR,
 }
 
 
@@ -281,11 +378,12 @@ def get_schedule(name, lr, **kwargs):
 
     Parameters
     ----------
-    name : {"constant", "invscaling", "adaptive", "cosine"}
+    name : {"constant", "invscaling", "adaptive", "cosine", "coslog", "flat_cos"}
     lr : float
         Initial learning rate.
     **kwargs
-        Passed to the schedule's constructor (e.g. ``t_max`` for "cosine").
+        Passed to the schedule's constructor (e.g. ``t_max`` for "cosine",
+        ``total_steps`` for "coslog" and "flat_cos").
 
     Returns
     -------
