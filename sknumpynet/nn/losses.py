@@ -511,23 +511,47 @@ class QuantileLoss(Loss):
     ``-q``). ``q = 0.5`` is half the absolute error. The value equals
     :func:`sklearn.metrics.mean_pinball_loss` with ``alpha=q``.
 
+    Several quantiles at once: ``quantile`` a sequence ``(q_1, ..., q_K)``,
+    one per output column, and ``h`` of column ``k`` uses ``q_k``; with a
+    target of one column (or 1-D), shared by every column, ``l_i`` is the
+    mean pinball loss of the ``K`` quantile predictions of ``y_i``.
+
     Parameters
     ----------
-    quantile : float, default=0.5
-        The quantile ``q`` to estimate, in (0, 1).
+    quantile : float or sequence of float, default=0.5
+        The quantile ``q`` to estimate, in (0, 1), or one per output column
+        (stored as a tuple).
 
     Notes
     -----
-    Targets have the shape of the scores (a 1-D target is read as one column).
+    Targets have the shape of the scores (a 1-D target is read as one column);
+    with a sequence of quantiles, a target of one column is shared by all.
     """
 
     def __init__(self, quantile=0.5):
-        self.quantile = _check_real(quantile, "quantile", 0, 1, closed_low=False)
+        if np.ndim(quantile) == 0:
+            self.quantile = _check_real(quantile, "quantile", 0, 1, closed_low=False)
+            return
+        if np.ndim(quantile) != 1 or len(quantile) == 0:
+            raise ValueError(f"quantile must be a number or a 1-D sequence, got {quantile!r}.")
+        self.quantile = tuple(
+            _check_real(q, "quantile", 0, 1, closed_low=False) for q in np.asarray(quantile)
+        )
 
     def _per_sample(self, scores, target):
+        if np.ndim(self.quantile) == 0:
+            q = scores.dtype.type(self.quantile)
+        else:
+            q = np.asarray(self.quantile, dtype=scores.dtype)
+            if q.size != scores.shape[1]:
+                raise ValueError(
+                    f"QuantileLoss: {q.size} quantiles but the scores have "
+                    f"{scores.shape[1]} columns (one per quantile)."
+                )
+            if target.shape[0] == scores.shape[0] and target.size == target.shape[0]:
+                target = np.broadcast_to(target.reshape(-1, 1), scores.shape)  # shared
         target = _regression_target(scores, target, type(self).__name__)
         r = target - scores
-        q = scores.dtype.type(self.quantile)
         per_entry = np.where(r >= 0, q * r, (q - 1) * r)
         grad = np.where(r > 0, -q, np.where(r < 0, 1 - q, 0)).astype(scores.dtype, copy=False)
         grad *= 1.0 / scores.shape[1]
