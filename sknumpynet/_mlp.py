@@ -6,9 +6,10 @@ import os
 import numpy as np
 from scipy.special import expit
 from sklearn.base import RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, d2_pinball_score, r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
 
 from . import nn
 from ._base import BaseNetwork, NetworkTransformerMixin
@@ -339,6 +340,31 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         index = self.embedding_layer % n_hidden
         return self._forward(X, stop=index + 1)
 
+
+
+def _check_quantiles(quantile):
+    """Several quantiles as a float64 array: 1-D, each in (0, 1), strictly increasing."""
+    try:
+        q = np.asarray(quantile, dtype=np.float64)
+    except (TypeError, ValueError):
+        q = None
+    if q is None or q.ndim != 1 or q.size == 0 or not np.all((q > 0) & (q < 1)) or np.any(
+        np.diff(q) <= 0
+    ):
+        raise ValueError(
+            "quantile must be a number in (0, 1) or a non-empty 1-D sequence of them in "
+            "strictly increasing order (one output column each, in that order), got "
+            f"{quantile!r}."
+        )
+    return q
+
+
+def _mean_d2_pinball(y, predictions, quantiles, sample_weight):
+    """The D^2 pinball score of each quantile's column of ``predictions``, averaged."""
+    return float(np.mean([
+        d2_pinball_score(y, predictions[:, k], alpha=q, sample_weight=sample_weight)
+        for k, q in enumerate(quantiles)
+    ]))
 
 
 def _layer_linears(network):
@@ -777,8 +803,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     huber_delta : float, default=1.0
         With ``loss="huber"``: the residual, in the units of ``y``, where the
         loss turns from quadratic to linear. Positive.
-    quantile : float, default=0.5
-        With ``loss="quantile"``: the quantile to fit, in (0, 1).
+    quantile : float or array-like of float, default=0.5
+        With ``loss="quantile"``: the quantile to fit, in (0, 1); or several,
+        in strictly increasing order, fitted at once by one network with an
+        output per quantile, on the mean pinball loss over them. Several
+        quantiles need a 1-D ``y``; :meth:`predict` then returns one column per
+        quantile, sorted in each row so that they never cross (see Notes), and
+        :meth:`score` is their mean D^2 pinball score.
 
     Attributes
     ----------
@@ -804,7 +835,23 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     out_activation_ : str
         "exp" for ``loss="poisson"`` (the network's output is the log-mean),
         else "identity".
+    quantiles_ : ndarray of shape (n_quantiles,) or None
+        With several quantiles, those of :meth:`predict`'s columns; else None.
     history_ : list of dict
+
+    Notes
+    -----
+    **Several quantiles.** Each output column is trained towards its
+    quantile, but nothing in training keeps the columns in order, and two
+    quantile curves may cross, which no distribution allows. :meth:`predict`
+    therefore sorts each row's predictions: the monotone rearrangement of
+    Chernozhukov, Fernandez-Val and Galichon ("Quantile and probability
+    curves without crossing", Econometrica 78(3), 2010). Where no curves
+    cross it changes nothing; where two do, swapping them lowers the row's
+    pinball loss by ``(q_j - q_i) (s_i - s_j)``, so sorting never increases
+    it. :meth:`transform` (the hidden layers) is unaffected; the ONNX export
+    sorts as :meth:`predict` does. The early-stopping score (``scoring=None``)
+    is :meth:`score`'s, on the sorted predictions.
 
     Examples
     --------
@@ -823,7 +870,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         **BaseMLP._parameter_constraints,
         "loss": [StrOptions(set(_REGRESSION_LOSSES))],
         "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
-        "quantile": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "quantile": [Interval(numbers.Real, 0, 1, closed="neither"), "array-like"],
     }
 
     def __init__(
@@ -930,7 +977,22 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                 f"target is {y.min()}."
             )
         activation = "exp" if self.loss == "poisson" else "identity"
-        return y, y.shape[1], {"out_activation_": activation}
+        quantiles = self._quantiles()
+        attrs = {"out_activation_": activation, "quantiles_": quantiles}
+        if quantiles is None:
+            return y, y.shape[1], attrs
+        if y.shape[1] != 1:
+            raise ValueError(
+                f"loss='quantile' with several quantiles ({len(quantiles)}) fits one "
+                f"target: y must be 1-D, got shape {y.shape}. Fit one model per target."
+            )
+        return y, len(quantiles), attrs
+
+    def _quantiles(self):
+        """The quantiles of a several-quantile fit (float64, increasing), or None."""
+        if self.loss != "quantile" or np.ndim(self.quantile) == 0:
+            return None
+        return _check_quantiles(self.quantile)
 
     def _make_loss(self, target_attrs):
         if self.loss == "poisson":
@@ -940,7 +1002,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if self.loss == "huber":
             return nn.HuberLoss(delta=self.huber_delta)
         if self.loss == "quantile":
-            return nn.QuantileLoss(quantile=self.quantile)
+            quantiles = target_attrs.get("quantiles_")
+            return nn.QuantileLoss(quantile=self.quantile if quantiles is None else quantiles)
         return nn.MSELoss(half=True)  # scikit-learn's: half the mean squared error
 
     def _output_to_prediction(self, out):
@@ -951,7 +1014,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return out
 
     def _validation_score(self, outputs, y_encoded, sample_weight):
-        # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss
+        # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss;
+        # with several quantiles, what score() gives
+        quantiles = self._quantiles()
+        if quantiles is not None:
+            sorted_outputs = np.sort(outputs, axis=1)
+            return _mean_d2_pinball(y_encoded[:, 0], sorted_outputs, quantiles, sample_weight)
         predicted = outputs
         if self.loss == "poisson":
             with np.errstate(over="ignore"):
@@ -970,10 +1038,38 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            With several quantiles, shape (n_samples, n_quantiles): column j
+            the ``quantiles_[j]`` quantile, each row sorted (never crossing).
         """
         X = self._check_input(X)
         out = self._output_to_prediction(self._forward(X))
+        if self.__dict__.get("quantiles_") is not None:
+            return np.sort(out, axis=1)  # the monotone rearrangement (see Notes)
         return out.ravel() if out.shape[1] == 1 else out
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of :meth:`predict`; with several quantiles, their mean D^2 pinball score.
+
+        The D^2 pinball score (:func:`sklearn.metrics.d2_pinball_score`) is
+        the R^2 of quantile regression: 1 minus the pinball loss of the
+        predictions over that of the best constant (the weighted quantile of
+        ``y``); 1 is perfect, 0 no better than the constant. With several
+        quantiles it is averaged over them, each column scored at its own.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        quantiles = self.__dict__.get("quantiles_")
+        if quantiles is None:
+            return super().score(X, y, sample_weight)
+        return _mean_d2_pinball(column_or_1d(y), self.predict(X), quantiles, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -238,6 +238,24 @@ def _identity(scope, container, x, output):
     container.add_node("Identity", [x], output, name=scope.get_unique_operator_name("Identity"))
 
 
+def _sort_rows(scope, container, x, output, n_columns):
+    """Each row of ``x`` in increasing order (TopK of all columns, smallest first).
+
+    The monotone rearrangement of MLPRegressor's several quantiles, as its
+    ``predict`` sorts them. TopK's ``largest`` attribute needs opset 11.
+    """
+    if container.target_opset < 11:
+        raise RuntimeError(
+            "Exporting MLPRegressor with several quantiles sorts each row with TopK "
+            f"(largest=0), which needs target_opset >= 11; got {container.target_opset}."
+        )
+    k = scope.get_unique_variable_name("n_quantiles")
+    container.add_initializer(k, onnx_proto.TensorProto.INT64, [1], [int(n_columns)])
+    indices = scope.get_unique_variable_name("sorted_indices")
+    container.add_node("TopK", [x, k], [output, indices], axis=1, largest=0, sorted=1,
+                       op_version=11, name=scope.get_unique_operator_name("TopK"))
+
+
 def _softmax(scope, container, x, output):
     container.add_node("Softmax", [x], output, axis=1,
                        name=scope.get_unique_operator_name("Softmax"))
@@ -276,6 +294,8 @@ def _convert_mlp_regressor(scope, operator, container):
     if getattr(model, "out_activation_", "identity") == "exp":  # loss="poisson": log link
         container.add_node("Exp", [out], operator.outputs[0].full_name,
                            name=scope.get_unique_operator_name("Exp"))
+    elif model.__dict__.get("quantiles_") is not None:  # several quantiles: sorted rows
+        _sort_rows(scope, container, out, operator.outputs[0].full_name, model.n_outputs_)
     else:
         _identity(scope, container, out, operator.outputs[0].full_name)
     if len(operator.outputs) > 1:
