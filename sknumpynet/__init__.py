@@ -16,11 +16,22 @@ _LAZY = {
     "MLPClassifier": "._mlp",
     "MLPRegressor": "._mlp",
     "LinearSVM": "._svm",
+    "TabularMLPClassifier": "._tabular",
+    "TabularMLPRegressor": "._tabular",
     "load": ".io",
     "save": ".io",
 }
 
-__all__ = ["LinearSVM", "MLPClassifier", "MLPRegressor", "__version__", "load", "save"]
+__all__ = [
+    "LinearSVM",
+    "MLPClassifier",
+    "MLPRegressor",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
+    "__version__",
+    "load",
+    "save",
+]
 
 
 def __getattr__(name):

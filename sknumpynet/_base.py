@@ -36,7 +36,14 @@ from . import nn
 from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
 from ._runtime import SMALL_ROWS, blas_threads, forward_in_chunks, make_rng
-from ._training import LbfgsSolver, MinibatchSolver, Problem, TrainingLog, total_weight
+from ._training import (
+    LbfgsSolver,
+    MinibatchSolver,
+    Problem,
+    TrainingLog,
+    batch_bounds,
+    total_weight,
+)
 
 __all__ = [
     "FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin", "ValidationData",
@@ -363,7 +370,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             warnings.warn(outcome.message, UserWarning)
         elif outcome.reason == "diverged":
             warnings.warn(outcome.message, ConvergenceWarning)
-        elif outcome.reason == "max_iter" and not data.partial:
+        elif outcome.reason == "max_iter" and not data.partial and self._warns_at_max_iter():
             warnings.warn(outcome.message or (
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                 "the optimization hasn't converged yet."
@@ -393,11 +400,22 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 max_iter=self.max_iter, max_fun=getattr(self, "max_fun", 15000), tol=self.tol,
                 hooks=hooks,
             )
+        batch_size = self._batch_size(problem.X.shape[0], data.partial)
+        max_epochs = 1 if data.partial else self.max_iter
+        n_steps = max_epochs * len(batch_bounds(problem.X.shape[0], batch_size))
         return MinibatchSolver(
-            model.optimizer, batch_size=self._batch_size(problem.X.shape[0], data.partial),
-            max_epochs=1 if data.partial else self.max_iter, rng=model.rng,
+            model.optimizer, batch_size=batch_size, max_epochs=max_epochs, rng=model.rng,
             shuffle=self.shuffle, hooks=hooks, advice=self._divergence_advice(),
+            step_schedule=self._step_schedule(n_steps),
         )
+
+    def _warns_at_max_iter(self):
+        """Whether ending at ``max_iter`` means training had not converged (it warns)."""
+        return True
+
+    def _step_schedule(self, n_steps):
+        """A schedule stepped once per batch over ``n_steps`` batches, or None (per epoch)."""
+        return None
 
     # -- the pieces of a fit -------------------------------------------------------
 
@@ -544,14 +562,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         # one more array (the labels) leaves the drawn split unchanged
         arrays = [X, y, labels] + ([] if sample_weight is None else [sample_weight])
-        # stratified as scikit-learn: a class too small to split is an error
-        stratify = None
-        if is_classifier(self) and y.ndim == 1:
-            stratify = y
-        elif is_classifier(self) and y.shape[1] == 1:  # binary: one 0/1 column
-            stratify = y > 0.5  # a 2-D bool column, as scikit-learn stratifies it
         parts = train_test_split(
-            *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            *arrays, test_size=self.validation_fraction, random_state=seed,
+            stratify=self._stratify(y),
         )
         X_tr, X_val, y_tr, y_val, _, labels_val = parts[:6]
         if X_val.shape[0] < 2 or X_tr.shape[0] < 1:
@@ -563,6 +576,18 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             )
         sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
         return X_tr, y_tr, sw_tr, ValidationData(X_val, y_val, labels_val, sw_val)
+
+    def _stratify(self, y):
+        """The labels to stratify the validation split by (None: a random split).
+
+        As scikit-learn's MLP: a classifier's split is stratified, and a class
+        too small to split is an error.
+        """
+        if is_classifier(self) and y.ndim == 1:
+            return y
+        if is_classifier(self) and y.shape[1] == 1:  # binary: one 0/1 column
+            return y > 0.5  # a 2-D bool column, as scikit-learn stratifies it
+        return None
 
     def _make_optimizer(self, params):
         lr = self.learning_rate_init

@@ -287,12 +287,18 @@ class Trainer:
     shuffle : bool, default=True
     flag : object with a ``stop`` attribute, default=None
         Set by :func:`interrupt_guard`; checked after every batch.
+    step_schedule : sknumpynet.nn.LRSchedule, default=None
+        A schedule stepped once per batch (``CosLogLR``, ``FlatCosLR``): its
+        rate is handed to the optimizer before every step. None leaves the
+        rate to the per-epoch hooks.
     """
 
-    def __init__(self, problem, optimizer, *, batch_size, rng, shuffle=True, flag=None):
+    def __init__(
+        self, problem, optimizer, *, batch_size, rng, shuffle=True, flag=None, step_schedule=None
+    ):
         self.problem, self.optimizer = problem, optimizer
         self.batch_size, self.rng, self.shuffle = int(batch_size), rng, shuffle
-        self.flag = flag
+        self.flag, self.step_schedule = flag, step_schedule
         # the whole-data penalty scale, or None to divide by each batch's weight
         self._scale = None if problem.penalty_per_batch else 1.0
         self._buffer = None
@@ -337,6 +343,9 @@ class Trainer:
             scale = 1.0 / (len(yb) if batch_weight is None else batch_weight)
         value += p.penalty.value(scale)
         p.penalty.backward(scale)
+        if self.step_schedule is not None:
+            self.optimizer.lr = self.step_schedule.lr
+            self.step_schedule.step()
         self.optimizer.step()
         return value
 
@@ -473,14 +482,18 @@ class MinibatchSolver:
         Per-epoch behaviours, called in order (see the module docstring).
     advice : str, default=""
         Appended to divergence messages (what the user can change).
+    step_schedule : sknumpynet.nn.LRSchedule, default=None
+        Stepped once per batch (see :class:`Trainer`).
     """
 
     def __init__(
-        self, optimizer, *, batch_size, max_epochs, rng, shuffle=True, hooks=(), advice=""
+        self, optimizer, *, batch_size, max_epochs, rng, shuffle=True, hooks=(), advice="",
+        step_schedule=None,
     ):
         self.optimizer, self.batch_size = optimizer, batch_size
         self.max_epochs, self.rng, self.shuffle = max_epochs, rng, shuffle
         self.hooks, self.advice = list(hooks), advice
+        self.step_schedule = step_schedule
 
     def solve(self, problem, log):
         """Train ``problem.network`` in place; record every epoch in ``log``.
@@ -499,7 +512,7 @@ class MinibatchSolver:
         with interrupt_guard() as flag:
             trainer = Trainer(
                 problem, self.optimizer, batch_size=self.batch_size, rng=self.rng,
-                shuffle=self.shuffle, flag=flag,
+                shuffle=self.shuffle, flag=flag, step_schedule=self.step_schedule,
             )
             outcome = self._epochs(run, trainer)
         finished = outcome.reason not in ("diverged", "interrupted")

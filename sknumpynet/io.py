@@ -52,11 +52,14 @@ _MAGIC = "sknumpynet-model"
 _META = "sknumpynet.json"
 _CHECKSUMS = "checksums.json"
 _ARRAY_NAME = re.compile(r"arrays/(0|[1-9][0-9]{0,8})\.npy")
-_ESTIMATORS = ("MLPClassifier", "MLPRegressor", "LinearSVM")
+_ESTIMATORS = (
+    "MLPClassifier", "MLPRegressor", "LinearSVM", "TabularMLPClassifier", "TabularMLPRegressor",
+)
 #: The engine's modules a file may name, and the optimizers.
 _MODULES = (
     "Sequential", "Linear", "Dropout", "BatchNorm1d", "Identity",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "SELU", "Mish", "GELU", "SiLU",
+    "Scale", "Embedding", "CategoricalEmbedding",
 )
 _OPTIMIZERS = ("SGD", "Momentum", "RMSProp", "Adam", "Nadam")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -71,9 +74,9 @@ def _estimator_classes():
 
 def _record_classes():
     """The plain dataclasses of sknumpynet a fitted estimator may hold, by name."""
-    from . import _training
+    from . import _tabular_data, _training
 
-    return {"TrainingLog": _training.TrainingLog}
+    return {"TrainingLog": _training.TrainingLog, "ColumnPlan": _tabular_data.ColumnPlan}
 
 
 # -- values <-> JSON ---------------------------------------------------------------

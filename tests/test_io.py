@@ -621,3 +621,27 @@ def test_lr_scale_and_adam_weight_decay_round_trip():
     module["children"][2]["lr_scale"] = [-1.0, 1.0]
     with pytest.raises(ValueError, match="lr_scale"):
         skio.module_from_state(module, decoder)
+
+
+def test_realmlp_modules_round_trip():
+    from sknumpynet import io as skio
+
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(
+        nn.CategoricalEmbedding(4, [1], [3], [2], rng=rng), nn.Scale(5),
+        nn.Linear(5, 6, rng=rng, parametrization="ntk"), nn.SELU(), nn.Dropout(0.1, rng=rng),
+        nn.Linear(6, 6, rng=rng, parametrization="ntk"), nn.Mish(inplace=True), nn.SiLU(),
+        nn.GELU(), nn.Linear(6, 2, rng=rng, parametrization="ntk", init="zeros"),
+    )
+    net[1].scale.value[...] = rng.uniform(0.5, 2.0, 5)
+    net[9].weight.value[...] = rng.standard_normal((6, 2))
+    encoder = skio._Encoder()
+    state = json.loads(json.dumps(skio.module_state(net, encoder)))
+    generators = json.loads(json.dumps([s for _, _, s in encoder.generators.values()]))
+    loaded = skio.module_from_state(state, skio._Decoder(encoder.arrays, generators))
+    x = rng.standard_normal((7, 4)).astype(np.float32)
+    x[:, 1] = [0, 1, 2, -1, 2, 1, 0]
+    net.eval(), loaded.eval()
+    np.testing.assert_array_equal(loaded(x.copy()), net(x.copy()))
+    assert loaded[2].parametrization == "ntk" and loaded[6].inplace
+    assert repr(loaded) == repr(net)
