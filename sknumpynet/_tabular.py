@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 from scipy.special import expit
 from sklearn.base import RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
@@ -605,11 +605,12 @@ class TabularMLPClassifier(NetworkClassifierMixin, BaseTabularMLP):
         return nn.SigmoidBinaryCrossEntropy(label_smoothing=self.label_smoothing)
 
     def _validation_score(self, scores, y_encoded, sample_weight):
+        # accuracy, in numpy: accuracy_score's checks cost 10% of a small fit
         if y_encoded.ndim == 1:
-            predicted = scores.argmax(axis=1)
+            correct = scores.argmax(axis=1) == y_encoded
         else:
-            predicted = (scores > 0).astype(y_encoded.dtype)
-        return accuracy_score(y_encoded, predicted, sample_weight=sample_weight)
+            correct = (scores[:, 0] > 0) == (y_encoded[:, 0] > 0.5)
+        return float(np.average(correct, weights=sample_weight))
 
     def predict_proba(self, X):
         """Probability of each class.

@@ -249,17 +249,24 @@ class SELU(_Activation):
     scale = 1.0507009873554805
 
     def forward(self, x):
-        negative = np.expm1(np.minimum(x, 0))  # no overflow for large positive x
+        # scale * max(x, 0) + scale * alpha * expm1(min(x, 0)): one term is 0 on
+        # either side, and plain ufuncs are 3x faster than a masked copy
+        negative = np.minimum(x, 0)
+        np.expm1(negative, out=negative)  # no overflow for large positive x
         negative *= self.scale * self.alpha
-        out = np.multiply(x, self.scale, out=x if self.inplace else None)
-        np.copyto(out, negative, where=~(out > 0))
+        out = np.maximum(x, 0, out=x if self.inplace else None)
+        out *= self.scale
+        out += negative
         return self._keep(out)
 
     def backward(self, grad_output):
         y = self._output()
-        slope = np.where(y > 0, self.scale, y + self.scale * self.alpha).astype(
-            y.dtype, copy=False
-        )
+        # min(y, 0) + scale * alpha, less (scale * alpha - scale) where y > 0:
+        # scale there, y + scale * alpha elsewhere, without np.where (4x slower)
+        sa = y.dtype.type(self.scale * self.alpha)
+        slope = np.minimum(y, 0)
+        slope += sa
+        slope -= (y > 0) * (sa - y.dtype.type(self.scale))
         return np.multiply(grad_output, slope, out=grad_output if self.inplace else None)
 
 
@@ -318,9 +325,11 @@ class SiLU(_InputActivation):
 class Mish(_InputActivation):
     """Mish (Misra, 2019), ``y = x * tanh(softplus(x))``.
 
-    ``softplus(x) = log(1 + exp(x))`` is computed as ``logaddexp(0, x)``, so
-    large positive inputs give ``y = x`` and large negative ones ``y -> 0``
-    without overflow. Backward, with ``t = tanh(softplus(x))``::
+    With ``n = exp(x)``, ``tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2)``:
+    one exponential instead of a softplus and a tanh (``logaddexp`` alone
+    took 10x longer). ``x`` is capped at 20 inside the exponential, where the
+    ratio is 1 to float64 precision, so nothing overflows. Backward, with
+    ``t = tanh(softplus(x))`` and ``sigmoid(x) = n / (1 + n)``::
 
         dx = g * (t + x * (1 - t**2) * sigmoid(x))
 
@@ -333,19 +342,33 @@ class Mish(_InputActivation):
 
     def forward(self, x):
         self._keep_input(x)
-        t = np.tanh(np.logaddexp(0, x))
+        t, _ = _mish_factors(x, need_sigmoid=False)
         t *= x
         return t
 
     def backward(self, grad_output):
         x = self._input()
-        t = np.tanh(np.logaddexp(0, x))
+        t, sigmoid = _mish_factors(x, need_sigmoid=True)
         derivative = t * t
         np.subtract(1.0, derivative, out=derivative)
         derivative *= x
-        derivative *= expit(x)
+        derivative *= sigmoid
         derivative += t
         return self._times(grad_output, derivative)
+
+
+def _mish_factors(x, need_sigmoid):
+    """``tanh(softplus(x))`` and, if asked, ``sigmoid(x)``, from one ``exp``."""
+    n = np.minimum(x, 20.0).astype(x.dtype, copy=False)
+    np.exp(n, out=n)
+    t = n + 2.0
+    t *= n
+    denominator = t + 2.0
+    t /= denominator
+    sigmoid = None
+    if need_sigmoid:
+        sigmoid = n / np.add(n, 1.0, out=denominator)
+    return t, sigmoid
 
 
 class GELU(_InputActivation):
