@@ -442,11 +442,17 @@ def _limits(n_threads, models):
     return threadpool_limits(n_threads)
 
 
-def run(tables, models, seeds, data, n_threads=1, log=print):
-    """Fit every model on every table and seed; the list of per-seed records."""
+def run(tables, models, seeds, data, n_threads=1, log=print, save=None):
+    """Fit every model on every table and seed; the list of per-seed records.
+
+    ``save(results)``, if given, is called after every table, so that an
+    interrupted run keeps what it finished.
+    """
     results = []
     with _limits(n_threads, models):
         for table in tables:
+            if save is not None and results:
+                save(results)
             X, y, task = load_table(table, data)
             for seed in range(seeds):
                 for model in models:
@@ -469,6 +475,8 @@ def _parser():
     parser.add_argument("--n-threads", type=int, default=1)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON of every per-seed result")
     parser.add_argument("--figure", default=str(DEFAULT_FIGURE))
+    parser.add_argument("--markdown", default=None,
+                        help="also write the table to this file (the docs include it)")
     parser.add_argument("--from-json", default=None,
                         help="re-print the table and redraw the figure from this JSON")
     parser.add_argument("--split-panel", action="store_true",
@@ -491,14 +499,20 @@ def main(argv=None):
         if args.half:
             tables = [t for t in tables if half_of(t) == args.half]
         models = args.models
-        results = run(tables, models, args.seeds, args.data, args.n_threads)
-        if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            with open(args.out, "w") as f:
-                json.dump({"models": models, "seeds": args.seeds, "n_threads": args.n_threads,
-                           "results": results}, f, indent=1)
+        def save(results):
+            if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                with open(args.out, "w") as f:
+                    json.dump({"models": models, "seeds": args.seeds,
+                               "n_threads": args.n_threads, "results": results}, f, indent=1)
+
+        results = run(tables, models, args.seeds, args.data, args.n_threads, save=save)
+        save(results)
     summary = aggregate(results, models)
-    print(format_markdown(summary))
+    table = format_markdown(summary)
+    print(table)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
     if args.figure:
         plot(summary, args.figure)
     return summary

@@ -9,7 +9,7 @@ A model file is a zip archive (stored, not compressed) of three kinds of member:
   read back with ``allow_pickle=False``;
 - ``checksums.json``: the SHA-256 of every other member.
 
-Loading builds objects only from explicit whitelists (the three estimators,
+Loading builds objects only from explicit whitelists (the estimators,
 the layers and optimizers of :mod:`sknumpynet.nn`, numpy's bit generators), so
 a model file cannot run code, unlike ``pickle.load`` or ``joblib.load``.
 
@@ -570,7 +570,7 @@ def save(estimator, path):
         If the estimator is not fitted, or an attribute holds a value of a
         kind the format does not store (its name is in the message).
     TypeError
-        If ``estimator`` is not one of the three estimators.
+        If ``estimator`` is not one of the five estimators (the MLPs, the tabular MLPs, LinearSVM).
     """
     import sknumpynet
 
@@ -787,7 +787,7 @@ def trusted_types():
     Returns
     -------
     names : list of str
-        Fully qualified names (``module.Class``): the three estimators, the
+        Fully qualified names (``module.Class``): the estimators, the
         engine's modules, its Parameter and its optimizers, the training
         record the estimators keep, and
         ``numpy.dtype``, which skops does not yet trust by default (the

@@ -175,3 +175,26 @@ def test_scoring_chooses_the_epoch_watched():
     np.testing.assert_allclose(reg.validation_scores_, -np.array(reg.validation_loss_curve_))
     reg = TabularMLPRegressor(scoring="neg_mean_absolute_error", **FAST).fit(X, score)
     assert max(reg.validation_scores_) < 0  # a scorer on the original scale of y
+
+
+def test_skops_round_trip_with_the_trusted_types(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from sknumpynet.io import trusted_types
+
+    X, score = _table()
+    clf = TabularMLPClassifier(**FAST).fit(X, score > 0)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    assert set(sio.get_untrusted_types(file=path)) <= set(trusted_types())
+    loaded = sio.load(path, trusted=trusted_types())
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_polars_frame_fits_as_the_pandas_one():
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("pyarrow")
+    X, score = _table(n=80)
+    y = score > 0
+    a = TabularMLPClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = TabularMLPClassifier(**FAST).fit(pl.from_pandas(X), y).predict_proba(pl.from_pandas(X))
+    np.testing.assert_array_equal(a, b)
