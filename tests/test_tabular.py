@@ -198,3 +198,35 @@ def test_a_polars_frame_fits_as_the_pandas_one():
     a = TabularMLPClassifier(**FAST).fit(X, y).predict_proba(X)
     b = TabularMLPClassifier(**FAST).fit(pl.from_pandas(X), y).predict_proba(pl.from_pandas(X))
     np.testing.assert_array_equal(a, b)
+
+
+class _StopAfter:
+    """A scikit-learn callback keeping each epoch's fitted copy; stops after ``n`` epochs."""
+
+    def __init__(self, n):
+        self.n, self.fitted = n, []
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.fitted.append(fitted_estimator)
+            return len(self.fitted) >= self.n
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def test_callbacks_see_every_epoch_and_a_model_that_predicts_raw_tables():
+    X, score = _table()
+    recorder = _StopAfter(5)
+    clf = TabularMLPClassifier(**FAST).set_callbacks(recorder).fit(X, score > 0)
+    assert len(recorder.fitted) == 5 and clf.n_iter_ == 5
+    proba = [f.predict_proba(X) for f in recorder.fitted]  # each epoch's model, raw table
+    assert all(p.shape == (len(X), 2) for p in proba)
+    assert not np.array_equal(proba[0], proba[-1])  # as of its epoch, not the final model
