@@ -231,12 +231,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
                 interrupted = self._solve(model, data, context)
                 self._commit(model, data, interrupted)
+            # inside the all-or-nothing block: a callback failing here undoes the fit
+            context.call_on_fit_task_end(
+                estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
+            )
         except BaseException:
             _restore_state(self, saved)
             raise
-        context.call_on_fit_task_end(
-            estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
-        )
         return self
 
     def _resumes(self, partial):

@@ -744,15 +744,17 @@ class LbfgsSolver:
         return outcome
 
     def _minimize(self, run, objective):
-        state = {"start": time.perf_counter(), "reason": None}
+        state = {"start": time.perf_counter(), "reason": None, "iterations": 0}
 
         def callback(intermediate_result):
             objective.best_x = intermediate_result.x.copy()
             state["reason"] = end_iteration(run, self.hooks, float(intermediate_result.fun), state)
             if state["reason"]:
                 raise StopIteration
-            for hook in self.hooks:
-                hook.on_epoch_begin(run)
+            state["iterations"] += 1
+            if state["iterations"] < self.max_iter:  # no iteration begins past max_iter
+                for hook in self.hooks:
+                    hook.on_epoch_begin(run)
 
         for hook in self.hooks:
             hook.on_epoch_begin(run)

@@ -194,3 +194,33 @@ def test_the_monitoring_page_stop_at_accuracy_callback(iris):
     assert clf.score(X[held], y[held]) >= 0.9
     fewer = FACTORIES[0](max_iter=clf.n_iter_ - 1).fit(X[train], y[train])
     assert fewer.score(X[held], y[held]) < 0.9  # it stopped at the first epoch that did
+
+
+class _FailsAtTheEnd(Recorder):
+    """Raises when the root fit task ends (after the model would be committed)."""
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name != "epoch":
+            raise RuntimeError("callback failed at the end of the fit")
+        return super().on_fit_task_end(estimator, context, fitted_estimator=fitted_estimator)
+
+
+def test_lbfgs_reaching_max_iter_begins_no_iteration_past_it(iris):
+    X, y = iris
+    recorder = Recorder()
+    clf = MLPClassifier(solver="lbfgs", max_iter=5, random_state=0).set_callbacks(recorder)
+    clf.fit(X, y)  # raised "maximum number of children" before
+    assert clf.n_iter_ == 5 and len(recorder.epochs()) == 5
+    begun = [e for e in recorder.events if e[0] == "begin" and e[1] == "epoch"]
+    assert len(begun) == 5
+
+
+def test_a_callback_failing_at_the_end_of_the_fit_undoes_it(iris):
+    X, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(max_iter=6, random_state=1).set_callbacks(_FailsAtTheEnd())
+    with pytest.raises(RuntimeError, match="at the end of the fit"):
+        clf.fit(X, y)
+    assert_array_equal(clf.predict_proba(X), before)
+    assert clf.n_iter_ == 3
