@@ -42,6 +42,7 @@ from ._training import (
     Problem,
     TrainingLog,
     batch_bounds,
+    refresh_batch_norm,
     total_weight,
 )
 
@@ -510,17 +511,24 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             X, y, sample_weight = data.raw
             metadata = None if sample_weight is None else {"sample_weight": sample_weight}
             hooks.append(SklearnCallbacks(
-                context, self, X, y, metadata, lambda run: self._snapshot_attributes(model)
+                context, self, X, y, metadata,
+                lambda run: self._snapshot_attributes(model, run=run),
             ))
         return hooks
 
-    def _snapshot_attributes(self, model, network=None):
+    def _snapshot_attributes(self, model, network=None, run=None):
         """Attributes that make a copy of this estimator predict as of now.
 
-        ``network`` defaults to an eval-mode copy of ``model.network``.
+        ``network`` defaults to an eval-mode copy of ``model.network``; given
+        the solver's ``run``, its batch-norm statistics are refreshed on the
+        training data as the solver refreshes them at the end, so the last
+        epoch's copy predicts as the returned model.
         """
         if network is None:
             network = copy.deepcopy(model.network).eval()
+            if run is not None:
+                problem = run.problem
+                refresh_batch_norm(network, problem.X, problem.sample_weight, run.batch_size)
         return {
             **model.target_attrs, "network_": network, "network_dtype_": model.dtype,
             "n_outputs_": model.n_outputs, "_shape_params": model.shape_params,

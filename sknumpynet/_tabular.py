@@ -191,8 +191,8 @@ class BaseTabularMLP(NetworkTransformerMixin, BaseNetwork):
         super()._commit(model, data, interrupted)
         self.column_plan_ = self.__dict__.pop("_fitting_plan")
 
-    def _snapshot_attributes(self, model, network=None):
-        return {**super()._snapshot_attributes(model, network),
+    def _snapshot_attributes(self, model, network=None, run=None):
+        return {**super()._snapshot_attributes(model, network, run),
                 "column_plan_": self._fitting_plan}
 
     def _scoring_estimator(self, model):

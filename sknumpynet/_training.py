@@ -460,12 +460,16 @@ class Run:
         None for solvers that do not step one (L-BFGS).
     log : TrainingLog
     max_epochs : int
+    batch_size : int or None
+        The minibatch size (None: the whole data is one batch), with which
+        :func:`refresh_batch_norm` recomputes running statistics.
     """
 
     problem: Problem
     optimizer: object
     log: TrainingLog
     max_epochs: int
+    batch_size: int = None
 
 
 class MinibatchSolver:
@@ -508,7 +512,7 @@ class MinibatchSolver:
         -------
         outcome : Outcome
         """
-        run = Run(problem, self.optimizer, log, self.max_epochs)
+        run = Run(problem, self.optimizer, log, self.max_epochs, self.batch_size)
         with interrupt_guard() as flag:
             trainer = Trainer(
                 problem, self.optimizer, batch_size=self.batch_size, rng=self.rng,

@@ -224,3 +224,13 @@ def test_a_callback_failing_at_the_end_of_the_fit_undoes_it(iris):
         clf.fit(X, y)
     assert_array_equal(clf.predict_proba(X), before)
     assert clf.n_iter_ == 3
+
+
+def test_batch_norm_last_epoch_copy_predicts_as_the_returned_model(iris):
+    X, y = iris
+    recorder = Recorder()
+    reg = MLPRegressor(hidden_layer_sizes=(16,), batch_norm=True, max_iter=4, batch_size=32,
+                       random_state=0).set_callbacks(recorder)
+    reg.fit(X, y * 100.0)
+    assert len(recorder.fitted) == 4
+    assert_array_equal(recorder.fitted[-1].predict(X), reg.predict(X))
