@@ -449,6 +449,31 @@ def finite_outputs(network, X, rows=4096):
     return bool(np.isfinite(out).all())
 
 
+def usable_weights(problem, rows=4096):
+    """Whether the eval-mode network gives finite outputs and a finite loss on the first rows.
+
+    Weights whose outputs are finite but whose loss overflows (outputs near the
+    float maximum under a squared error) are no model to keep.
+
+    Parameters
+    ----------
+    problem : Problem
+    rows : int, default=4096
+
+    Returns
+    -------
+    usable : bool
+    """
+    if not finite_outputs(problem.network, problem.X, rows):
+        return False
+    weight = None if problem.sample_weight is None else problem.sample_weight[:rows]
+    with np.errstate(all="ignore"):
+        out = problem.network.forward(problem.X[:rows])
+        value = float(problem.loss(out, problem.y[:rows], weight))
+    problem.network.clear_cache()
+    return math.isfinite(value)
+
+
 @dataclass
 class Run:
     """What a solver shares with its hooks during one fit.
@@ -568,12 +593,12 @@ class MinibatchSolver:
             run.log.drop_last(n)
         epoch = len(run.log.loss_curve) + 1
         self._last.restore(network, self.optimizer, self.rng)
-        if self._previous is not None and not finite_outputs(network, run.problem.X):
+        if self._previous is not None and not usable_weights(run.problem):
             # this epoch's starting weights overflow already: one epoch back
             self._previous.restore(network, self.optimizer, self.rng)
             run.log.drop_last(n)
             epoch -= 1
-        if not finite_outputs(network, run.problem.X):
+        if not usable_weights(run.problem):
             raise ValueError(
                 f"Training diverged (loss is {loss}) and no earlier weights give finite "
                 "outputs: Solver produced non-finite parameter weights. The input data may "

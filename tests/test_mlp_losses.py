@@ -141,7 +141,7 @@ def test_each_loss_fits_its_statistic(params, statistic):
     X, y = _location_problem(np.random.default_rng(2))
     est = _fit_quietly(
         _reg(**params, hidden_layer_sizes=(2,), alpha=0.0, max_iter=1000, tol=0.0,
-             n_iter_no_change=1000, learning_rate_init=0.02),
+             n_iter_no_change=1000, learning_rate_init=0.01),
         X, y,
     )
     prediction = est.predict(X[:1])[0]
@@ -155,10 +155,13 @@ def test_huber_is_robust_to_outliers_where_squared_error_is_not():
     X = np.ones((500, 1))
     y = rng.normal(0.0, 0.5, 500)
     y[:25] = 100.0  # 5% gross outliers pull the mean to about 5
+    # full batches and no early stop: the fits converge (within 0.001 for random_state
+    # 0-5), where minibatches that share out the outliers differently leave the
+    # squared error's last iterate anywhere within about 0.4 of the mean
     fits = {
         loss: _fit_quietly(
-            _reg(loss=loss, hidden_layer_sizes=(2,), alpha=0.0, max_iter=400,
-                 learning_rate_init=0.05),
+            _reg(loss=loss, hidden_layer_sizes=(2,), alpha=0.0, max_iter=400, batch_size=500,
+                 tol=0.0, n_iter_no_change=1000, learning_rate_init=0.05),
             X, y,
         ).predict(X[:1])[0]
         for loss in ("squared_error", "huber")

@@ -238,8 +238,9 @@ def _early_svm(**params):
 
 
 def _early_mlp(**params):
+    # random_state=2: a seed whose validation scores tie at their best before the end
     return MLPClassifier(**{**EARLY, "hidden_layer_sizes": (16,), "learning_rate_init": 0.02,
-                            **params})
+                            "random_state": 2, **params})
 
 
 @pytest.mark.parametrize("factory", [_early_svm, _early_mlp], ids=["LinearSVM", "MLPClassifier"])

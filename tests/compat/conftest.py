@@ -65,11 +65,6 @@ MARKS = {
         "test_n_iter_no_change": private("reads the private _no_improvement_count"),
         "test_n_iter_no_change_inf": private("reads the private _no_improvement_count"),
         # (b) pending features of issue 13
-        "test_lbfgs_regression_maxfun": differs(
-            "with activation='identity' our lbfgs converges (scipy status 0, relative reduction "
-            "of f) after 9 iterations / 10 evaluations, so max_fun=10 gives no "
-            "ConvergenceWarning; scikit-learn's run needs more"
-        ),
         "test_preserve_feature_names": [
             case(differs("MLPClassifier refuses a y with a single class (nothing to learn)"),
                  Estimator=MLPClassifier),
