@@ -27,7 +27,9 @@ import os
 import re
 import secrets
 import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -85,6 +87,9 @@ def _record_classes():
 class _Encoder:
     """Turns a value into JSON-able data; arrays go into ``self.arrays``."""
 
+    #: The dtype kinds of the arrays stored as ``.npy`` members.
+    ARRAY_KINDS = "biufcUSMm"
+
     def __init__(self):
         self.arrays = []
         # generators by identity: two dropout layers drawing from one stream
@@ -94,7 +99,7 @@ class _Encoder:
     def array(self, a):
         if a.dtype.hasobject:
             return self._object_array(a)
-        if a.dtype.kind not in "biufcUSMm":
+        if a.dtype.kind not in self.ARRAY_KINDS:
             raise TypeError(f"arrays of dtype {a.dtype} are not supported")
         self.arrays.append(np.ascontiguousarray(a))
         return {"kind": "array", "index": len(self.arrays) - 1}
@@ -172,12 +177,9 @@ class _Decoder:
         if kind == "dict":
             return {self.value(k): self.value(x) for k, x in d["items"]}
         if kind == "scalar":
-            dtype = np.dtype(_plain_dtype(d["dtype"]))
-            if dtype.kind not in "biufU":
-                raise ValueError(f"numpy scalars of dtype {dtype} are not allowed")
-            return dtype.type(d["value"])
+            return _scalar(_plain_dtype(d["dtype"], "biufU"), d["value"])
         if kind == "dtype":
-            return np.dtype(_plain_dtype(d["str"]))
+            return _plain_dtype(d["str"])
         if kind == "object_array":
             return self.object_array(d)
         if kind == "generator":
@@ -188,7 +190,10 @@ class _Decoder:
         if kind == "random_state":
             state = self.value(d["state"])
             rs = np.random.RandomState()
-            rs.set_state(state)
+            try:
+                rs.set_state(state)
+            except (OverflowError, TypeError, KeyError) as exc:  # numbers out of range
+                raise ValueError(f"the random_state is out of range or malformed ({exc})") from None
             return rs
         if kind == "module":
             return module_from_state(d["module"], self)
@@ -216,9 +221,15 @@ class _Decoder:
         items = [self.value(x) for x in d["items"]]
         if any(not isinstance(v, (str, bool, int, float)) for v in items):
             raise ValueError("object arrays may hold only str, int, float or bool")
+        shape = d["shape"]
+        if not isinstance(shape, list) or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in shape
+        ) or np.prod(shape, dtype=object) != len(items):
+            raise ValueError(f"object array shape {str(shape)[:80]} does not fit its "
+                             f"{len(items)} items")
         out = np.empty(len(items), dtype=object)
         out[:] = items
-        return out.reshape([int(n) for n in d["shape"]])
+        return out.reshape(shape)
 
     def bit_generator(self, state):
         state = self.value(state)
@@ -226,14 +237,47 @@ class _Decoder:
         if name not in _BIT_GENERATORS:
             raise ValueError(f"unknown bit generator {name!r}; allowed: {_BIT_GENERATORS}")
         bitgen = getattr(np.random, name)()
-        bitgen.state = state
+        try:
+            bitgen.state = state
+        except (OverflowError, TypeError, KeyError) as exc:  # numbers out of range
+            raise ValueError(f"the state of bit generator {name} is out of range or "
+                             f"malformed ({exc})") from None
         return bitgen
 
 
-def _plain_dtype(text):
-    if not isinstance(text, str) or "O" in text or "V" in text or "[" in text:
-        raise ValueError(f"dtype {text!r} is not allowed")
-    return text
+def _plain_dtype(text, kinds="biufcUSMm"):
+    """The dtype ``text`` resolves to, in native byte order, if it is a plain one of ``kinds``.
+
+    Checked by what numpy makes of it, not by its spelling: ``"object"`` is
+    ``"|O"``, ``"i4,f8"`` a structured (void) dtype, ``"(2,)f8"`` a subarray.
+    """
+    if not isinstance(text, str) or len(text) > 16:
+        raise ValueError(f"dtype {str(text)[:40]!r} is not allowed")
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        raise ValueError(f"dtype {text!r} is not allowed (numpy does not read it)") from None
+    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"dtype {text!r} is not allowed (it is {dtype})")
+    # a file saved on a machine of the other byte order: its native is ours
+    return dtype.newbyteorder("=") if dtype.byteorder in "<>" else dtype
+
+
+def _scalar(dtype, value):
+    """``dtype.type(value)`` if ``dtype`` holds ``value`` (a number or str), else ValueError."""
+    kind = dtype.kind
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "b" and not isinstance(value, bool) or kind in "iu" and not (
+        number and isinstance(value, int)
+    ) or kind == "f" and not number or kind == "U" and not isinstance(value, str):
+        raise ValueError(f"scalar {str(value)[:40]!r} is not a {dtype} value")
+    if kind in "iu" and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max or (
+        kind == "f" and abs(value) != float("inf") and abs(value) > float(np.finfo(dtype).max)
+    ):
+        raise ValueError(f"scalar {str(value)[:40]} is out of range for {dtype}")
+    if kind == "U" and dtype.itemsize and len(value) > dtype.itemsize // 4:
+        raise ValueError(f"scalar {value[:40]!r} is longer than {dtype} holds")
+    return dtype.type(value)
 
 
 # -- engine objects ------------------------------------------------------------------
@@ -341,10 +385,25 @@ def module_from_state(state, decoder):
     Returns
     -------
     module : sknumpynet.nn.Module
+
+    Raises
+    ------
+    ValueError
+        If the state names a type outside the whitelist, or declares sizes
+        that its arrays do not have (checked for the whole tree before any
+        module is built, so a declared size costs no memory).
     """
+    _, out_width = _check_module_tree(state, decoder)
+    if out_width is not None and not out_width[1]:
+        raise ValueError(f"the network's output width {out_width[0]} is not that of any "
+                         "of its arrays")
+    return _build_module(state, decoder)
+
+
+def _module_args(state, decoder):
+    """The class of a module state and its constructor arguments, decoded."""
     name = state.get("type")
     cls = _allowed_class(name, _MODULES, "module")
-    children = [module_from_state(c, decoder) for c in state["children"]]
     allowed = set(_constructor_names(cls, skip=("modules",)))
     args = {}
     for arg, value in state["args"].items():
@@ -353,6 +412,101 @@ def module_from_state(state, decoder):
         if arg == "init" or value is None:
             continue
         args[arg] = value if arg == "bias" else decoder.value(value)
+    return cls, args
+
+
+def _size(args, name, owner):
+    value = args.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner} {name} {str(value)[:40]} is not a positive integer")
+    return value
+
+
+def _sizes(args, name, owner):
+    values = args.get(name)
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{owner} {name} is not a list")
+    return [_size({name: v}, name, owner) for v in values]
+
+
+def _declared_shapes(name, args):
+    """The shapes of the parameters and of the buffers that module ``name`` built
+    from ``args`` allocates, computed without building it."""
+    if name == "Linear":
+        n_in, n_out = _size(args, "in_features", name), _size(args, "out_features", name)
+        return [(n_in, n_out)] + ([(n_out,)] if args.get("bias", True) else []), []
+    if name in ("BatchNorm1d", "Scale"):
+        n = _size(args, "num_features", name)
+        return ([(n,), (n,)], [(n,), (n,)]) if name == "BatchNorm1d" else ([(n,)], [])
+    if name == "Embedding":
+        return [(_size(args, "num_embeddings", name), _size(args, "embedding_dim", name))], []
+    if name == "CategoricalEmbedding":
+        cards = _sizes(args, "cardinalities", name)
+        dims = _sizes(args, "embedding_dims", name)
+        if len(cards) != len(dims):
+            raise ValueError(f"{name} has {len(cards)} cardinalities but {len(dims)} "
+                             "embedding_dims")
+        return list(zip(cards, dims)), []
+    return [], []  # the activations, Dropout, Identity and Sequential own no arrays
+
+
+def _check_declared(owner, shapes, encoded, decoder, what):
+    if not isinstance(encoded, list) or len(encoded) != len(shapes):
+        raise ValueError(f"{owner} has {len(shapes)} {what}s, the file lists "
+                         f"{len(encoded) if isinstance(encoded, list) else encoded!r}")
+    for shape, enc in zip(shapes, encoded):
+        array = decoder.value(enc)
+        if not isinstance(array, np.ndarray) or array.shape != shape:
+            raise ValueError(f"{owner} declares a {what} of shape {shape}, the file's array "
+                             f"has shape {getattr(array, 'shape', type(array).__name__)}")
+
+
+def _check_module_tree(state, decoder):
+    """Check the declared sizes of a module tree against its arrays, building nothing.
+
+    Returns the tree's input and output widths, each None (it passes its input
+    through) or ``(width, backed)``: ``backed`` when the width is that of
+    one of its arrays. A width no array backs (a CategoricalEmbedding's) must
+    meet a backed one further on, so that every size is bounded by the file.
+    """
+    cls, args = _module_args(state, decoder)
+    name = cls.__name__
+    params, buffers = _declared_shapes(name, args)
+    _check_declared(name, params, state["parameters"], decoder, "parameter")
+    _check_declared(name, buffers, state["buffers"], decoder, "buffer")
+    if not isinstance(state["children"], list) or (state["children"] and name != "Sequential"):
+        raise ValueError(f"{name} cannot have children")
+    if name == "Linear":
+        return (params[0][0], True), (params[0][1], True)
+    if name in ("BatchNorm1d", "Scale"):
+        return (params[0][0], True), (params[0][0], True)
+    if name == "Embedding":
+        return None, (params[0][1], True)
+    if name == "CategoricalEmbedding":
+        n_features, columns = _size(args, "n_features", name), args.get("columns")
+        if not isinstance(columns, (list, tuple)) or len(columns) != len(params):
+            raise ValueError(f"{name} needs one column per embedding")
+        width = n_features - len(columns) + sum(d for _, d in params)
+        return (n_features, False), (width, False)
+    if name != "Sequential":
+        return None, None
+    first, current = None, None
+    for child in state["children"]:
+        child_in, child_out = _check_module_tree(child, decoder)
+        if child_in is not None:
+            if current is not None and current[0] != child_in[0]:
+                raise ValueError(f"a {child['type']} of input width {child_in[0]} follows a "
+                                 f"layer of output width {current[0]}")
+            first = first or child_in
+        current = child_out or current
+    return first, current
+
+
+def _build_module(state, decoder):
+    cls, args = _module_args(state, decoder)
+    name = cls.__name__
+    children = [_build_module(c, decoder) for c in state["children"]]
+    allowed = set(_constructor_names(cls, skip=("modules",)))
     if "in_features" in allowed:  # a Linear's initial weights are overwritten below
         args.setdefault("rng", np.random.default_rng(0))
     module = cls(*children, **args)
@@ -534,10 +688,19 @@ def _decode_estimator(meta, arrays):
         if not isinstance(owner, nn.Module):
             raise ValueError(f"optimizer {attr!r} refers to no network ({value['over']!r})")
         fitted[attr] = load_optimizer_state(value["optimizer"], owner.parameters(), decoder)
+    _check_format_version(name, fitted.get("_format_version"))
     # through __setstate__, as unpickling: the estimator's own checks and
     # upgrades of older fitted layouts (its _format_version) apply here too
     estimator.__setstate__({**vars(estimator), **fitted})
     return estimator
+
+
+def _check_format_version(name, version):
+    from ._base import FORMAT_VERSION
+
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise _FileError(f"the {name} was saved in its format {version} by a newer sknumpynet; "
+                         f"this version reads format {FORMAT_VERSION}. Upgrade sknumpynet")
 
 
 # -- the file ----------------------------------------------------------------------------
@@ -675,65 +838,183 @@ def load(path):
     Raises
     ------
     ValueError
-        If the file is not a sknumpynet model file (a pickle, say), was
-        modified or damaged (a checksum differs), holds object arrays or
-        unexpected members, names types outside the whitelist, or was written
-        in a newer format.
+        Whatever is wrong with the file, in a message that names the file and
+        says whether it is damaged (cut short, a flipped bit: a CRC or a
+        checksum differs, the zip's headers disagree), not a sknumpynet model
+        file (a pickle, another program's zip), or inconsistent in a way
+        :func:`save` never writes (crafted, possibly hostile: overlapping
+        members, sizes its arrays do not have, numbers out of range, object
+        or structured dtypes, classes that do not match the network's
+        outputs); or written in a newer format. Everything is checked against
+        the file's own size and declarations before anything larger is
+        allocated; see :doc:`/reliability`.
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
         data = f.read()
-    if not zipfile.is_zipfile(_io.BytesIO(data)):
-        hint = " (it looks like a pickle, which this function never loads)" if data[:1] in (
-            b"\x80", b"(", b"]", b"}") else ""
-        raise ValueError(f"{path} is not a sknumpynet model file{hint}.")
     try:
         members = _read_members(data)
         meta = _check_metadata(members)
         arrays = _read_arrays(members)
         return _decode_estimator(meta, arrays)
+    except _FileError as exc:
+        raise ValueError(f"Cannot load {path}: {exc}.") from None
     except ValueError as exc:
-        raise ValueError(f"Cannot load {path}: {exc}") from None
-    except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise ValueError(f"Cannot load {path}: malformed model file ({exc!r}).") from None
+        raise ValueError(f"Cannot load {path}: {exc} ({_NOT_OURS}).") from None
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            OverflowError) as exc:
+        raise ValueError(f"Cannot load {path}: malformed model file ({exc!r}; "
+                         f"{_NOT_OURS}).") from None
+
+
+class _FileError(ValueError):
+    """A refusal whose message says already what is wrong with the file."""
+
+
+_NOT_OURS = (
+    "the file is intact, its checksums match, but sknumpynet.save does not write this: "
+    "another program or version wrote it, or it was crafted and may be hostile"
+)
+
+
+def _damaged(detail):
+    return _FileError(f"the file is damaged: {detail}; restore it from a copy or save the "
+                      "model again")
+
+
+def _hostile(detail):
+    return _FileError(f"{detail}: sknumpynet.save never writes this; the file was crafted, "
+                      "possibly to be hostile (to exhaust memory), and is refused before "
+                      "its members are read")
+
+
+def _not_a_model_file(detail):
+    return _FileError(f"the file is not a sknumpynet model file ({detail})")
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
+
+
+def _open_archive(data):
+    """The archive's members in file order, and where its central directory starts."""
+    if not zipfile.is_zipfile(_io.BytesIO(data)):
+        if data[:4] == b"PK\x03\x04":
+            raise _damaged("it is cut short, or its end is overwritten (what remains is not a "
+                           "sknumpynet model file that can be read)")
+        pickle = data[:1] in (b"\x80", b"(", b"]", b"}")
+        raise _not_a_model_file("it looks like a pickle, which this function never loads"
+                                if pickle else "not a zip archive")
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+            infos, start_dir = archive.infolist(), archive.start_dir
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, struct.error, ValueError,
+            OverflowError) as exc:
+        raise _damaged(f"its zip directory cannot be read ({exc})") from None
+    if not start_dir <= len(data):
+        raise _damaged("its zip directory lies beyond the end of the file")
+    # zipfile reads entries until the directory's size is used up: a damaged length
+    # field hides the entries after it, which only the end record's count shows
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    (entries,) = struct.unpack_from("<H", data, end + 10)
+    if entries not in (0xFFFF, len(infos)):
+        raise _damaged(f"its zip directory lists {entries} members but holds {len(infos)}")
+    return infos, start_dir
+
+
+def _member_span(data, info, start_dir):
+    """Where ``info``'s local header starts and its data start and end, checked.
+
+    The local header repeats the central directory's entry: a flipped bit
+    makes them disagree (damage); a file whose headers agree but whose members
+    overlap or run past the central directory was made so (hostile).
+    """
+    name, start = info.orig_filename, info.header_offset
+    if not 0 <= start <= start_dir - _LOCAL_HEADER.size:
+        raise _damaged(f"the zip directory puts member {name!r} outside the file")
+    (magic, version, _, flags, method, _, _, crc, compressed, size, name_len,
+     extra_len) = _LOCAL_HEADER.unpack_from(data, start)
+    begin = start + _LOCAL_HEADER.size
+    local_name = data[begin:begin + name_len].decode(
+        "utf-8" if flags & 0x800 else "cp437", errors="replace")
+    # the CRC and sizes may come after the data, or the sizes in a zip64 extra field
+    # (numpy.savez); save writes neither
+    descriptor = flags & 0x08 or compressed == size == 0xFFFFFFFF
+    if magic != b"PK\x03\x04" or (local_name, version, flags, method) != (
+        name, info.extract_version, info.flag_bits, info.compress_type
+    ) or not descriptor and (crc, compressed, size) != (
+        info.CRC, info.compress_size, info.file_size
+    ):
+        raise _damaged(f"the local header of member {name!r} does not match the zip directory")
+    data_start = begin + name_len + extra_len
+    data_end = data_start + info.compress_size
+    # save writes the same extra field in both headers; other programs may not, which
+    # is harmless unless the member's data then runs into another's
+    same_extra = extra_len == len(info.extra)
+    if data_end > start_dir:
+        raise _hostile(f"member {name!r} declares {info.compress_size} bytes, which run "
+                       "beyond the end of the members") if same_extra else _damaged(
+            f"the local header of member {name!r} puts its data beyond the end of the members")
+    return start, data_end, data_start, same_extra
 
 
 def _read_members(data):
-    members = {}
-    with zipfile.ZipFile(_io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            if name not in (_META, _CHECKSUMS) and not _ARRAY_NAME.fullmatch(name):
-                raise ValueError(f"unexpected archive member {name!r}")
-            if name in members:
-                raise ValueError(f"duplicate archive member {name!r}")
-            if info.compress_type != zipfile.ZIP_STORED:
-                raise ValueError(f"archive member {name!r} is compressed")
-            members[name] = archive.read(info)
-    for required in (_META, _CHECKSUMS):
-        if required not in members:
-            raise ValueError(f"the archive has no {required}")
+    """The members' contents, every size and offset checked before any is read."""
+    infos, start_dir = _open_archive(data)
+    spans = sorted(((*_member_span(data, info, start_dir), info) for info in infos),
+                   key=lambda span: span[:3])
+    for (_, end, _, same, info), (start, _, _, same_after, after) in zip(spans, spans[1:]):
+        if start < end:
+            names = f"members {info.orig_filename!r} and {after.orig_filename!r}"
+            raise _hostile(f"{names} overlap (a zip bomb)") if same and same_after else _damaged(
+                f"{names} overlap, their local headers do not match the zip directory")
+    names = [info.orig_filename for info in infos]
+    if _META not in names:
+        raise _not_a_model_file(f"a zip archive without {_META}, holding "
+                                f"{', '.join(map(repr, names[:5]))}")
+    members, total = {}, 0
+    for _, end, begin, _, info in spans:
+        name = info.orig_filename
+        if name not in (_META, _CHECKSUMS) and not _ARRAY_NAME.fullmatch(name):
+            raise ValueError(f"unexpected archive member {name!r}")
+        if name in members:
+            raise _hostile(f"archive member {name!r} is there twice")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _not_a_model_file(f"archive member {name!r} is compressed")
+        if info.file_size != info.compress_size:
+            raise _hostile(f"stored member {name!r} declares {info.file_size} bytes in "
+                           f"{info.compress_size}")
+        if info.flag_bits & 0x01:
+            raise _not_a_model_file(f"archive member {name!r} is encrypted")
+        total += end - begin
+        if total > len(data):  # cannot happen after the checks above; a last guard
+            raise _hostile("the members hold more bytes than the file")
+        members[name] = data[begin:end]
+        if zlib.crc32(members[name]) != info.CRC:
+            raise _damaged(f"member {name!r} fails its CRC")
+    if _CHECKSUMS not in members:
+        raise ValueError(f"the archive has no {_CHECKSUMS}")
     checksums = json.loads(members.pop(_CHECKSUMS))
     if not isinstance(checksums, dict) or set(checksums) != set(members):
         raise ValueError("the checksums do not list exactly the archive's members")
     for name, content in members.items():
         if hashlib.sha256(content).hexdigest() != checksums[name]:
-            raise ValueError(f"checksum mismatch for {name!r}: the file was modified or damaged")
+            raise _FileError(f"checksum mismatch for {name!r}: the file was modified after it "
+                             "was saved, or damaged")
     return members
 
 
 def _check_metadata(members):
     meta = json.loads(members[_META])
     if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
-        raise ValueError("not a sknumpynet model file")
+        raise _not_a_model_file(f"its {_META} does not say it is one")
     version = meta.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise ValueError(f"invalid format version {version!r}")
     if version > FILE_FORMAT_VERSION:
-        raise ValueError(
+        raise _FileError(
             f"the file is in format {version}, written by sknumpynet "
-            f"{meta.get('sknumpynet_version')}; this version reads format "
-            f"{FILE_FORMAT_VERSION} and older. Upgrade sknumpynet."
+            f"{str(meta.get('sknumpynet_version'))[:40]}; this version reads format "
+            f"{FILE_FORMAT_VERSION} and older. Upgrade sknumpynet"
         )
     return meta
 
@@ -765,15 +1046,19 @@ def _read_npy(name, data):
         raise ValueError(f"{name} is not a valid .npy array ({exc})") from None
     if dtype.hasobject:
         raise ValueError(f"{name} cannot be read without pickle (it holds Python objects)")
+    _plain_dtype(dtype.str, _Encoder.ARRAY_KINDS)  # refuses structured and subarray dtypes
     size = 1
     for n in shape:
         size *= int(n)
     if size * dtype.itemsize > len(data) - fp.tell():
         raise ValueError(f"{name} declares shape {shape}, more data than it holds")
     try:
-        return np.load(_io.BytesIO(data), allow_pickle=False)
+        array = np.load(_io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
         raise ValueError(f"{name} cannot be read without pickle ({exc})") from None
+    if not array.dtype.isnative:  # saved on a machine of the other byte order
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
 
 
 def trusted_types():
