@@ -47,7 +47,8 @@ from ._training import (
 )
 
 __all__ = [
-    "FORMAT_VERSION", "BaseNetwork", "FittedModel", "NetworkTransformerMixin", "ValidationData",
+    "FORMAT_VERSION", "BaseNetwork", "FittedModel", "HiddenLayersMixin", "NetworkTransformerMixin",
+    "ValidationData",
 ]
 
 #: Version of the pickled layout of fitted estimators; bumped on incompatible change.
@@ -677,6 +678,56 @@ class NetworkTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin)
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class HiddenLayersMixin(NetworkTransformerMixin):
+    """``hidden_layer_sizes`` and ``embedding_layer``: the hidden blocks ``transform`` reads.
+
+    The network is ``Sequential(*prefix, *hidden_blocks, output)``; subclasses
+    with modules before the first hidden block say how many in ``_n_prefix``.
+    """
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _n_prefix(self):
+        return 0
+
+    def _embedding_widths(self):
+        """Widths of the layers ``transform`` returns; ValueError for a bad ``embedding_layer``."""
+        sizes = self._hidden_sizes()
+        if not sizes:
+            raise ValueError("transform needs at least one hidden layer.")
+        if self.embedding_layer == "all":
+            return sizes
+        idx = self.embedding_layer
+        if not -len(sizes) <= idx < len(sizes):
+            raise ValueError(
+                f"embedding_layer={idx} is out of range for {len(sizes)} hidden layers."
+            )
+        return [sizes[idx]]
+
+    @property
+    def _n_features_out(self):
+        # AttributeError, not ValueError: dir(), hasattr and skl2onnx's option
+        # lookup read properties and expect it for what is not available
+        try:
+            return sum(self._embedding_widths())
+        except ValueError as exc:
+            raise AttributeError(str(exc)) from exc
+
+    def _hidden_embeddings(self, X):
+        """The activations of the ``embedding_layer`` hidden block(s) for checked ``X``."""
+        self._embedding_widths()  # validates hidden_layer_sizes and embedding_layer
+        prefix = self._n_prefix()
+        n_hidden = len(self.network_) - 1 - prefix
+        if self.embedding_layer == "all":
+            return np.hstack([self._forward(X, stop=prefix + i + 1) for i in range(n_hidden)])
+        return self._forward(X, stop=prefix + self.embedding_layer % n_hidden + 1)
 
 
 def _is_small_ready_array(estimator, X):

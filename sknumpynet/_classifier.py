@@ -7,13 +7,17 @@ import this module; neither imports the other.
 import numbers
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from . import nn
+
 __all__ = [
     "NetworkClassifierMixin",
+    "NetworkLabelsMixin",
     "check_label_types",
     "class_sample_weight",
     "class_weight_vector",
@@ -45,6 +49,78 @@ class NetworkClassifierMixin(ClassifierMixin):
         """Refuse a first ``partial_fit`` on 1-D labels without ``classes``."""
         if "network_" not in self.__dict__ and classes is None and np.ndim(y) == 1:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+
+
+
+class NetworkLabelsMixin:
+    """``predict``, ``predict_proba`` and ``predict_log_proba`` from the network's scores.
+
+    For classifiers whose fitted ``_label_kind`` is "multiclass" (one score per
+    class, softmax), "binary" (one logistic score) or "multilabel" (one
+    logistic score per label).
+    """
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            As ``fit`` takes it.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1, in the order of ``classes_``; for multilabel targets,
+            the independent probability of each label.
+        """
+        X = self._check_input(X)
+        scores = self._forward(X)
+        if self._label_kind == "multiclass":
+            return nn.softmax(scores)
+        p = expit(scores)
+        if self._label_kind == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, as scikit-learn defines it.
+
+        ``log(predict_proba(X))``: where a probability rounds to 0 its log is
+        ``-inf``, exactly as scikit-learn's MLP (and its estimator checks) expect.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            As ``fit`` takes it.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            As ``fit`` takes it.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``, or a 0/1 indicator matrix for multilabel.
+        """
+        X = self._check_input(X)
+        scores = self._forward(X)
+        if self._label_kind == "multilabel":
+            return (scores > 0).astype(int)
+        if self._label_kind == "binary":
+            return self.classes_[(scores[:, 0] > 0).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
 
 
 def encode_class_labels(y, classes, fitted_classes, owner, same_classes=False):

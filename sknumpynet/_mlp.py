@@ -4,7 +4,6 @@ import numbers
 import os
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import RegressorMixin
 from sklearn.metrics import accuracy_score, d2_pinball_score, r2_score
 from sklearn.utils.metaestimators import available_if
@@ -12,8 +11,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from . import nn
-from ._base import BaseNetwork, NetworkTransformerMixin
-from ._classifier import NetworkClassifierMixin, encode_class_labels
+from ._base import BaseNetwork, HiddenLayersMixin
+from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, StrOptions
 from ._runtime import check_is_fitted_network
 
@@ -153,7 +152,7 @@ def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm
         )
 
 
-class BaseMLP(NetworkTransformerMixin, BaseNetwork):
+class BaseMLP(HiddenLayersMixin, BaseNetwork):
     """The network, penalty and embeddings shared by both MLPs."""
 
     _shape_param_names = ("hidden_layer_sizes", "activation", "batch_norm", "dropout")
@@ -236,13 +235,6 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
         self.n_threads = n_threads
 
     # -- network ----------------------------------------------------------------
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-        return [int(s) for s in sizes]
 
     def _build_network(self, n_features, n_outputs, dtype, rng):
         sizes = self._hidden_sizes()
@@ -330,23 +322,6 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
 
     # -- embeddings ---------------------------------------------------------------
 
-    def _embedding_widths(self):
-        sizes = self._hidden_sizes()
-        if not sizes:
-            raise ValueError("transform needs at least one hidden layer.")
-        if self.embedding_layer == "all":
-            return sizes
-        idx = self.embedding_layer
-        if not -len(sizes) <= idx < len(sizes):
-            raise ValueError(
-                f"embedding_layer={idx} is out of range for {len(sizes)} hidden layers."
-            )
-        return [sizes[idx]]
-
-    @property
-    def _n_features_out(self):
-        return sum(self._embedding_widths())
-
     def transform(self, X):
         """Hidden-layer embeddings of ``X``, in evaluation mode.
 
@@ -364,16 +339,7 @@ class BaseMLP(NetworkTransformerMixin, BaseNetwork):
             ``n_features_out`` is the width of the chosen layer, or the sum of
             all widths for ``"all"``.
         """
-        X = self._check_input(X)
-        n_hidden = len(self.network_) - 1
-        if n_hidden == 0:
-            raise ValueError("transform needs at least one hidden layer.")
-        self._embedding_widths()  # validates embedding_layer
-        if self.embedding_layer == "all":
-            parts = [self._forward(X, stop=i + 1) for i in range(n_hidden)]
-            return np.hstack(parts)
-        index = self.embedding_layer % n_hidden
-        return self._forward(X, stop=index + 1)
+        return self._hidden_embeddings(self._check_input(X))
 
 
 
@@ -406,7 +372,7 @@ def _layer_linears(network):
     return [block[0] if isinstance(block, nn.Sequential) else block for block in network]
 
 
-class MLPClassifier(NetworkClassifierMixin, BaseMLP):
+class MLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier with dropout, batch norm and embeddings.
 
     A feed-forward network of ``Linear -> [BatchNorm1d] -> activation ->
@@ -702,65 +668,6 @@ class MLPClassifier(NetworkClassifierMixin, BaseMLP):
         else:
             predicted = (scores > 0).astype(y_encoded.dtype)
         return accuracy_score(y_encoded, predicted, sample_weight=sample_weight)
-
-    def predict_proba(self, X):
-        """Probability estimates.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1, in the order of ``classes_``; for multilabel targets,
-            the independent probability of each label.
-        """
-        X = self._check_input(X)
-        scores = self._forward(X)
-        if self._label_kind == "multiclass":
-            return nn.softmax(scores)
-        p = expit(scores)
-        if self._label_kind == "binary":
-            return np.hstack([1.0 - p, p])
-        return p
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, as scikit-learn defines it.
-
-        ``log(predict_proba(X))``: where a probability rounds to 0 its log is
-        ``-inf``, exactly as scikit-learn's MLP (and its estimator checks) expect.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Labels from ``classes_``, or a 0/1 indicator matrix for multilabel.
-        """
-        X = self._check_input(X)
-        scores = self._forward(X)
-        if self._label_kind == "multilabel":
-            return (scores > 0).astype(int)
-        if self._label_kind == "binary":
-            return self.classes_[(scores[:, 0] > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

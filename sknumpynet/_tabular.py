@@ -17,14 +17,13 @@ import math
 import numbers
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
-from ._base import BaseNetwork, NetworkTransformerMixin
-from ._classifier import NetworkClassifierMixin, encode_class_labels
+from ._base import BaseNetwork, HiddenLayersMixin
+from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, Options, StrOptions
 from ._tabular_data import fit_column_plan, table_columns
 
@@ -36,7 +35,7 @@ _ACTIVATIONS = {
 _SCHEDULES = ("coslog4", "flat_cos", "constant")
 
 
-class BaseTabularMLP(NetworkTransformerMixin, BaseNetwork):
+class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
     """Preprocessing, network and optimizer shared by both tabular estimators."""
 
     # The recipe's optimizer and its best-epoch rule: not parameters here, but
@@ -202,13 +201,6 @@ class BaseTabularMLP(NetworkTransformerMixin, BaseNetwork):
 
     # -- the network --------------------------------------------------------------
 
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-        return [int(s) for s in sizes]
-
     def _build_network(self, n_features, n_outputs, dtype, rng):
         plan = self._fitting_plan
         prefix = []
@@ -302,21 +294,11 @@ class BaseTabularMLP(NetworkTransformerMixin, BaseNetwork):
     # -- embeddings -----------------------------------------------------------------
 
     def _embedding_widths(self):
-        sizes = self._hidden_sizes()
-        if self.embedding_layer == "all":
-            return sizes
         if self.embedding_layer == "input":
+            if "network_" not in self.__dict__:
+                raise ValueError("embedding_layer='input' has a width once fitted.")
             return [self.network_[self._n_prefix() - 1].num_features]
-        idx = self.embedding_layer
-        if not -len(sizes) <= idx < len(sizes):
-            raise AttributeError(
-                f"embedding_layer={idx} is out of range for {len(sizes)} hidden layers."
-            )
-        return [sizes[idx]]
-
-    @property
-    def _n_features_out(self):
-        return sum(self._embedding_widths())
+        return super()._embedding_widths()
 
     def transform(self, X):
         """Embeddings of ``X``: hidden-layer activations, or the encoded input.
@@ -335,13 +317,10 @@ class BaseTabularMLP(NetworkTransformerMixin, BaseNetwork):
             replaced by its learned embedding, before the scale layer.
         """
         X = self._check_input(X)
-        self._embedding_widths()  # validates embedding_layer
-        prefix, n_hidden = self._n_prefix(), len(self.network_) - 1 - self._n_prefix()
         if self.embedding_layer == "input":
+            prefix = self._n_prefix()
             return self._forward(X, stop=prefix - 1) if prefix > 1 else X
-        if self.embedding_layer == "all":
-            return np.hstack([self._forward(X, stop=prefix + i + 1) for i in range(n_hidden)])
-        return self._forward(X, stop=prefix + self.embedding_layer % n_hidden + 1)
+        return self._hidden_embeddings(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -475,7 +454,7 @@ _COMMON_ATTRIBUTES = """
 """
 
 
-class TabularMLPClassifier(NetworkClassifierMixin, BaseTabularMLP):
+class TabularMLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseTabularMLP):
     __doc__ = f"""Neural-network classifier for tables, with a tuned default recipe.
 
     Takes a DataFrame (numeric, text, categorical and boolean columns, missing
@@ -611,54 +590,6 @@ class TabularMLPClassifier(NetworkClassifierMixin, BaseTabularMLP):
         else:
             correct = (scores[:, 0] > 0) == (y_encoded[:, 0] > 0.5)
         return float(np.average(correct, weights=sample_weight))
-
-    def predict_proba(self, X):
-        """Probability of each class.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1, in the order of ``classes_``.
-        """
-        scores = self._forward(self._check_input(X))
-        if self._label_kind == "multiclass":
-            return nn.softmax(scores)
-        p = expit(scores)
-        return np.hstack([1.0 - p, p])
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        scores = self._forward(self._check_input(X))
-        if self._label_kind == "binary":
-            return self.classes_[(scores[:, 0] > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
 
 
 class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):

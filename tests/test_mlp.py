@@ -840,3 +840,16 @@ def test_coefs_and_intercepts_are_assignable_and_shape_checked(small_digits):
         assert_array_equal(a, b)
     clf.partial_fit(X, y)  # the optimizer still steps the same arrays
     assert not np.array_equal(before[0], clf.coefs_[0])
+
+
+@pytest.mark.parametrize("params", [{"hidden_layer_sizes": ()}, {"embedding_layer": 5}])
+def test_introspection_of_a_model_without_that_embedding_layer(params):
+    import inspect
+
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
+    for clf in (MLPClassifier(**params), MLPClassifier(max_iter=2, **params).fit(X, y)):
+        assert not hasattr(clf, "_n_features_out")  # AttributeError, not ValueError
+        assert "predict" in dir(clf)
+        inspect.getmembers(clf)
+        with pytest.raises(ValueError, match="hidden layer"):
+            clf.transform(X) if hasattr(clf, "network_") else clf._embedding_widths()
