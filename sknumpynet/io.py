@@ -692,6 +692,7 @@ def _decode_estimator(meta, arrays):
     # through __setstate__, as unpickling: the estimator's own checks and
     # upgrades of older fitted layouts (its _format_version) apply here too
     estimator.__setstate__({**vars(estimator), **fitted})
+    _check_outputs(vars(estimator))
     return estimator
 
 
@@ -701,6 +702,60 @@ def _check_format_version(name, version):
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise _FileError(f"the {name} was saved in its format {version} by a newer sknumpynet; "
                          f"this version reads format {FORMAT_VERSION}. Upgrade sknumpynet")
+
+
+def _output_width(module):
+    """The number of columns ``module`` outputs, or None if it keeps its input's."""
+    if isinstance(module, nn.Sequential):
+        return next((w for w in map(_output_width, reversed(list(module))) if w is not None),
+                    None)
+    for attr in ("out_features", "n_features_out", "num_features", "embedding_dim"):
+        if isinstance(getattr(module, attr, None), int):
+            return getattr(module, attr)
+    return None
+
+
+def _check_outputs(state):
+    """The estimator's own invariants: its classes, quantiles and targets against the
+    width of its network's output."""
+    network = state.get("network_")
+    if not isinstance(network, nn.Module):
+        raise ValueError("the estimator's network_ is not a network")
+    width = _output_width(network)
+    n_outputs = state.get("n_outputs_")
+    if n_outputs is not None and n_outputs != width:
+        raise ValueError(f"n_outputs_ is {n_outputs!r} but the network has {width} outputs")
+    if "classes_" in state:
+        _check_classes(state["classes_"], state.get("_label_kind"), width)
+    for attr in ("quantiles_", "y_mean_", "y_scale_"):
+        value = state.get(attr)
+        if value is not None and np.shape(value) != (width,):
+            raise ValueError(f"{attr} has shape {np.shape(value)} but the network has "
+                             f"{width} outputs")
+
+
+def _check_classes(classes, label_kind, width):
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
+        raise ValueError(f"classes_ must be a 1-D array of at least 2 classes, the file has "
+                         f"{str(classes)[:80]}")
+    try:
+        unique = np.unique(classes)
+    except TypeError:  # labels of types that do not compare
+        unique = classes[:0]
+    if len(unique) != len(classes) or not (unique == classes).all():
+        raise ValueError(f"classes_ {str(classes)[:80]} are not sorted and distinct")
+    n_classes = len(classes)
+    if label_kind == "binary":
+        expected = (1,) if n_classes == 2 else ()
+    elif label_kind in ("multiclass", "multilabel"):
+        expected = (n_classes,)
+    elif label_kind is None:  # LinearSVM: one score column for two classes, or one per class
+        expected = (1, 2) if n_classes == 2 else (n_classes,)
+    else:
+        raise ValueError(f"unknown _label_kind {label_kind!r}")
+    if width not in expected:
+        raise ValueError(f"{n_classes} classes_ ({label_kind or 'labels'}) do not match the "
+                         f"network's {width} outputs")
 
 
 # -- the file ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 import sknumpynet
-from sknumpynet import LinearSVM, MLPClassifier
+from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -375,3 +375,45 @@ def test_a_model_saved_on_a_big_endian_machine_loads(est, dtype, tmp_path):
     assert loaded.classes_.dtype.isnative
     loaded.partial_fit(X, np.array(["a", "b", "c"])[y])
 
+
+# -- 7: the estimator's own invariants ------------------------------------------------------------
+
+
+def _object_array(items):
+    return {"kind": "object_array", "shape": [len(items)], "items": items}
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda m: m["fitted"].update(classes_=_object_array(["a", "b"])), "classes"),
+    (lambda m: m["fitted"].update(classes_=_object_array(["a", "b", "c", "d"])), "classes"),
+    (lambda m: m["fitted"].update(classes_=_object_array(["a", "a", "b"])), "classes"),
+    (lambda m: m["fitted"].update(n_outputs_=5), "n_outputs_"),
+    (lambda m: m["fitted"].update(_label_kind="binary"), "classes"),
+], ids=["too-few-classes", "too-many-classes", "duplicate-classes", "n-outputs", "binary"])
+def test_classes_that_disagree_with_the_network_are_refused(fitted, edit, match):
+    path, _, _ = fitted
+    _edit_meta(path, edit)
+    _refused(path, match)
+
+
+def test_regressor_quantiles_that_disagree_with_the_network_are_refused(tmp_path):
+    X, _ = _data()
+    est = MLPRegressor("quantile", quantile=[0.1, 0.5, 0.9], hidden_layer_sizes=(4,),
+                       max_iter=2, random_state=0).fit(X, X[:, 0])
+    path = tmp_path / "model.skn"
+    sknumpynet.save(est, path)
+    _edit_meta(path, lambda m: m["fitted"].update(
+        quantiles_={"kind": "list", "items": [0.1, 0.9]}))
+    _refused(path, "quantiles_")
+
+
+@pytest.mark.parametrize("n_classes, multi_class", [(2, "ovr"), (2, "crammer_singer"), (3, "ovr")])
+def test_linear_svm_classes_against_its_outputs(tmp_path, n_classes, multi_class):
+    X, y = _data(n_classes)
+    est = LinearSVM(multi_class=multi_class, max_iter=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.skn"
+    sknumpynet.save(est, path)
+    np.testing.assert_array_equal(sknumpynet.load(path).decision_function(X),
+                                  est.decision_function(X))
+    _edit_meta(path, lambda m: m["fitted"].update(classes_=_object_array(list(range(5)))))
+    _refused(path, "classes")
