@@ -230,3 +230,12 @@ def test_callbacks_see_every_epoch_and_a_model_that_predicts_raw_tables():
     proba = [f.predict_proba(X) for f in recorder.fitted]  # each epoch's model, raw table
     assert all(p.shape == (len(X), 2) for p in proba)
     assert not np.array_equal(proba[0], proba[-1])  # as of its epoch, not the final model
+
+
+def test_a_fit_that_ends_at_a_zero_rate_saves_and_loads(tmp_path):
+    # coslog4's first rate is 0: one step of one epoch leaves Adam at lr 0
+    X, score = _table(n=60)
+    reg = TabularMLPRegressor(max_iter=1, hidden_layer_sizes=(8,), random_state=0).fit(X, score)
+    assert reg._optimizer.lr == 0.0
+    save(reg, tmp_path / "m.skn")
+    np.testing.assert_array_equal(load(tmp_path / "m.skn").predict(X), reg.predict(X))

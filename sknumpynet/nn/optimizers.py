@@ -52,7 +52,9 @@ class Optimizer:
     params : list of Parameter
         The parameters to update; they must share one dtype.
     lr : float
-        Learning rate, positive. May be changed between steps (schedules do).
+        Learning rate, non-negative (0 takes no step: per-step schedules such
+        as :class:`~sknumpynet.nn.CosLogLR` start there). May be changed
+        between steps (schedules do).
 
     Attributes
     ----------
@@ -82,7 +84,7 @@ class Optimizer:
 
     def __init__(self, params, lr):
         self.params = list(params)
-        self.lr = _check_number(lr, "lr", 0.0, low_open=True)
+        self.lr = _check_number(lr, "lr", 0.0)
         self.t = 0
         self._state = {}
         self._pack()
