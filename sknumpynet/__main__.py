@@ -244,6 +244,10 @@ def main(argv=None):
     except ImportError as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"{PROG} {args.command}: error: out of memory; try smaller --hidden or "
+              "--max-samples", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -29,6 +29,7 @@ calls :func:`run_demo`, which reads as its steps: :func:`load_dataset`,
 
 import importlib.util
 import json
+import math
 import os
 import sys
 import time
@@ -47,23 +48,36 @@ __all__ = [
 DATASETS = {
     "digits": {
         "title": "digits (scikit-learn, 8x8)",
+        "n_samples": (1797, None),
+        "n_features": 64,
         "epochs": 30,
         "hidden": (128, 64),
         "max_samples": None,
     },
     "fashion-mnist": {
         "title": "Fashion-MNIST (28x28)",
+        "n_samples": (60_000, 10_000),
+        "n_features": 784,
         "epochs": 15,
         "hidden": (256, 128),
         "max_samples": 20_000,
     },
     "mnist": {
         "title": "MNIST (28x28)",
+        "n_samples": (60_000, 10_000),
+        "n_features": 784,
         "epochs": 15,
         "hidden": (256, 128),
         "max_samples": 20_000,
     },
 }
+
+#: Classes of every demo data set.
+N_CLASSES = 10
+#: The share of the training samples both MLPs hold out for early stopping.
+VALIDATION_FRACTION = 0.1
+#: The share of digits (which has no fixed split) kept for testing.
+DIGITS_TEST_FRACTION = 0.25
 
 #: Most test samples shown in the 2-D maps (t-SNE grows fast with their number).
 MAP_SAMPLES = 1000
@@ -193,7 +207,7 @@ def load_dataset(name, *, data_home=None, max_samples=None, seed=0):
         digits = load_digits()
         X, y = _subsample(digits.data, digits.target, max_samples, rng)
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, stratify=y, random_state=seed
+            X, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=seed
         )
         return {
             "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
@@ -434,6 +448,75 @@ def _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads)
     }
 
 
+def split_sizes(dataset, max_samples):
+    """The samples the demo trains on, validates on (early stopping) and tests on.
+
+    As :func:`load_dataset` and scikit-learn's ``train_test_split`` count them
+    (a fractional test size rounds up), without loading anything.
+
+    Parameters
+    ----------
+    dataset : {"digits", "fashion-mnist", "mnist"}
+    max_samples : int or None
+
+    Returns
+    -------
+    sizes : dict
+        ``train`` (after the validation samples are held out), ``validation``
+        and ``test``.
+    """
+    n_train, n_test = DATASETS[dataset]["n_samples"]
+    if n_test is None:  # digits: at most max_samples, then split 75 / 25
+        n_all = n_train if max_samples is None else min(max_samples, n_train)
+        n_test = math.ceil(DIGITS_TEST_FRACTION * n_all)
+        n_train = n_all - n_test
+    elif max_samples is not None:
+        n_train, n_test = min(max_samples, n_train), min(max_samples, n_test)
+    n_validation = math.ceil(VALIDATION_FRACTION * n_train)
+    return {"train": n_train - n_validation, "validation": n_validation, "test": n_test}
+
+
+def _sizes_fit(sizes):
+    return min(sizes.values()) >= N_CLASSES
+
+
+def check_settings(settings):
+    """Refuse, before any work, sizes the demo cannot train with.
+
+    Parameters
+    ----------
+    settings : dict
+        As made by :func:`run_demo`: ``dataset``, ``max_samples`` and
+        ``hidden_layer_sizes``.
+
+    Raises
+    ------
+    DemoError
+        If ``max_samples`` leaves a split (training, early-stopping validation
+        or test) with fewer samples than classes, or the hidden layers need
+        more memory than the machine has; the message names the option.
+    """
+    from ._mlp import check_network_memory
+
+    dataset, max_samples = settings["dataset"], settings["max_samples"]
+    sizes = split_sizes(dataset, max_samples)
+    if not _sizes_fit(sizes):
+        smallest = next(n for n in range(N_CLASSES, 10**6)
+                        if _sizes_fit(split_sizes(dataset, n)))
+        raise DemoError(
+            f"--max-samples {max_samples} is too small for {dataset}: it leaves "
+            f"{sizes['train']} training, {sizes['validation']} validation and "
+            f"{sizes['test']} test samples, and each needs at least one per class "
+            f"({N_CLASSES}); use --max-samples {smallest} or more"
+        )
+    try:
+        check_network_memory(DATASETS[dataset]["n_features"],
+                             settings["hidden_layer_sizes"], N_CLASSES, np.float32,
+                             "adam", False)
+    except ValueError as exc:
+        raise DemoError(f"--hidden: {_first_line(exc)}") from None
+
+
 def _plan(settings, max_value, progress):
     """(model group, library, estimator name, estimator); a Pipeline takes raw pixels."""
     from sklearn.neural_network import MLPClassifier as SkMLPClassifier
@@ -443,7 +526,8 @@ def _plan(settings, max_value, progress):
 
     hidden, seed = tuple(settings["hidden_layer_sizes"]), settings["seed"]
     verbose = 2 if progress else 0
-    common = {"max_iter": settings["epochs"], "random_state": seed, "early_stopping": True}
+    common = {"max_iter": settings["epochs"], "random_state": seed, "early_stopping": True,
+              "validation_fraction": VALIDATION_FRACTION}
     ours = {"n_threads": settings["n_threads"], "verbose": verbose}
     mlp = MLPClassifier(hidden_layer_sizes=hidden, **ours, **common)
     svm_cls = linear_svm_class()
@@ -689,7 +773,29 @@ def _prepare(dataset, out):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DemoError(f"cannot create the output folder {out}: {_first_line(exc)}") from exc
+    _check_writable(out)
     return out
+
+
+#: The files the demo writes into its output folder.
+OUTPUT_NAMES = ("learning_curves.png", "predictions.png", "confusion_matrix.png",
+                "embeddings.png", "model.skn", "linear_svm.skn", "results.json")
+
+
+def _check_writable(out):
+    """Write and remove a probe file, so a read-only folder fails before training."""
+    import tempfile
+
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".sknumpynet-probe-", dir=out)
+        os.close(handle)
+        os.remove(probe)
+    except OSError as exc:
+        raise DemoError(f"cannot write to the output folder {out}: {_first_line(exc)}") from None
+    for name in OUTPUT_NAMES:
+        path = out / name
+        if path.exists() and not os.access(path, os.W_OK):
+            raise DemoError(f"cannot overwrite {path}: the file is read-only")
 
 
 def run_demo(
@@ -744,8 +850,11 @@ def run_demo(
     DemoError
         If the data cannot be loaded or the output folder cannot be written.
     """
-    out = _prepare(dataset, out)
+    if dataset not in DATASETS:
+        raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
     settings = _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads)
+    check_settings(settings)
+    out = _prepare(dataset, out)
     data = load_dataset(dataset, data_home=data_home, max_samples=settings["max_samples"],
                         seed=seed)
     y_train, y_test = data["y_train"], data["y_test"]

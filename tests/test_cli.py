@@ -279,3 +279,82 @@ def test_demo_command_end_to_end(tmp_path):
         assert (out / name).is_file(), name
     for name in FIGURES:
         png_size(out / name)
+
+
+def _one_line_failure(args, capsys):
+    """Run ``main(args)``; return its stderr line after checking status 1 and no traceback."""
+    status = main(args)
+    captured = capsys.readouterr()
+    assert status == 1, captured
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert lines[0].startswith("sknumpynet demo: error: ")
+    assert "Training" not in captured.out  # refused before any work
+    return lines[0]
+
+
+@pytest.mark.parametrize("n", [20, 50, 100, 121])
+def test_demo_refuses_too_few_samples_before_any_work(n, tmp_path, capsys):
+    # issue 21 item 16: from the parser's minimum up to 121 the early-stopping
+    # (or the test) split had fewer samples than classes, a traceback mid-run
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "out"
+    line = _one_line_failure(["demo", "--max-samples", str(n), "--out", str(out)], capsys)
+    assert f"--max-samples {n} is too small for digits" in line
+    assert "use --max-samples 122 or more" in line
+    assert not out.exists()
+
+
+def test_demo_smallest_max_samples_it_suggests_runs(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sknumpynet._demo import run_demo, split_sizes
+
+    assert min(split_sizes("digits", 122).values()) >= 10
+    assert split_sizes("mnist", 91) == {"train": 81, "validation": 10, "test": 91}
+    result = run_demo("digits", epochs=1, max_samples=122, out=tmp_path, map_method="pca",
+                      progress=False, stream=None)
+    assert all(row["accuracy"] is not None for row in result.rows)
+
+
+def test_demo_refuses_huge_hidden_layers_in_one_line(tmp_path, capsys):
+    # issue 21 item 17: the memory check's ValueError escaped as a traceback
+    pytest.importorskip("matplotlib")
+    line = _one_line_failure(["demo", "--hidden", "99999999999999999999",
+                              "--out", str(tmp_path / "out")], capsys)
+    assert line.startswith("sknumpynet demo: error: --hidden: hidden_layer_sizes=")
+    assert "use smaller hidden layers" in line
+
+
+@pytest.fixture
+def read_only_folder(tmp_path, monkeypatch):
+    """An existing folder nothing can be written into (root ignores modes: patched)."""
+    import builtins
+    import io
+    import os
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        def refuse(opener):
+            def open_(file, *args, **kwargs):
+                if isinstance(file, (str, os.PathLike)) and str(os.fspath(file)).startswith(
+                        str(folder)):
+                    raise PermissionError(13, "Permission denied", os.fspath(file))
+                return opener(file, *args, **kwargs)
+            return open_
+
+        for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+            monkeypatch.setattr(module, name, refuse(getattr(module, name)))
+    yield folder
+    folder.chmod(0o755)
+
+
+def test_demo_checks_the_output_folder_before_training(read_only_folder, capsys):
+    # issue 21 item 18: a read-only --out trained every model, then a
+    # PermissionError traceback
+    pytest.importorskip("matplotlib")
+    line = _one_line_failure(["demo", "--out", str(read_only_folder), "--map", "pca"], capsys)
+    assert f"cannot write to the output folder {read_only_folder}" in line
+    assert "Permission denied" in line
+    assert list(read_only_folder.iterdir()) == []
