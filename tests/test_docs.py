@@ -196,9 +196,54 @@ def python_blocks(page):
     return blocks
 
 
+#: A printed claim: ``print(...)  # about 0.976`` (or ``# 0.237``) at a line's end.
+CLAIM = re.compile(r"\bprint\(.*#\s*(?:about\s+)?(-?[0-9][0-9,]*(?:\.[0-9]+)?)\s*$")
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?")
+
+
+def claim_tolerance(claimed):
+    """±0.01 for scores and accuracies (numbers up to 1), else ±5% of the claim."""
+    return 0.01 if abs(claimed) <= 1 else 0.05 * abs(claimed)
+
+
+def printed_claims(code):
+    """{line number: claimed number} of the ``print`` lines that say what they print."""
+    claims = {}
+    for number, line in enumerate(code.splitlines(), start=1):
+        match = CLAIM.search(line)
+        if match:
+            claims[number] = float(match.group(1).replace(",", ""))
+    return claims
+
+
+def check_claims(code, printed, name):
+    """Each claimed number against the first number its ``print`` line printed."""
+    for line, claimed in printed_claims(code).items():
+        assert line in printed, f"{name} line {line} claims {claimed} but printed nothing"
+        found = NUMBER.search(printed[line])
+        assert found, f"{name} line {line} claims {claimed}, printed {printed[line]!r}"
+        value = float(found.group())
+        assert abs(value - claimed) <= claim_tolerance(claimed), (
+            f"{name} line {line} says about {claimed}, the code prints {value} "
+            f"(tolerance {claim_tolerance(claimed):g})"
+        )
+
+
 def run_quietly(code, name):
-    """Run ``code`` in a fresh namespace; fail on any warning it raises."""
-    namespace = {}
+    """Run ``code`` in a fresh namespace; fail on any warning it raises or a printed
+    number that is not what a ``# about X`` comment on its line says."""
+    printed = {}
+
+    def record(*args, sep=" ", end="\n", **kwargs):
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != name:
+            frame = frame.f_back
+        text = sep.join(str(a) for a in args)
+        if frame is not None:
+            printed.setdefault(frame.f_lineno, text)
+        print(text, end=end, **kwargs)
+
+    namespace = {"print": record}
     # one BLAS thread: as fast for these small fits, and not many times slower
     # when the machine running the tests is busy
     with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
@@ -206,10 +251,31 @@ def run_quietly(code, name):
         exec(compile(code, name, "exec"), namespace)
     shown = [f"{w.category.__name__}: {w.message}" for w in caught]
     assert not shown, f"{name} printed {len(shown)} warnings, the first: {shown[0]}"
+    check_claims(code, printed, name)
     return namespace
 
 
-@pytest.mark.parametrize("page", ["quickstart.rst", "engine.rst", "reliability.rst"])
+def test_run_quietly_fails_on_a_claim_the_code_does_not_print():
+    run_quietly("x = 0.9755\nprint(round(x, 3))  # about 0.976\n", "snippet")
+    with pytest.raises(AssertionError, match="says about 0.98, the code prints 0.962"):
+        run_quietly("print(0.962)  # about 0.98\n", "snippet")
+    with pytest.raises(AssertionError, match="printed nothing"):
+        run_quietly("if False:\n    print(1)  # 0.5\n", "snippet")
+    assert printed_claims("print(a)  # about 22\nprint(b)\nprint(c)  # 1,500\n") == {
+        1: 22.0, 3: 1500.0}
+
+
+#: The pages whose Python blocks the tests run (README.md runs on its own).
+RUN_PAGES = ["quickstart.rst", "engine.rst", "reliability.rst"]
+
+
+def test_every_printed_claim_is_on_a_page_the_tests_run():
+    for page in sorted(DOCS.glob("*.rst")):
+        if printed_claims("\n".join(python_blocks(page.name))):
+            assert page.name in RUN_PAGES, f"{page.name} claims numbers no test checks"
+
+
+@pytest.mark.parametrize("page", RUN_PAGES)
 def test_code_in_the_guide_runs_without_warnings(page, tmp_path, monkeypatch):
     """The guide's Python blocks run in order, in one namespace, as a reader would."""
     monkeypatch.chdir(tmp_path)  # the quick start saves a model file
@@ -242,3 +308,36 @@ def test_install_lines_are_from_a_clone():
                  *(REPO_ROOT / "sknumpynet").glob("*.py")]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"pip install \S*sknumpynet\[", text), path
+
+
+def _bench(path):
+    import json
+
+    return json.loads((REPO_ROOT / path).read_text())
+
+
+def test_readme_performance_numbers_are_the_benchmarks():
+    """Each timing the README prints is the one in the benchmark JSON it names."""
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    expected = []
+    inference = _bench("benchmarks/results/inference.json")["results"]
+    ours, theirs, onnx = (inference[k]["single_row"]["median_us"]
+                          for k in ("sknumpynet", "scikit-learn", "sknumpynet ONNX (onnxruntime)"))
+    expected += [f"takes {ours:.0f} us against scikit-learn's {theirs:.0f} us",
+                 f"{onnx:.0f} us through the ONNX export"]
+    sparse = {m["model"]: m for m in _bench("benchmarks/results/sparse.json")["models"]}
+    svm, svc = sparse["LinearSVM()"], sparse["LinearSVC()"]
+    expected.append(f"fits in {svm['seconds']:.2f} s against `LinearSVC`'s "
+                    f"{svc['seconds']:.2f} s, {svm['speedup_vs_reference']:.1f}x faster")
+    fashion = _bench("docs/benchmarks/bench_linear_svm.json")["results"]
+    expected.append(f"in {fashion[0]['fit_seconds']:.1f} s instead of "
+                    f"{fashion[1]['fit_seconds']:.0f} s")
+    expected.append(f"({fashion[0]['test_accuracy']:.2f} against "
+                    f"{fashion[1]['test_accuracy']:.2f})")
+    for row in _bench("benchmarks/results/mlp.json")["results"]:
+        expected.append(f"| {row['median_epoch_seconds']:.3f} |")
+        expected.append(f"| {row['mean_test_accuracy']:.4f} | {row['predict_rows_per_s']:,.0f} |")
+    for text in expected:
+        assert text in readme, f"README.md should say {text!r} (from the benchmark JSON)"
+    # the test suite's time is measured nowhere the tests can read: no number
+    assert not re.search(r"suite takes about [0-9]", readme)
