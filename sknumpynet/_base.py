@@ -188,6 +188,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     }
 
     _shape_param_names = ()
+    #: Whether a validation score tying the best keeps the later epoch's weights.
+    _later_best_ties = False
 
     # -- hooks for subclasses -------------------------------------------------
 
@@ -344,6 +346,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         )
         if optimizer is None:  # a warm start begins new moments, as scikit-learn's
             optimizer = self._make_optimizer(network.parameters())
+        elif not optimizer._is_packed():
+            # the copied parameters go into flat buffers now, not at the first
+            # step: then the copy's per-parameter arrays are gone before the
+            # solver snapshots the model
+            optimizer._pack()
         return FittedModel(
             network, optimizer, rng, self._log.resumed(), self.network_dtype_,
             data.n_outputs, data.target_attrs, shape_params,
@@ -506,7 +513,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             best = model.log.best_validation_score if early_stopping else model.log.best_loss
             hooks.append(Stopping(self.n_iter_no_change, self.tol, monitor, schedule, best))
             if early_stopping and self.restore_best_weights:
-                hooks.append(BestWeights(model.log.best_validation_score))
+                hooks.append(BestWeights(model.log.best_validation_score,
+                                         later_ties=self._later_best_ties))
         hooks.append(Progress(self.verbose, type(self).__name__))
         if getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx"):
             X, y, sample_weight = data.raw

@@ -14,6 +14,7 @@ import sys
 import warnings
 
 from .nn import Plateau
+from .nn.optimizers import copy_into
 
 __all__ = [
     "BestWeights",
@@ -98,23 +99,34 @@ class Stopping(EpochHook):
 class BestWeights(EpochHook):
     """Keeps a copy of the weights of the best validation epoch and ends the fit with them.
 
-    A tie keeps the earlier epoch. Only the network is restored: the optimizer
-    keeps the state of the last epoch, as a warm start would continue.
+    Only the network is restored: the optimizer keeps the state of the last
+    epoch, as a warm start would continue.
 
     Parameters
     ----------
     best_score : float, default=-inf
         The best validation score of earlier fits: only a better epoch is kept.
+    later_ties : bool, default=False
+        A tie keeps the earlier epoch (scikit-learn's MLP), or with True the
+        later one: RealMLP's rule, for schedules whose late epochs, at a low
+        rate, are the settled ones (a small held-out set ties often).
     """
 
-    def __init__(self, best_score=-math.inf):
+    def __init__(self, best_score=-math.inf, later_ties=False):
         self.best_score, self.best_epoch, self.arrays = best_score, None, None
+        self.later_ties = later_ties
 
     def on_epoch_end(self, run, record):
         score = record["validation_score"]
-        if score is not None and score > self.best_score:
+        better = score is not None and (
+            score >= self.best_score if self.later_ties else score > self.best_score
+        )
+        if better:
             self.best_score, self.best_epoch = score, record["epoch"]
-            self.arrays = [a.copy() for a in run.problem.network.state_arrays()]
+            arrays = run.problem.network.state_arrays()
+            old = self.arrays or [None] * len(arrays)
+            # into the arrays of the epoch it replaces: one copy, never two
+            self.arrays = [copy_into(a, out) for a, out in zip(arrays, old)]
         return None
 
     def on_fit_end(self, run, outcome):

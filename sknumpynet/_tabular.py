@@ -43,6 +43,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
     solver = "adam"
     shuffle = True
     restore_best_weights = True
+    _later_best_ties = True  # RealMLP keeps the last of equally good epochs
 
     _shape_param_names = (
         "hidden_layer_sizes", "activation", "dropout", "parametrization",

@@ -308,3 +308,23 @@ def test_progress_bar_on_a_terminal_stays_on_screen_after_the_fit(capsys, monkey
     final = err.split("\r")[-1]
     assert final.startswith("Net") and "3/3" in final and "loss=0.3333" in final
     assert final.endswith("\n")
+
+
+def test_best_weights_keeps_the_earlier_or_later_of_tied_epochs():
+    from types import SimpleNamespace
+
+    from sknumpynet import nn
+    from sknumpynet._epoch_hooks import BestWeights
+
+    layer = nn.Linear(2, 1, rng=np.random.default_rng(0))
+    run = SimpleNamespace(problem=SimpleNamespace(network=layer),
+                          log=SimpleNamespace(loss_curve=[1.0, 1.0, 1.0]))
+    kept = {}
+    for later in (False, True):
+        hook = BestWeights(later_ties=later)
+        for epoch, score in enumerate([0.5, 0.9, 0.9], start=1):
+            layer.weight.value[...] = epoch
+            hook.on_epoch_end(run, {"validation_score": score, "epoch": epoch})
+        hook.on_fit_end(run, None)
+        kept[later] = (hook.best_epoch, float(layer.weight.value[0, 0]))
+    assert kept == {False: (2, 2.0), True: (3, 3.0)}
