@@ -26,6 +26,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from .nn import BatchNorm1d, Dropout, pack_parameters
+from .nn.optimizers import copy_into
 
 __all__ = [
     "Interrupted",
@@ -416,9 +417,14 @@ class _Snapshot:
     ``partial_fit`` continues as if the epochs after the snapshot never ran.
     """
 
-    def __init__(self, network, optimizer, rng):
-        self.arrays = [a.copy() for a in network.state_arrays()]
-        self.optimizer = optimizer.snapshot() if optimizer is not None else None
+    def __init__(self, network, optimizer, rng, reuse=None):
+        """``reuse``: a snapshot no longer needed, whose arrays this one overwrites."""
+        arrays = network.state_arrays()
+        old = reuse.arrays if reuse is not None else [None] * len(arrays)
+        self.arrays = [copy_into(a, out) for a, out in zip(arrays, old)]
+        self.optimizer = None if optimizer is None else optimizer.snapshot(
+            reuse=None if reuse is None else reuse.optimizer
+        )
         self.rng = copy.deepcopy(rng.bit_generator.state)
 
     def restore(self, network, optimizer, rng):
@@ -558,8 +564,10 @@ class MinibatchSolver:
         for _ in range(self.max_epochs):
             for hook in self.hooks:
                 hook.on_epoch_begin(run)
-            self._previous, self._last = (
-                self._last, _Snapshot(problem.network, self.optimizer, self.rng)
+            # two snapshots, not three: the new one overwrites the arrays of the
+            # one it replaces (the start of the epoch before last)
+            self._previous, self._last = self._last, _Snapshot(
+                problem.network, self.optimizer, self.rng, reuse=self._previous
             )
             start = time.perf_counter()
             try:

@@ -94,12 +94,18 @@ class Optimizer:
         for name in self._state_names:  # kept when only the parameter arrays changed
             if name not in self._state or self._state[name].shape != self._w.shape:
                 self._state[name] = np.zeros_like(self._w)
-        arrays = {**self._state, **{n: np.empty_like(self._w) for n in self._scratch_names}}
+        spans = _even_spans(0, self._w.size, self.block_size)
+        # the blocks are updated one after another: one block's worth of each
+        # scratch array serves them all (not a copy of the parameters each)
+        longest = max((span.stop - span.start for span in spans), default=0)
+        scratch = {n: np.empty(longest, dtype=self._w.dtype) for n in self._scratch_names}
         self._blocks = [
             SimpleNamespace(
-                w=self._w[span], g=self._g[span], **{name: a[span] for name, a in arrays.items()}
+                w=self._w[span], g=self._g[span],
+                **{name: a[span] for name, a in self._state.items()},
+                **{name: a[: span.stop - span.start] for name, a in scratch.items()},
             )
-            for span in _even_spans(0, self._w.size, self.block_size)
+            for span in spans
         ]
         self._set_multipliers()
 
@@ -182,18 +188,29 @@ class Optimizer:
     def _update(self, block):
         raise NotImplementedError
 
-    def snapshot(self):
+    def snapshot(self, reuse=None):
         """A copy of everything a step changes: the step count, the rate and the state.
+
+        Before the first step the state is zero and recorded as None, not
+        copied (a fresh optimizer's snapshot costs no memory).
+
+        Parameters
+        ----------
+        reuse : dict, default=None
+            An earlier snapshot of this optimizer that is no longer needed: its
+            arrays are overwritten instead of new ones allocated.
 
         Returns
         -------
         snapshot : dict
             Pass it to :meth:`restore` to put this optimizer back as it was.
         """
-        return {
-            "t": self.t, "lr": self.lr,
-            "state": {name: array.copy() for name, array in self._state.items()},
+        old = {} if reuse is None else reuse["state"]
+        state = {
+            name: None if self.t == 0 and not array.any() else copy_into(array, old.get(name))
+            for name, array in self._state.items()
         }
+        return {"t": self.t, "lr": self.lr, "state": state}
 
     def restore(self, snapshot):
         """Put back the step count, rate and state of a :meth:`snapshot`, in place.
@@ -205,7 +222,10 @@ class Optimizer:
         """
         self.t, self.lr = snapshot["t"], snapshot["lr"]
         for name, array in snapshot["state"].items():
-            np.copyto(self._state[name], array)
+            if array is None:  # zero, see snapshot
+                self._state[name].fill(0)
+            else:
+                np.copyto(self._state[name], array)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -262,6 +282,14 @@ def _reorder(state, old_order, new_order):
         name: np.concatenate([array[slice(*offsets[id(p)])] for p in new_order])
         for name, array in state.items()
     }
+
+
+def copy_into(array, out=None):
+    """A copy of ``array``, written into ``out`` when it has the same shape and dtype."""
+    if out is None or out.shape != array.shape or out.dtype != array.dtype:
+        return array.copy()
+    np.copyto(out, array)
+    return out
 
 
 def _even_spans(lo, hi, size):
