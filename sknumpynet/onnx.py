@@ -31,6 +31,7 @@ targets an int64 0/1 matrix) and ``probabilities``; of the regressor:
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 try:
     from skl2onnx import update_registered_converter
@@ -180,17 +181,28 @@ def _emit_embeddings(scope, container, model, hidden, output):
 def _label_classes(scope, model):
     """Class labels as ONNX holds them: (numpy array, proto type)."""
     classes = np.asarray(get_label_classes(scope, model))
-    if classes.dtype.kind in "iub":
-        return classes.astype(np.int64), onnx_proto.TensorProto.INT64
-    if classes.dtype.kind == "f":
-        as_int = classes.astype(np.int64)
-        if not np.array_equal(as_int, classes):
-            raise RuntimeError(
-                "ONNX labels are int64 or strings: float class labels must be integral "
-                f"(got {classes.tolist()}); use option nocl=True for class indices."
-            )
-        return as_int, onnx_proto.TensorProto.INT64
+    if classes.dtype.kind in "iub" or classes.dtype.kind == "f":
+        return _int64_labels(classes), onnx_proto.TensorProto.INT64
     return np.array([str(c).encode("utf-8") for c in classes]), onnx_proto.TensorProto.STRING
+
+
+def _int64_labels(classes):
+    """Numeric class labels as int64, or a ValueError if one is not an int64 value."""
+    if classes.dtype.kind in "ib" or (classes.dtype.kind == "u" and classes.dtype.itemsize < 8):
+        return classes.astype(np.int64)
+    info = np.iinfo(np.int64)
+    # compared as Python numbers: uint64 above 2**63 - 1 would wrap to negative
+    # int64, a float of 1e30 to anything
+    bad = [c for c in classes.tolist() if c != int(c) or not info.min <= int(c) <= info.max]
+    if bad:
+        raise ValueError(
+            "ONNX labels are int64 or strings, and the class labels "
+            f"{bad[:5]}{' ...' if len(bad) > 5 else ''} are not int64 values "
+            f"(classes_ of dtype {classes.dtype}). Export with the option nocl=True "
+            "(labels are then the class indices; map them through classes_), or fit "
+            "with labels that int64 holds."
+        )
+    return classes.astype(np.int64)
 
 
 def _emit_labels(scope, container, model, index, output):
@@ -337,6 +349,7 @@ def _convert_linear_svm(scope, operator, container):
 
 
 def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    check_is_fitted(model)  # before skl2onnx asks an unfitted model for its classes
     options = scope.get_options(model, dict(zipmap=True, embeddings=False))
     operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
     operator.inputs = list(inputs)
@@ -356,6 +369,7 @@ def _parse_classifier(scope, model, inputs, custom_parsers=None):
 
 
 def _parse_regressor(scope, model, inputs, custom_parsers=None):
+    check_is_fitted(model)
     options = scope.get_options(model, dict(embeddings=False))
     operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
     operator.inputs = list(inputs)

@@ -63,6 +63,13 @@ def test_mlp_classifier_batch_norm_folded_and_dropout_identity():
     bn = est.network_[0][1]
     assert not np.allclose(bn.running_mean, 0) and not np.allclose(bn.running_var, 1)
     _check_classifier(pipe, X, _run(pipe, X, {"zipmap": False}))
+    # eps at its default (1e-5) moves the outputs by less than ATOL: a folding
+    # that dropped it passed. With a large eps the graph must follow it.
+    before = pipe.predict_proba(X)
+    for block in est.network_[:-1]:
+        block[1].eps = 0.5
+    assert np.abs(pipe.predict_proba(X) - before).max() > 100 * ATOL
+    _check_classifier(pipe, X, _run(pipe, X, {"zipmap": False}))
 
 
 @pytest.mark.parametrize("labels", ["int", "str", "bool", "float"])
@@ -224,3 +231,35 @@ def test_the_deploying_page_runs(tmp_path, monkeypatch):
     for i, block in enumerate(blocks):
         exec(compile(block, f"deploying.rst block {i}", "exec"), namespace)
     assert (tmp_path / "digits.skn").is_file() and (tmp_path / "digits.skops").is_file()
+
+
+# -- issue 21 items 12, 13 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier((4,), max_iter=5, random_state=0),
+                                       LinearSVM(max_iter=5, random_state=0)])
+def test_uint64_labels_beyond_int64_are_refused_not_wrapped(estimator):
+    """Hashed ids above 2**63 were exported as negative int64 labels, silently."""
+    X, y = _data(n_classes=2)
+    big = np.array([2**63 + 5, 2**64 - 1], dtype=np.uint64)[y]
+    estimator.fit(X, big)
+    for options in (None, {"zipmap": False}):
+        with pytest.raises(ValueError, match=r"not int64 values .*nocl=True"):
+            _run(make_pipeline(estimator), X, options)
+    out = _run(make_pipeline(estimator), X, {"zipmap": False, "nocl": True})
+    np.testing.assert_array_equal(estimator.classes_[out["label"]], estimator.predict(X))
+    small = np.array([3, 2**63 - 1], dtype=np.uint64)[y]  # int64 holds these: exported
+    out = _run(make_pipeline(estimator.fit(X, small)), X, {"zipmap": False})
+    np.testing.assert_array_equal(out["label"], estimator.predict(X).astype(np.int64))
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor(), LinearSVM(),
+                                       LinearSVM(probability=True)])
+def test_exporting_an_unfitted_model_is_not_fitted_error(estimator):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = _data()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        skl2onnx.to_onnx(estimator, X[:1])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        skl2onnx.to_onnx(make_pipeline(StandardScaler().fit(X), estimator), X[:1])
