@@ -85,9 +85,10 @@ def _layer_sizes(text):
 
 
 DEMO_DESCRIPTION = """\
-Train sknumpynet's MLPClassifier and LinearSVM (with a progress bar) and
-scikit-learn's MLPClassifier and LinearSVC on the same train/test split, print
-their test accuracy and fit time side by side, and write to --out:
+Train sknumpynet's MLPClassifier and LinearSVM (with a progress bar on a
+terminal) and scikit-learn's MLPClassifier and LinearSVC on the same
+train/test split (each linear SVM with its defaults), print their test accuracy
+and fit time side by side, saying which wins, and write to --out:
 
   learning_curves.png    training loss and validation accuracy per epoch
   predictions.png        32 random test images with predicted and true labels
@@ -96,8 +97,9 @@ their test accuracy and fit time side by side, and write to --out:
   confusion_matrix.png   the MLP's confusion matrix on the test set
   embeddings.png         t-SNE (or PCA) of raw pixels beside the MLP's
                          learned embeddings, coloured by class
-  model.joblib           the fitted MLP, a Pipeline that takes raw pixels
-  linear_svm.joblib      the fitted LinearSVM, likewise
+  model.skn              the fitted MLP (sknumpynet.save; load it with
+                         sknumpynet.load), for pixels scaled to [0, 1]
+  linear_svm.skn         the fitted LinearSVM, likewise
   results.json           the table, the settings and the machine's load
 
 The timing table says when the machine was busy (load average against its

@@ -1,9 +1,10 @@
 """The ``sknumpynet demo`` job: train, compare with scikit-learn, draw, save.
 
 :func:`run_demo` loads a data set, trains sknumpynet's :class:`MLPClassifier`
-and :class:`LinearSVM` (with a progress bar) and scikit-learn's
-``MLPClassifier`` and ``LinearSVC`` on the same split, prints a table of test
-accuracy and fit time, and writes to the output folder:
+and :class:`LinearSVM` (with a progress bar on a terminal) and scikit-learn's
+``MLPClassifier`` and ``LinearSVC`` on the same split, each linear SVM with its
+defaults, prints a table of test accuracy and fit time that says which library
+wins each row, and writes to the output folder:
 
 ``learning_curves.png``
     Training loss and validation accuracy per epoch.
@@ -15,9 +16,10 @@ accuracy and fit time, and writes to the output folder:
     The MLP's confusion matrix on the test set.
 ``embeddings.png``
     A t-SNE (or PCA) map of raw pixels beside one of the MLP's embeddings.
-``model.joblib``
-    The fitted MLP as a Pipeline that takes raw pixels (``linear_svm.joblib``
-    likewise for the LinearSVM).
+``model.skn``
+    The fitted MLP, written by :func:`sknumpynet.save` (load it with
+    :func:`sknumpynet.load`; it takes pixels scaled to [0, 1]);
+    ``linear_svm.skn`` likewise for the LinearSVM.
 ``results.json``
     The table and the settings, for scripts.
 
@@ -257,21 +259,12 @@ def _with_supported(estimator, **params):
     return estimator.set_params(**{k: v for k, v in params.items() if k in known})
 
 
-def _pixel_pipeline(estimator, max_value):
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    scaler = FunctionTransformer(scale_pixels, kw_args={"max_value": max_value})
-    return Pipeline([("scale", scaler), ("model", estimator)])
-
-
 def _warm_up(estimator, X, y):
     """Fit a clone once on a few rows so the timed fit pays no first-call costs."""
     from sklearn.base import clone
 
     small = clone(estimator)
-    _with_supported(small[-1] if hasattr(small, "steps") else small,
-                    max_iter=1, verbose=0, early_stopping=False)
+    _with_supported(small, max_iter=1, verbose=0, early_stopping=False)
     rows = np.concatenate([np.flatnonzero(y == c)[:3] for c in np.unique(y)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -344,7 +337,39 @@ def format_table(rows, *, title=None):
         for model in models
     )
     lines.append(f"({pairs})")
+    lines.extend(_verdicts(by_key, models))
     return "\n".join(lines)
+
+
+#: Why scikit-learn can win a row, by model group and column.
+_WHY = {
+    ("MLP", "accuracy"): "the two MLPs start from different random weights and batches, "
+                         "and early stopping keeps a different epoch; other --seed values "
+                         "show the spread",
+    ("MLP", "fit"): "on data this small each epoch's fixed costs weigh more than its "
+                    "arithmetic",
+    ("linear SVM", "accuracy"): "LinearSVC also penalises its intercept, LinearSVM does "
+                                "not, so their optima differ",
+    ("linear SVM", "fit"): "liblinear's coordinate descent, compiled, is quick on small "
+                           "dense data",
+}
+
+
+def _verdicts(by_key, models):
+    """One line per row and column scikit-learn wins, saying so and why."""
+    lines = []
+    for model in models:
+        ours = by_key.get((model, "sknumpynet"))
+        theirs = by_key.get((model, "scikit-learn"))
+        if not ours or not theirs or None in (ours.get("accuracy"), theirs.get("accuracy")):
+            continue
+        if theirs["accuracy"] > ours["accuracy"]:
+            lines.append(f"scikit-learn wins {model} on accuracy ({theirs['accuracy']:.4f} "
+                         f"against {ours['accuracy']:.4f}): {_WHY[(model, 'accuracy')]}.")
+        if theirs["fit_seconds"] < ours["fit_seconds"]:
+            lines.append(f"scikit-learn wins {model} on fit time ({theirs['fit_seconds']:.2f} s "
+                         f"against {ours['fit_seconds']:.2f} s): {_WHY[(model, 'fit')]}.")
+    return lines
 
 
 def _grid_indices(y_true, y_pred, n, rng):
@@ -431,8 +456,9 @@ def busy_note(load):
              f"{load['threads']} BLAS thread(s) per fit")
     if not load["busy"]:
         return f"Machine idle enough for these timings ({where})."
+    advice = "when it is idle" if load["threads"] <= 1 else "when it is idle, or with --n-threads 1"
     return (f"NOTE: the machine was busy while timing ({where}): the fit times measure "
-            "other processes too. Rerun when it is idle, or with --n-threads 1.")
+            f"other processes too. Rerun {advice}.")
 
 
 def _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads):
@@ -517,15 +543,36 @@ def check_settings(settings):
         raise DemoError(f"--hidden: {_first_line(exc)}") from None
 
 
-def _plan(settings, max_value, progress):
-    """(model group, library, estimator name, estimator); a Pipeline takes raw pixels."""
+def _verbosity(progress):
+    """2 (a progress bar) on a terminal with tqdm installed, else 0: no epoch lines in logs."""
+    from ._epoch_hooks import _is_terminal
+
+    if not progress or not _is_terminal(sys.stderr):
+        return 0
+    return 2 if importlib.util.find_spec("tqdm") is not None else 0
+
+
+def _full_batch(estimator, X):
+    """Whether ``estimator`` fits ``X`` with a full-batch solver (iterations, not epochs)."""
+    if type(estimator).__name__ == "LinearSVC":
+        return True
+    full_batch = getattr(estimator, "_full_batch", None)
+    return bool(full_batch is not None and full_batch(X, False))
+
+
+def _plan(settings, verbose):
+    """(model group, library, estimator name, estimator), each with its good defaults.
+
+    The MLPs share their architecture, epochs and early stopping; the linear
+    SVMs run their defaults, each its full-batch solver to the optimum where the
+    data is small enough.
+    """
     from sklearn.neural_network import MLPClassifier as SkMLPClassifier
     from sklearn.svm import LinearSVC
 
     from . import MLPClassifier
 
     hidden, seed = tuple(settings["hidden_layer_sizes"]), settings["seed"]
-    verbose = 2 if progress else 0
     common = {"max_iter": settings["epochs"], "random_state": seed, "early_stopping": True,
               "validation_fraction": VALIDATION_FRACTION}
     ours = {"n_threads": settings["n_threads"], "verbose": verbose}
@@ -533,44 +580,40 @@ def _plan(settings, max_value, progress):
     svm_cls = linear_svm_class()
     svm = None
     if svm_cls is not None:
-        # a step of 0.01 suits pixels in [0, 1]; the patience is the MLP's, so
-        # both learning curves run alike
-        svm = _with_supported(svm_cls(), C=1.0, learning_rate_init=0.01,
-                              n_iter_no_change=10, **ours, **common)
+        svm = _with_supported(svm_cls(), random_state=seed, **ours)
     return [
-        ("MLP", "sknumpynet", "MLPClassifier", _pixel_pipeline(mlp, max_value)),
+        ("MLP", "sknumpynet", "MLPClassifier", mlp),
         ("MLP", "scikit-learn", "MLPClassifier",
          SkMLPClassifier(hidden_layer_sizes=hidden, **common)),
-        ("linear SVM", "sknumpynet", "LinearSVM",
-         None if svm is None else _pixel_pipeline(svm, max_value)),
-        ("linear SVM", "scikit-learn", "LinearSVC", LinearSVC(C=1.0, random_state=seed)),
+        ("linear SVM", "sknumpynet", "LinearSVM", svm),
+        ("linear SVM", "scikit-learn", "LinearSVC", LinearSVC(random_state=seed)),
     ]
 
 
 def _train_one(row, estimator, data, scaled, settings, stream):
     """Warm up, time one fit, score it; fills ``row`` and returns the fitted model.
 
-    A pipeline scales the pixels itself; any other estimator gets ``scaled``,
-    the ``(X_train, X_test)`` pixels already scaled.
+    ``scaled`` holds ``(X_train, X_test)``, the pixels scaled to [0, 1].
     """
     from sklearn.metrics import accuracy_score
     from threadpoolctl import threadpool_limits
 
-    pipeline = hasattr(estimator, "steps")
-    X_fit, X_eval = (data["X_train"], data["X_test"]) if pipeline else scaled
+    X_fit, X_eval = scaled
     y_train = data["y_train"]
+    full_batch = _full_batch(estimator, X_fit)
     # the same BLAS thread cap for scikit-learn as for sknumpynet's n_threads
     with threadpool_limits(limits=settings["n_threads"], user_api="blas"):
         _warm_up(estimator, X_fit, y_train)
         what = f"{row['library']} {row['estimator']}"
-        if row["estimator"] != "LinearSVC":
+        if not full_batch:
             what += f" for up to {settings['epochs']} epochs"
+        elif row["library"] == "sknumpynet":
+            what += " (its default full-batch solver)"
         _say(stream, f"Training {what} ...")
         seconds = _timed_fit(estimator, X_fit, y_train)
         accuracy = float(accuracy_score(data["y_test"], estimator.predict(X_eval)))
-    fitted = estimator[-1] if pipeline else estimator
     row.update(accuracy=accuracy, fit_seconds=seconds,
-               epochs=None if row["estimator"] == "LinearSVC" else _epochs_run(fitted))
+               epochs=None if full_batch else _epochs_run(estimator))
     ran = "" if row["epochs"] is None else f"{row['epochs']} epochs in "
     _say(stream, f"  done: {ran}{seconds:.2f} s, test accuracy {accuracy:.4f}")
     return estimator
@@ -602,13 +645,13 @@ def train_models(data, settings, *, progress=True, stream=None):
     from sklearn.exceptions import ConvergenceWarning
 
     rows, fitted = [], {}
-    # scaled once for the estimators that are not pipelines (scikit-learn's)
+    # scaled once, for every model
     scaled = (scale_pixels(data["X_train"], data["max_value"]),
               scale_pixels(data["X_test"], data["max_value"]))
     with warnings.catch_warnings():
         # the demo trains for few epochs on purpose; the table says how many ran
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for group, library, name, estimator in _plan(settings, data["max_value"], progress):
+        for group, library, name, estimator in _plan(settings, _verbosity(progress)):
             row = {"model": group, "library": library, "estimator": name,
                    "accuracy": None, "fit_seconds": None, "epochs": None}
             rows.append(row)
@@ -621,14 +664,14 @@ def train_models(data, settings, *, progress=True, stream=None):
     return rows, fitted
 
 
-def _plot_curves(fitted, tag, path):
+def _plot_curves(fitted, X_train, tag, path):
     from . import _plotting as plotting
 
-    curves = [_curve("sknumpynet MLPClassifier", fitted[("MLP", "sknumpynet")][-1],
+    curves = [_curve("sknumpynet MLPClassifier", fitted[("MLP", "sknumpynet")],
                      "cross-entropy")]
     svm = fitted.get(("linear SVM", "sknumpynet"))
-    if svm is not None:
-        curves.append(_curve("sknumpynet LinearSVM", svm[-1], "hinge"))
+    if svm is not None and not _full_batch(svm, X_train):  # epochs, not solver steps
+        curves.append(_curve("sknumpynet LinearSVM", svm, "squared hinge"))
     curves.append(_curve("scikit-learn MLPClassifier", fitted[("MLP", "scikit-learn")],
                          "cross-entropy", linestyle="--"))
     return plotting.plot_learning_curves(
@@ -660,8 +703,8 @@ def _plot_maps(data, model, true_idx, settings, rng, path, stream):
     _say(stream, f"Drawing the 2-D maps ({map_method}) ...")
     sample = np.sort(rng.choice(len(X_test), size=min(MAP_SAMPLES, len(X_test)),
                                 replace=False))
-    embeddings = model.transform(X_test[sample])
     pixels = scale_pixels(X_test[sample], data["max_value"])
+    embeddings = model.transform(pixels)
     method = "t-SNE" if map_method == "tsne" else "PCA"
     return plotting.plot_embedding_maps(
         [
@@ -703,17 +746,17 @@ def plot_figures(data, fitted, settings, out, *, y_pred=None, stream=None):
 
     from . import _plotting as plotting
 
-    model = fitted[("MLP", "sknumpynet")]
-    net = model[-1]
+    model = net = fitted[("MLP", "sknumpynet")]
     y_test = data["y_test"]
     if y_pred is None:
-        y_pred = model.predict(data["X_test"])
+        y_pred = model.predict(scale_pixels(data["X_test"], data["max_value"]))
     label_index = {c: i for i, c in enumerate(net.classes_)}
     true_idx = np.array([label_index[c] for c in y_test])
     pred_idx = np.array([label_index[c] for c in y_pred])
     rng = np.random.default_rng(settings["seed"])
     tag = f"{settings['dataset']}, {len(data['y_train'])} training samples"
-    files = {"learning_curves": _plot_curves(fitted, tag, out / "learning_curves.png")}
+    files = {"learning_curves": _plot_curves(fitted, data["X_train"], tag,
+                                             out / "learning_curves.png")}
     files["predictions"] = _plot_predictions(data, true_idx, pred_idx, rng,
                                              out / "predictions.png")
     files["confusion_matrix"] = plotting.plot_confusion_matrix(
@@ -727,7 +770,7 @@ def plot_figures(data, fitted, settings, out, *, y_pred=None, stream=None):
 
 
 def save_outputs(fitted, rows, settings, load, out):
-    """Write the fitted models (joblib) and ``results.json`` into ``out``.
+    """Write the fitted models (:func:`sknumpynet.save`) and ``results.json`` into ``out``.
 
     Parameters
     ----------
@@ -747,17 +790,26 @@ def save_outputs(fitted, rows, settings, load, out):
     files : dict of str to pathlib.Path
         ``model``, ``linear_svm`` (when this version has it) and ``results``.
     """
-    import joblib
+    from .io import save
 
-    files = {"model": out / "model.joblib"}
-    joblib.dump(fitted[("MLP", "sknumpynet")], files["model"])
+    files = {"model": out / "model.skn"}
+    save(fitted[("MLP", "sknumpynet")], files["model"])
     if fitted.get(("linear SVM", "sknumpynet")) is not None:
-        files["linear_svm"] = out / "linear_svm.joblib"
-        joblib.dump(fitted[("linear SVM", "sknumpynet")], files["linear_svm"])
+        files["linear_svm"] = out / "linear_svm.skn"
+        save(fitted[("linear SVM", "sknumpynet")], files["linear_svm"])
     files["results"] = out / "results.json"
     report = {"settings": settings, "machine": load, "results": rows}
     files["results"].write_text(json.dumps(report, indent=2) + "\n")
     return files
+
+
+def load_hint(path, max_value):
+    """How to load the saved model and what it takes: the demo's last lines."""
+    return (f"Load the MLP (a file that runs no code when loaded) and predict, in Python:\n"
+            f"  import sknumpynet\n"
+            f"  model = sknumpynet.load({os.fspath(path)!r})\n"
+            f"  model.predict(pixels / {max_value:g})  # pixel values 0-{max_value:g}, "
+            "scaled to [0, 1] as in training")
 
 
 def _prepare(dataset, out):
@@ -867,7 +919,8 @@ def run_demo(
     rows, fitted = train_models(data, settings, progress=progress, stream=stream)
     model = fitted[("MLP", "sknumpynet")]
     result = DemoResult(dataset=dataset, rows=rows, X_test=data["X_test"], y_test=y_test,
-                        y_pred=model.predict(data["X_test"]))
+                        y_pred=model.predict(scale_pixels(data["X_test"],
+                                                          data["max_value"])))
     _say(stream, "")
     _say(stream, format_table(rows, title=f"Test accuracy and fit time on {dataset} "
                                           f"({len(y_test)} test samples)"))
@@ -880,6 +933,5 @@ def run_demo(
     _say(stream, f"Wrote to {out}/:")
     for path in result.files.values():
         _say(stream, f"  {path.name}")
-    _say(stream, "Load the model with joblib.load(...); it takes raw pixel values "
-                 f"(0-{data['max_value']:g}).")
+    _say(stream, load_hint(out / "model.skn", data["max_value"]))
     return result

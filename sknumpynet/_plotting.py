@@ -43,6 +43,16 @@ def _new_figure(width, height):
     return fig
 
 
+def _wrap_title(title, width_inches, fontsize=12):
+    """``title`` broken into lines that fit ``width_inches`` (a suptitle is not wrapped
+    by matplotlib: a long one is clipped at both ends)."""
+    import textwrap
+
+    # an average character is about 0.6 em wide; keep a margin of one em a side
+    chars = max(20, int((width_inches * 72 - 2 * fontsize) / (0.6 * fontsize)))
+    return textwrap.fill(title, width=chars)
+
+
 def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +180,10 @@ def plot_prediction_grid(images, y_true, y_pred, class_names, path, *, title=Non
     rows, cols = _grid_shape(n, max_cols)
     longest = max(len(str(name)) for name in class_names)
     cell_w = max(1.25, 0.085 * longest + 0.45)  # room for the longest label
-    fig = _new_figure(cell_w * cols, 1.55 * rows + (0.4 if title else 0.0))
+    if title:
+        title = _wrap_title(title, cell_w * cols)
+    title_height = 0.0 if not title else 0.2 + 0.22 * (title.count("\n") + 1)
+    fig = _new_figure(cell_w * cols, 1.55 * rows + title_height)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax in axes:
         ax.set_axis_off()

@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-import joblib
 import numpy as np
 import pytest
 
@@ -197,10 +196,15 @@ def test_demo_writes_valid_pngs(demo_run):
 
 
 def test_demo_model_loads_and_predicts_the_same(demo_run):
+    # saved with sknumpynet.save (no joblib, no pickle), for pixels scaled to [0, 1]
+    import sknumpynet
+
     out, result = demo_run
-    model = joblib.load(out / "model.joblib")
-    np.testing.assert_array_equal(model.predict(result.X_test), result.y_pred)
-    accuracy = np.mean(model.predict(result.X_test) == result.y_test)
+    assert not list(out.glob("*.joblib"))
+    model = sknumpynet.load(out / "model.skn")
+    pixels = result.X_test / 16
+    np.testing.assert_array_equal(model.predict(pixels), result.y_pred)
+    accuracy = np.mean(model.predict(pixels) == result.y_test)
     assert accuracy > 0.5  # three epochs on digits already learn a lot
     saved = json.loads((out / "results.json").read_text())
     ours = [r for r in saved["results"]
@@ -275,10 +279,15 @@ def test_demo_command_end_to_end(tmp_path):
                      "--map", "pca", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout and "scikit-learn" in result.stdout
-    for name in FIGURES + ["model.joblib", "results.json"]:
+    for name in FIGURES + ["model.skn", "linear_svm.skn", "results.json"]:
         assert (out / name).is_file(), name
     for name in FIGURES:
         png_size(out / name)
+    # how to load what it saved, last
+    assert f"model = sknumpynet.load({str(out / 'model.skn')!r})" in result.stdout
+    assert "model.predict(pixels / 16)" in result.stdout
+    # off a terminal no per-epoch lines (scikit-learn's models print none either)
+    assert "Iteration" not in result.stdout + result.stderr
 
 
 def _one_line_failure(args, capsys):
@@ -358,3 +367,81 @@ def test_demo_checks_the_output_folder_before_training(read_only_folder, capsys)
     assert f"cannot write to the output folder {read_only_folder}" in line
     assert "Permission denied" in line
     assert list(read_only_folder.iterdir()) == []
+
+
+def test_demo_linear_svm_runs_its_defaults(demo_run):
+    # issue 23 item 2: it was 30 SGD epochs with early stopping (0.942), below
+    # what the default full-batch solver reaches
+    import sknumpynet
+    from sknumpynet import LinearSVM
+
+    out, result = demo_run
+    svm = sknumpynet.load(out / "linear_svm.skn")
+    defaults = LinearSVM().get_params()
+    changed = {k: v for k, v in svm.get_params().items() if v != defaults[k]}
+    assert set(changed) <= {"random_state", "n_threads"}, changed
+    row = next(r for r in result.rows if r["estimator"] == "LinearSVM")
+    assert row["epochs"] is None  # full-batch iterations are not epochs
+    assert row["accuracy"] > 0.95
+
+
+def test_table_says_where_scikit_learn_wins():
+    from sknumpynet._demo import format_table
+
+    rows = [
+        {"model": "MLP", "library": "sknumpynet", "estimator": "MLPClassifier",
+         "accuracy": 0.97, "fit_seconds": 1.5, "epochs": 30},
+        {"model": "MLP", "library": "scikit-learn", "estimator": "MLPClassifier",
+         "accuracy": 0.96, "fit_seconds": 12.25, "epochs": 27},
+        {"model": "linear SVM", "library": "sknumpynet", "estimator": "LinearSVM",
+         "accuracy": 0.944, "fit_seconds": 0.5, "epochs": None},
+        {"model": "linear SVM", "library": "scikit-learn", "estimator": "LinearSVC",
+         "accuracy": 0.969, "fit_seconds": 0.05, "epochs": None},
+    ]
+    notes = [line for line in format_table(rows).splitlines() if "wins" in line]
+    assert len(notes) == 2, notes
+    assert notes[0].startswith("scikit-learn wins linear SVM on accuracy (0.9690 against "
+                               "0.9440): LinearSVC also penalises its intercept")
+    assert notes[1].startswith("scikit-learn wins linear SVM on fit time")
+
+
+def test_busy_note_does_not_advise_the_threads_already_used(monkeypatch):
+    from sknumpynet import _demo
+
+    monkeypatch.setattr(_demo.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_demo.os, "getloadavg", lambda: (1.9, 1.0, 0.5))
+    note = _demo.busy_note(_demo.machine_load(1))
+    assert note.startswith("NOTE: the machine was busy") and "--n-threads" not in note
+    assert "--n-threads 1" in _demo.busy_note(_demo.machine_load(None))
+
+
+def test_demo_prints_no_epoch_lines_off_a_terminal(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    from sknumpynet._demo import run_demo
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    run_demo("digits", epochs=2, out=tmp_path, map_method="pca", progress=True,
+             stream=sys.stdout)
+    captured = capsys.readouterr()
+    assert "Iteration" not in captured.out + captured.err
+    assert "Training sknumpynet MLPClassifier" in captured.out
+
+
+def test_predictions_title_fits_the_figure(monkeypatch, tmp_path):
+    # issue 23 item 2: a long title was clipped at both ends
+    pytest.importorskip("matplotlib")
+    from sknumpynet import _plotting
+
+    figures = []
+    monkeypatch.setattr(_plotting, "_save", lambda fig, path: figures.append(fig))
+    title = ("sknumpynet MLPClassifier on 32 random test images: 8 mistakes shown on "
+             "purpose (up to a quarter), of 16 in 450 test images")
+    _plotting.plot_prediction_grid(np.zeros((32, 8, 8)), np.arange(32) % 10,
+                                   np.arange(32) % 10, [str(c) for c in range(10)],
+                                   tmp_path / "p.png", title=title)
+    fig = figures[0]
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    box, page = fig._suptitle.get_window_extent(renderer), fig.bbox
+    assert box.x0 >= page.x0 and box.x1 <= page.x1, (box, page)
+    assert fig._suptitle.get_text().replace("\n", " ") == title
