@@ -227,7 +227,10 @@ def main(argv=None):
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # named by the command they were given to, whose --help lists its options
+            prog = PROG if args.command is None else f"{PROG} {args.command}"
+            raise UsageError(prog, f"unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
             raise UsageError(PROG, "missing command; choose one of: demo")
     except UsageError as exc:

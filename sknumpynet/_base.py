@@ -153,6 +153,10 @@ class FittedModel:
         }
 
 
+#: Where sknumpynet's documentation is published (the HTML repr's "?" links there).
+DOCS_URL = "https://sknumpynet.readthedocs.io/en/latest/"
+
+
 class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     """Shared fit/partial_fit/predict machinery; not for direct use.
 
@@ -160,6 +164,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     ``_validation_score`` and ``_penalty``, and list in ``_shape_param_names``
     the parameters that shape the network.
     """
+
+    # the "?" of the HTML repr (scikit-learn's, in notebooks) opens the class's
+    # entry in sknumpynet's API reference, not a scikit-learn page
+    _doc_link_module = "sknumpynet"
+    _doc_link_template = DOCS_URL + "api/estimators.html#sknumpynet.{estimator_name}"
 
     _parameter_constraints = {
         "solver": [StrOptions(set(_SOLVERS))],

@@ -812,6 +812,30 @@ def load_hint(path, max_value):
             "scaled to [0, 1] as in training")
 
 
+def _new_folders(path):
+    """The topmost folder of ``path`` that does not exist yet, in a list (empty if none)."""
+    if path is None:
+        return []
+    path = Path(path).expanduser().absolute()
+    if path.exists():
+        return []
+    while not path.parent.exists():
+        path = path.parent
+    return [path]
+
+
+def _remove_empty_trees(folders):
+    """Remove each folder and the empty folders under it; never a file, nor a folder holding one."""
+    for top in folders:
+        if not top.is_dir():
+            continue
+        for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty: something else lives there now
+                pass
+
+
 def _prepare(dataset, out):
     if dataset not in DATASETS:
         raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
@@ -906,9 +930,14 @@ def run_demo(
         raise DemoError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
     settings = _settings(dataset, epochs, max_samples, hidden, seed, map_method, n_threads)
     check_settings(settings)
+    new_folders = _new_folders(out) + _new_folders(data_home)
     out = _prepare(dataset, out)
-    data = load_dataset(dataset, data_home=data_home, max_samples=settings["max_samples"],
-                        seed=seed)
+    try:
+        data = load_dataset(dataset, data_home=data_home,
+                            max_samples=settings["max_samples"], seed=seed)
+    except DemoError:
+        _remove_empty_trees(new_folders)  # a failed download leaves no folders behind
+        raise
     y_train, y_test = data["y_train"], data["y_test"]
     _say(stream, f"Data: {DATASETS[dataset]['title']}, {len(y_train)} training and "
                  f"{len(y_test)} test samples, {data['X_train'].shape[1]} pixels, "

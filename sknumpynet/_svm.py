@@ -5,9 +5,11 @@ minibatch optimizers: the classic "linear layer + SVM loss" exercise, grown into
 an estimator that behaves like scikit-learn's ``LinearSVC``.
 """
 
+import functools
 import hashlib
 import numbers
 import time
+import types
 import warnings
 
 import numpy as np
@@ -16,7 +18,6 @@ from scipy.optimize import brentq
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, column_or_1d
 
@@ -61,13 +62,27 @@ def _zeros(shape, rng, dtype=np.float32):
     return np.zeros(shape, dtype=dtype)
 
 
-def _has_probability(estimator):
-    if not estimator.probability:
-        raise AttributeError(
-            "predict_proba is not available when probability=False; set "
-            "probability=True and fit again."
-        )
-    return True
+class _needs_probability:
+    """A method that exists only with ``probability=True``, as ``available_if`` makes one.
+
+    scikit-learn's ``available_if`` raises "This 'LinearSVM' has no attribute
+    'predict_proba'" and chains the reason below it; here the one message
+    carries the hint, as SVC's does (``hasattr`` still answers False).
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if not obj.probability:
+            raise AttributeError(
+                f"This {type(obj).__name__!r} has no attribute {self.method.__name__!r}: "
+                "it needs probability=True; set it and fit again."
+            )
+        return types.MethodType(self.method, obj)
 
 
 class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
@@ -682,7 +697,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         scores = self._scores_matrix(self._forward(X))
         return scores * (1.0 / temperature)  # 1/inf = 0: uniform probabilities
 
-    @available_if(_has_probability)
+    @_needs_probability
     def predict_proba(self, X):
         """Calibrated probability estimates (needs ``probability=True``).
 
@@ -700,7 +715,7 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
         """
         return nn.softmax(self._calibrated_scores(X))
 
-    @available_if(_has_probability)
+    @_needs_probability
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably.
 

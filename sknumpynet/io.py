@@ -619,7 +619,10 @@ def _encode_estimator(estimator):
     cls = type(estimator)
     if _estimator_classes().get(cls.__name__) is not cls:
         raise TypeError(
-            f"save supports {', '.join(_ESTIMATORS)}; got {cls.__module__}.{cls.__qualname__}."
+            f"save supports {', '.join(_ESTIMATORS)}; got {cls.__module__}.{cls.__qualname__}. "
+            "To save a Pipeline or any other scikit-learn object holding them, use skops: "
+            "skops.io.dump(obj, path), then skops.io.load(path, "
+            "trusted=sknumpynet.io.trusted_types())."
         )
     if "network_" not in vars(estimator):
         raise ValueError(f"This {cls.__name__} is not fitted yet; fit it before saving.")

@@ -445,3 +445,31 @@ def test_predictions_title_fits_the_figure(monkeypatch, tmp_path):
     box, page = fig._suptitle.get_window_extent(renderer), fig.bbox
     assert box.x0 >= page.x0 and box.x1 <= page.x1, (box, page)
     assert fig._suptitle.get_text().replace("\n", " ") == title
+
+
+def test_unknown_demo_option_points_to_the_demo_help(capsys):
+    assert main(["demo", "--frobnicate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("sknumpynet demo: error: unrecognized arguments: --frobnicate "
+                   "(see 'sknumpynet demo --help')")
+    assert main(["--frobnicate"]) == 2
+    assert "(see 'sknumpynet --help')" in capsys.readouterr().err
+
+
+def test_failed_download_leaves_no_folders_behind(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    from sknumpynet import datasets
+
+    monkeypatch.setenv("SKNUMPYNET_DATA", str(tmp_path / "nothing"))
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn-cache"))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", {"fashion-mnist": [], "mnist": []})
+    monkeypatch.setattr(datasets, "MIRRORS", {"fashion-mnist": ["http://127.0.0.1:9/"],
+                                              "mnist": ["http://127.0.0.1:9/"]})
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "sklearn-cache").mkdir()  # scikit-learn's own data folder, made by it
+    status = main(["demo", "--dataset", "fashion-mnist",
+                   "--data-home", str(tmp_path / "missing" / "data"),
+                   "--out", str(tmp_path / "kept" / "new" / "out")])
+    assert status == 1
+    assert "could not load Fashion-MNIST" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "sklearn-cache"]
