@@ -403,7 +403,9 @@ class MLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseMLP):
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        Schedule per epoch: constant; ``lr / (epoch + 1) ** power_t``; divided by
+        Schedule per epoch: constant; ``lr / (t + 1) ** power_t`` with ``t`` the
+        training samples seen so far (as scikit-learn counts them; updated after
+        each epoch, so it falls by the data's size each time); divided by
         5 whenever ``n_iter_no_change`` epochs bring no improvement (training
         stops below 1e-6); cosine annealing to 0 over ``max_iter`` epochs.
     learning_rate_init : float, default=1e-3

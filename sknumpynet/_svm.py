@@ -162,7 +162,8 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     learning_rate_init : float, default=1e-2
         Initial learning rate.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="adaptive"
-        Schedule per epoch: constant; ``lr / (epoch + 1) ** power_t``; divided
+        Schedule per epoch: constant; ``lr / (t + 1) ** power_t`` with ``t`` the
+        training samples seen so far (updated after each epoch); divided
         by 5 whenever more than ``n_iter_no_change`` epochs bring no ``tol``
         improvement, stopping once it falls below 1e-6; cosine annealing to 0
         over ``max_iter`` epochs. The default anneals as progress stalls: with

@@ -45,3 +45,40 @@ def test_html_repr_links_to_sknumpynet_docs(cls):
     # the anchor is the one Sphinx gives the class in docs/api/estimators.rst
     api = Path(sknumpynet.__file__).parents[1] / "docs" / "api" / "estimators.rst"
     assert f".. autoclass:: {cls.__name__}\n" in api.read_text()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_progress_extra_brings_what_the_monitoring_page_uses():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    names = {re.split(r"[<>=\[ ]", req)[0] for req in extras["progress"]}
+    assert {"tqdm", "rich"} <= names  # verbose=2's bar; sklearn.callback.ProgressBar
+    page = (REPO / "docs" / "monitoring.rst").read_text()
+    assert "ProgressBar()" in page and '".[progress]"' in page
+
+
+def test_monitoring_page_shows_the_code_of_its_plots():
+    # conf.py hides plot sources by default; the ScoringMonitor block defines
+    # the variables the next blocks use, so the reader must see it
+    page = (REPO / "docs" / "monitoring.rst").read_text()
+    plots = page.split(".. plot::")[1:]
+    assert plots
+    for plot in plots:
+        options = plot.split("\n\n")[0]
+        assert ":include-source: true" in options, options
+
+
+def test_invscaling_is_documented_as_decaying_with_samples_seen():
+    from sknumpynet import nn
+
+    schedule = nn.InverseScalingLR(1.0, power_t=0.5)
+    schedule.step(n_steps=99)  # one epoch of 99 samples, as the estimators step it
+    assert schedule.lr == pytest.approx(0.1)
+    for cls in (MLPClassifier, LinearSVM):
+        assert "(epoch + 1) ** power_t" not in cls.__doc__
+        assert "samples seen" in " ".join(cls.__doc__.split())
+    assert "(epoch + 1) ** power_t" not in (REPO / "docs" / "estimators.rst").read_text()
