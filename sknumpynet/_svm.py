@@ -299,9 +299,10 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
     ``1 / (N_c + 2)`` shared equally by the other classes (``N_c`` the
     held-out weight of class ``c``), so a perfectly separated held-out set
     gives a finite temperature. The held-out rows (``CALIBRATION_FRACTION``,
-    20%, of each class's weight) are chosen by a keyed hash of their contents,
-    so duplicated rows never straddle the split and a sample weight of 2 is
-    the same as the row appearing twice. ``partial_fit`` holds out and
+    20%, of each class's weight) are chosen by a keyed hash of their values,
+    whatever their storage (dense, CSR, explicit zeros), so the same data
+    gives the same model, duplicated rows never straddle the split and a
+    sample weight of 2 is the same as the row appearing twice. ``partial_fit`` holds out and
     recalibrates on each batch the same way.
 
     **Accuracy of the solution.** Minibatch descent stops near, not at, the
@@ -696,7 +697,16 @@ class LinearSVM(NetworkClassifierMixin, NetworkTransformerMixin, BaseNetwork):
                 "probability=False. Fit it again with probability=True."
             )
         scores = self._scores_matrix(self._forward(X))
-        return scores * (1.0 / temperature)  # 1/inf = 0: uniform probabilities
+        if temperature == np.inf:
+            return np.zeros_like(scores)  # uninformative scores: uniform probabilities
+        # shifted to a maximum of 0 before the scaling, which then cannot
+        # overflow: scores near the dtype's limit divided by T < 1 became
+        # inf - inf, NaN probabilities (a row whose maximum already overflowed
+        # is left to softmax, which gives the infinite scores the probability)
+        top = scores.max(axis=1, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            shifted = np.where(np.isfinite(top), scores - top, scores)
+            return shifted * (1.0 / temperature)
 
     @_needs_probability
     def predict_proba(self, X):
@@ -885,17 +895,33 @@ def _predict_index(outputs):
 
 
 def _row_hashes(X, key):
-    """A keyed 64-bit hash of each row's contents (equal rows, equal hashes)."""
+    """A keyed 64-bit hash of each row's values (equal rows, equal hashes).
+
+    A row is hashed in one form whatever its storage: the columns of its
+    non-zero values (int64) and those values (float64). Dense or CSR, with
+    explicit or duplicate zeros, unsorted indices, -0.0, float32 or float64:
+    the same values give the same hash, so the same calibration rows.
+    """
     if sp.issparse(X):
-        if not X.has_sorted_indices:
+        if not X.has_canonical_format:  # duplicates summed, indices sorted
             X = X.copy()
-            X.sort_indices()
-        bounds = zip(X.indptr[:-1], X.indptr[1:])
-        rows = (X.indices[a:b].tobytes() + X.data[a:b].tobytes() for a, b in bounds)
+            X.sum_duplicates()
+        rows = (
+            _canonical_row(X.indices[a:b], X.data[a:b])
+            for a, b in zip(X.indptr[:-1], X.indptr[1:])
+        )
     else:
-        rows = (row.tobytes() for row in np.ascontiguousarray(X))
+        columns = np.arange(X.shape[1])
+        rows = (_canonical_row(columns, row) for row in np.asarray(X))
     digests = (hashlib.blake2b(row, digest_size=8, key=key).digest() for row in rows)
     return np.fromiter((int.from_bytes(d, "little") for d in digests), np.uint64, X.shape[0])
+
+
+def _canonical_row(columns, values):
+    """The bytes hashed for a row: its non-zero values' columns, then the values."""
+    nonzero = values != 0  # explicit zeros and -0.0 are no entries
+    return (columns[nonzero].astype(np.int64).tobytes()
+            + values[nonzero].astype(np.float64).tobytes())
 
 
 def _calibration_split(X, y_index, weights, fraction, key):

@@ -11,11 +11,13 @@ caught: each test below names the bug it catches.
 """
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from sknumpynet import MLPClassifier
+from sknumpynet import LinearSVM, MLPClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -86,3 +88,93 @@ def test_a_fitted_optimizer_keeps_no_scratch_copy_of_the_parameters():
         for block in optimizer._blocks:
             for name in optimizer._scratch_names:
                 assert getattr(block, name).base.size <= optimizer.block_size, (solver, name)
+
+
+# -- items 14, 15: LinearSVM's calibration ---------------------------------------------
+
+
+def _sparse_table():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 12))
+    X[np.abs(X) < 0.7] = 0.0
+    y = (X[:, 0] + X[:, 1] - X[:, 2] > 0).astype(int) + (X[:, 3] > 0.5)
+    return X, y
+
+
+def _with_explicit_zeros(X):
+    """X as CSR with an explicit zero in every row and its indices unsorted."""
+    coo = sp.coo_matrix(X)
+    n = X.shape[0]
+    zero_cols = np.argmin(np.abs(X) > 0, axis=1)  # a column that is zero in the row
+    rows = np.r_[coo.row, np.arange(n)]
+    cols = np.r_[coo.col, zero_cols]
+    data = np.r_[coo.data, np.zeros(n)]
+    order = np.argsort(-cols, kind="stable")  # columns in decreasing order
+    rows, cols, data = rows[order], cols[order], data[order]
+    order = np.argsort(rows, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
+    M = sp.csr_matrix((data[order], cols[order], indptr), shape=X.shape)
+    assert M.nnz == sp.csr_matrix(X).nnz + n and not M.has_sorted_indices
+    return M
+
+
+@pytest.mark.parametrize("solver", ["auto", "adam"])
+def test_calibration_rows_follow_the_values_not_the_storage(solver):
+    """Item 14: dense, CSR and CSR with explicit zeros fitted different models."""
+    X, y = _sparse_table()
+    fits = [
+        LinearSVM(probability=True, random_state=0, solver=solver, max_iter=20).fit(data, y)
+        for data in (X, sp.csr_matrix(X), _with_explicit_zeros(X), X * -1.0 * -1.0 + 0.0 * X)
+    ]
+    dense = fits[0]
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+        assert other.calibration_temperature_ == pytest.approx(
+            dense.calibration_temperature_, rel=1e-6)
+    from sknumpynet import _svm
+
+    key = b"0123456789abcdef"
+    index = np.searchsorted(np.unique(y), y)
+    weights = np.ones(len(y))
+    held = _svm._calibration_split(X, index, weights, 0.2, key)
+    for data in (sp.csr_matrix(X), _with_explicit_zeros(X), np.where(X == 0, -0.0, X),
+                 np.asfortranarray(X)):
+        np.testing.assert_array_equal(
+            _svm._calibration_split(data, index, weights, 0.2, key), held)
+
+
+@pytest.mark.parametrize("multi_class", ["ovr", "crammer_singer", "binary"])
+def test_probabilities_stay_finite_at_the_float32_limit(multi_class):
+    """Item 15: an input at float32 max gave all-NaN predict_proba rows."""
+    X, y = _sparse_table()
+    if multi_class == "binary":
+        y, multi_class = y > 0, "ovr"
+    X = X.astype(np.float32)
+    est = LinearSVM(probability=True, random_state=0, multi_class=multi_class).fit(X, y)
+    big = np.finfo(np.float32).max
+    Z = np.zeros((4, X.shape[1]), dtype=np.float32)
+    Z[0, 0], Z[1, :], Z[2, 0], Z[3, 1] = big, big, -big, big / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the scores overflow in the matmul
+        proba, log_proba = est.predict_proba(Z), est.predict_log_proba(Z)
+        predicted = est.predict(Z)
+    assert np.isfinite(proba).all() and np.isfinite(log_proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(est.classes_[proba.argmax(axis=1)], predicted)
+    assert proba.dtype == np.float32
+
+
+def test_softmax_of_infinite_scores_is_their_limit():
+    from sknumpynet import nn
+
+    z = np.array([[np.inf, 1.0, np.inf], [-np.inf] * 3, [1.0, 2.0, 3.0], [np.inf, -np.inf, 0.0]],
+                 dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p, log_p = nn.softmax(z), nn.log_softmax(z)
+    np.testing.assert_allclose(p[0], [0.5, 0, 0.5])
+    np.testing.assert_allclose(p[1], [1 / 3] * 3)
+    np.testing.assert_allclose(p[3], [1, 0, 0])
+    np.testing.assert_allclose(p[2], nn.softmax(z[2:3])[0])
+    assert np.isfinite(log_p).all() and p.dtype == log_p.dtype == np.float32
+    np.testing.assert_allclose(log_p[0, [0, 2]], np.log(0.5), rtol=1e-6)

@@ -383,11 +383,27 @@ def test_calibration_split_treats_weights_as_repetitions():
 
 
 def test_partial_fit_with_probability_calibrates_each_batch(digits):
+    from sknumpynet._runtime import make_rng
+
     X_train, X_test, y_train, _ = digits
     clf = LinearSVM(probability=True, random_state=0)
+    temperatures = []
     for chunk in np.array_split(np.arange(len(X_train)), 3):
-        clf.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(10))
-    np.testing.assert_allclose(clf.predict_proba(X_test).sum(axis=1), 1.0)
+        X, y = X_train[chunk], y_train[chunk]
+        clf.partial_fit(X, y, classes=np.arange(10))
+        # the temperature of this batch's held-out rows under the weights just trained
+        index, ones = np.searchsorted(clf.classes_, y), np.ones(len(y))
+        held = _svm._calibration_split(X, index, ones, _svm.CALIBRATION_FRACTION,
+                                       make_rng(0).bytes(16))
+        expected = _svm._fit_temperature(clf.decision_function(X[held]), index[held],
+                                         ones[held])
+        assert clf.calibration_temperature_ == pytest.approx(expected, rel=1e-9)
+        temperatures.append(clf.calibration_temperature_)
+    assert len(set(temperatures)) == 3  # recalibrated on every batch
+    # probabilities are softmax(scores / T), not any softmax
+    scores = clf.decision_function(X_test) / clf.calibration_temperature_
+    np.testing.assert_allclose(clf.predict_proba(X_test), np.exp(log_softmax(scores, axis=1)),
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_failed_calibration_keeps_the_fitted_model(monkeypatch, digits):

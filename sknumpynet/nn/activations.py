@@ -40,10 +40,12 @@ def softmax(z, axis=-1):
     Returns
     -------
     p : ndarray of the same shape and dtype
-        ``exp(z - max) / sum(exp(z - max))``: finite for any finite ``z``.
+        ``exp(z - max) / sum(exp(z - max))``: finite for any ``z`` without
+        NaN. Scores of ``+inf`` (an overflow) share all the probability
+        equally; a row of ``-inf`` is uniform.
     """
-    with np.errstate(over="ignore"):  # -inf for a spread beyond the range: exp gives 0
-        e = np.exp(z - _max(z, axis))
+    with np.errstate(over="ignore", invalid="ignore"):  # a spread beyond the range: exp gives 0
+        e = np.exp(_shifted(z, axis))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -59,12 +61,29 @@ def log_softmax(z, axis=-1):
     Returns
     -------
     log_p : ndarray of the same shape and dtype
+        Finite for any ``z`` without NaN, as :func:`softmax`.
     """
-    with np.errstate(over="ignore"):  # a spread beyond the dtype's range: -inf, clipped below
-        shifted = z - _max(z, axis)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the range: -inf, clipped below
+        shifted = _shifted(z, axis)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     if shifted.dtype.kind == "f":  # log p below the smallest float is not -inf
         np.maximum(shifted, np.finfo(shifted.dtype).min, out=shifted)
+    return shifted
+
+
+def _shifted(z, axis):
+    """``z - max``, 0 at each row's maximum and below elsewhere.
+
+    A row whose maximum is infinite (``inf - inf`` is NaN) is 0 where it
+    equals its maximum and ``-inf`` elsewhere: the limit of the softmax.
+    """
+    top = _max(z, axis)
+    shifted = z - top
+    infinite = np.isinf(top)
+    if infinite.any():
+        shifted = np.where(infinite, np.where(z == top, 0.0, -np.inf), shifted).astype(
+            shifted.dtype, copy=False
+        )
     return shifted
 
 
