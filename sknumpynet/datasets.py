@@ -330,6 +330,13 @@ def _read_idx_stream(path, stream, max_bytes, bound, exact):
             f"{prefix}: truncated payload: shape {shape} of {dtype.name} needs "
             f"{expected} bytes after the {header_size}-byte header, found {found}"
         )
+    # a zero dimension passes the size checks above, but numpy refuses a shape
+    # whose other dimensions multiply beyond its index range
+    if math.prod(d for d in shape if d) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"{prefix}: the header's shape {shape} of {dtype.name} is larger than any "
+            "array numpy can make"
+        )
     payload = _read_payload(path, stream, expected)
     found = len(payload)
     if found == expected:

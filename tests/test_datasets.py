@@ -232,6 +232,15 @@ GOOD_HEADER = bytes([0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3])
             bytes([0, 0, 0x08, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
             "truncated payload",
         ),
+        # issue 21 item 19: empty, yet numpy's "array is too big" without the file
+        (
+            bytes([0, 0, 0x08, 3, 0, 0, 0, 0]) + bytes([0xFF] * 8),
+            r"shape \(0, 4294967295, 4294967295\) of uint8 is larger than any array",
+        ),
+        (
+            bytes([0, 0, 0x0E, 4, 0, 0, 0, 0, 0, 0, 0x10, 0]) + bytes([0xFF] * 8),
+            "larger than any array numpy can make",
+        ),
     ],
 )
 @pytest.mark.parametrize("compressed", [False, True])
@@ -247,6 +256,9 @@ def test_load_idx_reads_good_header_with_payload(tmp_path):
     path = tmp_path / "good.idx"
     path.write_bytes(GOOD_HEADER + bytes(range(6)))
     np.testing.assert_array_equal(load_idx(path), [[0, 1, 2], [3, 4, 5]])
+    # an empty array whose other dimensions numpy can hold loads
+    path.write_bytes(bytes([0, 0, 0x0E, 2, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]))
+    assert load_idx(path).shape == (0, 2**32 - 1)
 
 
 def test_load_idx_rejects_truncated_gzip(tmp_path):
