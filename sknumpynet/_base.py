@@ -157,6 +157,12 @@ class FittedModel:
 DOCS_URL = "https://sknumpynet.readthedocs.io/en/latest/"
 
 
+_SPLIT_ADVICE = (
+    "pass validation data instead (fit(X, y, X_val=..., y_val=...)), or set "
+    "early_stopping=False"
+)
+
+
 class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     """Shared fit/partial_fit/predict machinery; not for direct use.
 
@@ -589,10 +595,21 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         # one more array (the labels) leaves the drawn split unchanged
         arrays = [X, y, labels] + ([] if sample_weight is None else [sample_weight])
-        parts = train_test_split(
-            *arrays, test_size=self.validation_fraction, random_state=seed,
-            stratify=self._stratify(y),
-        )
+        stratify = self._stratify(y)
+        if stratify is not None:
+            self._check_stratified_split(stratify, X.shape[0])
+        try:
+            parts = train_test_split(
+                *arrays, test_size=self.validation_fraction, random_state=seed,
+                stratify=stratify,
+            )
+        except ValueError as exc:  # e.g. a class of one sample
+            if stratify is None:
+                raise
+            raise ValueError(
+                f"{exc} (early_stopping=True holds out a validation set stratified by "
+                f"class, validation_fraction={self.validation_fraction}; {_SPLIT_ADVICE})"
+            ) from exc
         X_tr, X_val, y_tr, y_val, _, labels_val = parts[:6]
         if X_val.shape[0] < 2 or X_tr.shape[0] < 1:
             raise ValueError(
@@ -603,6 +620,37 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             )
         sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
         return X_tr, y_tr, sw_tr, ValidationData(X_val, y_val, labels_val, sw_val)
+
+    def _check_stratified_split(self, labels, n_samples):
+        """A ValueError naming validation_fraction when the split cannot hold every class.
+
+        A stratified split puts every class on both sides: it needs at least
+        as many validation rows, and training rows, as there are classes.
+        """
+        _, counts = np.unique(np.ravel(labels), return_counts=True)
+        n_classes, n_val = len(counts), math.ceil(self.validation_fraction * n_samples)
+        if counts.min() < 2 or (n_val >= n_classes and n_samples - n_val >= n_classes):
+            return  # a class of one sample: scikit-learn's message names it
+        fraction = self.validation_fraction
+        message = (
+            f"early_stopping=True holds out validation_fraction={fraction} of the "
+            f"{n_samples} samples, {n_val} row{'s' * (n_val != 1)}, stratified by class: "
+            f"each of the {n_classes} classes needs a row in the validation set and one "
+            "in the training set"
+        )
+        # every class has two samples here, so some fraction works: the range,
+        # rounded inwards to three decimals where that still works
+
+        def works(f):
+            n = math.ceil(f * n_samples)  # as train_test_split counts
+            return n_classes <= n <= n_samples - n_classes
+
+        low = math.ceil(1000 * n_classes / n_samples) / 1000
+        low = low if works(low) else n_classes / n_samples
+        high = math.floor(1000 * (n_samples - n_classes) / n_samples) / 1000
+        high = high if works(high) and high >= low else low
+        span = f"to {low:g}" if low == high else f"between {low:g} and {high:g}"
+        raise ValueError(f"{message}. Set validation_fraction {span}, or {_SPLIT_ADVICE}.")
 
     def _stratify(self, y):
         """The labels to stratify the validation split by (None: a random split).

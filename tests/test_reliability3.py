@@ -178,3 +178,29 @@ def test_softmax_of_infinite_scores_is_their_limit():
     np.testing.assert_allclose(p[2], nn.softmax(z[2:3])[0])
     assert np.isfinite(log_p).all() and p.dtype == log_p.dtype == np.float32
     np.testing.assert_allclose(log_p[0, [0, 2]], np.log(0.5), rtol=1e-6)
+
+
+# -- item 21: early stopping with more classes than validation rows ---------------------
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, LinearSVM])
+def test_too_many_classes_for_the_validation_split_names_validation_fraction(estimator):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2000, 3)), np.arange(2000) % 300
+    est = estimator(early_stopping=True, max_iter=2, random_state=0)
+    with pytest.raises(ValueError) as info:
+        est.fit(X, y)
+    message = str(info.value)
+    assert message.startswith("early_stopping=True holds out validation_fraction=0.1 of the "
+                              "2000 samples, 200 rows, stratified by class")
+    assert "validation_fraction between 0.15 and 0.85" in message
+    assert "X_val=" in message and "early_stopping=False" in message
+    assert not hasattr(est, "n_features_in_")
+    for fraction in (0.15, 0.85):  # the advice holds at both ends
+        est.set_params(validation_fraction=fraction).fit(X, y)
+    # X_val replaces the split: no class constraint
+    est.set_params(validation_fraction=0.1).fit(X[:1500], y[:1500], X_val=X[1500:],
+                                                 y_val=y[1500:])
+    # a class of one sample keeps scikit-learn's message, with the way out appended
+    with pytest.raises(ValueError, match=r"only 1 member.*\(early_stopping=True .*X_val="):
+        estimator(early_stopping=True).fit(X[:4], [0, 0, 0, 1])
