@@ -444,6 +444,18 @@ def _first_module(meta):
      "unknown module type"),
     (lambda m: m["optimizers"]["_optimizer"]["optimizer"].update(type="Evil"),
      "unknown optimizer type 'Evil'"),
+    # names that sknumpynet.nn has, but not on the whitelist of their kind: a
+    # load that took any name of the package would build them (issue 21)
+    (lambda m: _first_module(m).update(type="L2Penalty"), "unknown module type 'L2Penalty'"),
+    (lambda m: _first_module(m).update(type="Module"), "unknown module type 'Module'"),
+    (lambda m: _first_module(m)["children"][0].update(type="Adam"),
+     "unknown module type 'Adam'"),
+    (lambda m: _first_module(m)["children"][0].update(type="pack_parameters"),
+     "unknown module type 'pack_parameters'"),
+    (lambda m: m["optimizers"]["_optimizer"]["optimizer"].update(type="Linear"),
+     "unknown optimizer type 'Linear'"),
+    (lambda m: m["optimizers"]["_optimizer"]["optimizer"].update(type="Optimizer"),
+     "unknown optimizer type 'Optimizer'"),
     (lambda m: _set_item(m["generators"][0], "bit_generator", "Evil"), "unknown bit generator"),
     (lambda m: m["fitted"].update(predict=1), "collides"),
     (lambda m: m["fitted"].update(__class__=1), "not allowed"),
