@@ -63,7 +63,19 @@ def test_format_2_model_resumes_with_its_optimizer_moments(name, iris):
 def test_format_2_regressor_resumes(iris):
     X, y = iris
     model = load("mlp_regressor")
+    t, moments = model._optimizer.t, [a.copy() for a in model._optimizer.state_arrays()]
+    assert t > 0 and all(a.any() for a in moments)
+    # a twin on the same weights whose optimizer forgot its moments and steps
+    forgetful = load("mlp_regressor")
+    forgetful._optimizer.t = 0
+    for a in forgetful._optimizer.state_arrays():
+        a[...] = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.partial_fit(X, y.astype(float))
+        forgetful.partial_fit(X, y.astype(float))
     assert len(model.loss_curve_) == 6 and np.isfinite(model.predict(X)).all()
+    # training went on from the saved optimizer, not from a fresh one: its
+    # steps continue the count and its moments move the weights differently
+    assert model._optimizer.t == t + 1  # iris in one batch of 150
+    assert not np.array_equal(model.predict(X), forgetful.predict(X))
