@@ -59,6 +59,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from . import nn
 from ._mlp import MLPClassifier, MLPRegressor
 from ._svm import LinearSVM
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
 
@@ -415,6 +416,9 @@ def _regressor_shapes(operator):
 def register():
     """Register the converters of the three estimators with skl2onnx.
 
+    The tabular estimators are registered too, with a parser that refuses them
+    with a clear message (skl2onnx's own would be a shape-calculator error).
+
     Called on import of :mod:`sknumpynet.onnx`; calling it again is harmless.
     """
     update_registered_converter(
@@ -429,6 +433,21 @@ def register():
     update_registered_converter(
         MLPRegressor, "SknumpynetMLPRegressor", _regressor_shapes, _convert_mlp_regressor,
         parser=_parse_regressor, options={"embeddings": [False, True]},
+    )
+    for cls in (TabularMLPClassifier, TabularMLPRegressor):
+        update_registered_converter(
+            cls, f"Sknumpynet{cls.__name__}", _regressor_shapes, _convert_mlp_regressor,
+            parser=_refuse_tabular,
+        )
+
+
+def _refuse_tabular(scope, model, inputs, custom_parsers=None):
+    """The tabular estimators have no converter: say so, and what exports instead."""
+    raise NotImplementedError(
+        f"{type(model).__name__} does not export to ONNX: its preprocessing reads "
+        "tables of mixed types (text categories, missing values, learned category "
+        "embeddings), which these converters do not translate. Export a MLPClassifier "
+        "or MLPRegressor in a Pipeline of scikit-learn encoders instead."
     )
 
 
