@@ -248,3 +248,15 @@ def test_onnx_export_is_refused_with_a_clear_message():
     reg = TabularMLPRegressor(**FAST).fit(X[["size"]].fillna(0.0), score)
     with pytest.raises(NotImplementedError, match="does not export to ONNX"):
         skl2onnx.to_onnx(reg, X[["size"]].fillna(0.0).to_numpy(np.float32)[:1])
+
+
+def test_one_blas_thread_unless_asked(monkeypatch):
+    from sknumpynet import _tabular
+
+    asked = []
+    real = _tabular.blas_threads
+    monkeypatch.setattr(_tabular, "blas_threads", lambda n: asked.append(n) or real(n))
+    X, score = _table(n=60)
+    TabularMLPRegressor(**FAST).fit(X, score)
+    TabularMLPRegressor(n_threads=2, **FAST).fit(X, score)
+    assert asked[0] == 1 and asked[-1] == 2
