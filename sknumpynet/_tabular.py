@@ -26,7 +26,7 @@ from ._base import BaseNetwork, HiddenLayersMixin
 from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, Options, StrOptions
 from ._runtime import blas_threads
-from ._tabular_data import fit_column_plan, table_columns
+from ._tabular_data import checkable_table, fit_column_plan, table_columns
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
@@ -148,7 +148,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
     def _validate_training_data(self, X, y, reset, dtype):
         """Check the raw table and ``y``, fit the preprocessing (or reuse it), apply it."""
         _, y = validate_data(
-            self, X, y, reset=reset, dtype=None, ensure_all_finite="allow-nan",
+            self, checkable_table(X), y, reset=reset, dtype=None, ensure_all_finite="allow-nan",
             multi_output=True, y_numeric=not isinstance(self, NetworkClassifierMixin),
         )
         columns, by_dtype = table_columns(X)
@@ -184,7 +184,9 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
             return X  # the copy that scores held-out data gets preprocessed rows
         check_is_fitted(self, "column_plan_")
         self._check_format_version()
-        validate_data(self, X, reset=False, dtype=None, ensure_all_finite="allow-nan")
+        validate_data(
+            self, checkable_table(X), reset=False, dtype=None, ensure_all_finite="allow-nan"
+        )
         columns, _ = table_columns(X)
         return self.column_plan_.transform(columns, self.network_dtype_)
 

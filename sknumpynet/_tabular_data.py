@@ -24,12 +24,13 @@ Only numpy is needed; a pandas (or any dataframe with ``iloc`` and
 ``to_pandas``. Nothing here imports scikit-learn's estimators.
 """
 
+import decimal
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ColumnPlan", "fit_column_plan", "table_columns"]
+__all__ = ["ColumnPlan", "checkable_table", "fit_column_plan", "table_columns"]
 
 #: The bound of the smooth clipping: outputs stay inside (-3, 3).
 CLIP = 3.0
@@ -102,6 +103,8 @@ class ColumnPlan:
         dense = self._dense(columns)
         with np.errstate(invalid="ignore", over="ignore"):
             z = (dense - self.center) * self.factor
+            # +-inf and huge values clip to +-3 (z**2 must not overflow to inf/inf)
+            np.clip(z, -1e150, 1e150, out=z)
             z /= np.sqrt(1.0 + (z / CLIP) ** 2)
         np.nan_to_num(z, copy=False)
         codes = [self._codes(columns, i)[0] for i in self.embedded]
@@ -206,6 +209,11 @@ def _as_float(column):
     """A numeric column as float64 (missing values as NaN)."""
     if column.dtype.kind in "biuf":
         return column.astype(np.float64)
+    if column.dtype.kind in "Mm":  # datetimes and durations: nanoseconds
+        missing = np.isnat(column)
+        out = column.astype("int64").astype(np.float64)
+        out[missing] = np.nan
+        return out
     out = np.empty(len(column))
     for k, v in enumerate(column):
         out[k] = np.nan if _is_missing(v) else float(v)
@@ -213,23 +221,42 @@ def _as_float(column):
 
 
 def _as_text(column):
-    """A categorical column as str values, and which are missing."""
+    """A categorical column as str values, and which are missing.
+
+    Numbers equal as numbers get the same text (1, 1.0 and ``Decimal("1")``
+    are all "1"): a column of codes turns float when it has a gap, and must
+    still meet the same codes as ints at predict time.
+    """
     if column.dtype.kind == "f":
         missing = np.isnan(column)
-    elif column.dtype.kind == "O":
-        missing = np.fromiter((_is_missing(v) for v in column), bool, len(column))
+        text = np.array([_number_text(v) for v in column.tolist()], dtype=object)
     else:
-        missing = np.zeros(len(column), bool)
-    text = column.astype(str).astype(object)
+        missing = (np.fromiter((_is_missing(v) for v in column), bool, len(column))
+                   if column.dtype.kind == "O" else np.zeros(len(column), bool))
+        text = np.array([_number_text(v) if _is_number(v) else str(v)
+                         for v in column.tolist()], dtype=object)
     text[missing] = ""
     return text, missing
+
+
+def _number_text(v):
+    """An integral number as an int's text, any other as its float's."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
+def _is_number(v):
+    """A real number that is not a bool (bools are categories "False"/"True")."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    return isinstance(v, (numbers.Real, decimal.Decimal))
 
 
 def _is_missing(v):
     """None, NaN, pandas' NA and NaT count as missing."""
     if v is None:
         return True
-    if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+    if _is_number(v):
         return v != v
     return type(v).__name__ in ("NAType", "NaTType")
 
@@ -255,7 +282,10 @@ def table_columns(X):
         X = X.to_pandas()  # polars
     if hasattr(X, "iloc") and hasattr(X, "dtypes"):
         return _frame_columns(X)
-    X = np.asarray(X)
+    if not isinstance(X, np.ndarray):
+        rows, X = X, np.asarray(X)
+        if X.dtype.kind in "US":  # rows of mixed types: numbers must stay numbers
+            X = np.asarray(rows, dtype=object)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D table, got an array of shape {X.shape}.")
     columns = [X[:, j] for j in range(X.shape[1])]
@@ -265,21 +295,47 @@ def table_columns(X):
     return columns, categorical
 
 
+def checkable_table(X):
+    """``X`` as scikit-learn's ``validate_data`` can check it (names, shape, gaps).
+
+    A dataframe with datetime or duration columns becomes one of objects: numpy
+    cannot promote datetimes and numbers to one dtype. Anything else is
+    returned as it is.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(X, "astype") and any(
+        getattr(d, "kind", "O") in "Mm" for d in list(dtypes)
+    ):
+        return X.astype(object)
+    return X
+
+
 def _frame_columns(frame):
     columns, categorical = [], []
     for j in range(frame.shape[1]):
         col = frame.iloc[:, j]
         kind = getattr(col.dtype, "kind", "O")
-        numeric = kind in "iuf" and type(col.dtype).__name__ != "CategoricalDtype"
-        if numeric and getattr(col.dtype, "na_value", None) is not None:
+        if type(col.dtype).__name__ == "CategoricalDtype" or kind in "bUS":
+            values, is_category = np.asarray(col.to_numpy(), dtype=object), True
+        elif kind in "iuf" and getattr(col.dtype, "na_value", None) is not None:
             # pandas' nullable Int64/Float64: NA becomes NaN
-            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            values = col.to_numpy()
-        columns.append(values if numeric else np.asarray(values, dtype=object))
-        categorical.append(not numeric)
+            values, is_category = col.to_numpy(dtype=np.float64, na_value=np.nan), False
+        elif kind in "iufMm":
+            values, is_category = _tz_naive(col).to_numpy(), False
+        else:  # object, string: categories unless every value is a number
+            values = np.asarray(col.to_numpy(), dtype=object)
+            is_category = _has_text(values)
+        columns.append(values)
+        categorical.append(is_category)
     return columns, np.array(categorical, dtype=bool)
 
 
+def _tz_naive(col):
+    """A timezone-aware datetime column in UTC without its zone (numpy has no zones)."""
+    if getattr(col.dtype, "tz", None) is not None:
+        return col.dt.tz_convert("UTC").dt.tz_localize(None)
+    return col
+
+
 def _has_text(column):
-    return any(not _is_missing(v) and not isinstance(v, numbers.Real) for v in column)
+    return any(not _is_missing(v) and not _is_number(v) for v in column)

@@ -260,3 +260,11 @@ def test_one_blas_thread_unless_asked(monkeypatch):
     TabularMLPRegressor(**FAST).fit(X, score)
     TabularMLPRegressor(n_threads=2, **FAST).fit(X, score)
     assert asked[0] == 1 and asked[-1] == 2
+
+
+def test_a_dataframe_with_dates_fits_and_predicts():
+    X, score = _table(n=60)
+    X = X.assign(day=pd.date_range("2024-01-01", periods=60))
+    reg = TabularMLPRegressor(**FAST).fit(X, score)
+    assert reg.column_plan_.categorical == [1, 2, 3]  # colour, city, flag: not the dates
+    assert np.isfinite(reg.predict(X.head(3))).all()

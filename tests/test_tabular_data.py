@@ -97,3 +97,43 @@ def test_pandas_category_and_nullable_dtypes():
 def test_a_one_dimensional_array_is_refused():
     with pytest.raises(ValueError, match="2-D table"):
         table_columns(np.arange(3.0))
+
+
+def test_equal_numbers_are_the_same_category_whatever_their_type():
+    # a column of codes turns float with a gap; predict may bring ints or text
+    frame = pd.DataFrame({"store": [0.0, 1.0, 2.0, np.nan, 1.0]})
+    columns, _ = table_columns(frame)
+    plan = fit_column_plan(columns, np.array([True]))
+    assert plan.categories[0].tolist() == ["0", "1", "2"]
+    for later in ([1, 2], ["1", "2"], np.array([1.0, 2.0], dtype=object)):
+        raw = plan._dense(table_columns(pd.DataFrame({"store": later}))[0])
+        np.testing.assert_array_equal(raw, [[0, 1, 0], [0, 0, 1]])
+
+
+def test_numbers_in_an_object_column_stay_numbers():
+    from decimal import Decimal
+
+    values = [Decimal("1.5"), 2.0, None, 4]
+    _, categorical = table_columns(pd.DataFrame({"a": pd.Series(values, dtype=object)}))
+    assert categorical.tolist() == [False]
+    columns, categorical = table_columns([[0.3, "x"], [0.5, "y"]])  # rows of mixed types
+    assert categorical.tolist() == [False, True]
+    np.testing.assert_array_equal(columns[0].astype(float), [0.3, 0.5])
+
+
+def test_datetime_columns_are_numbers_in_nanoseconds():
+    frame = pd.DataFrame({"d": pd.to_datetime(["2020-01-01", None, "2020-01-03"])})
+    columns, categorical = table_columns(frame)
+    assert categorical.tolist() == [False]
+    plan = fit_column_plan(columns, categorical)
+    out = plan.transform(columns, np.float64)
+    assert out.shape == (3, 2) and np.isfinite(out).all()  # value and missing indicator
+
+
+def test_infinite_values_clip_to_the_bound():
+    frame = pd.DataFrame({"x": np.arange(10.0)})
+    columns, categorical = table_columns(frame)
+    plan = fit_column_plan(columns, categorical)
+    new = table_columns(pd.DataFrame({"x": [np.inf, -np.inf, 1e300]}))[0]
+    out = plan.transform(new, np.float64)[:, 0]
+    np.testing.assert_allclose(out, [CLIP, -CLIP, CLIP], rtol=1e-6)
