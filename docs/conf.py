@@ -49,7 +49,7 @@ extensions = [
 # docs/examples/ holds the gallery's sources; sphinx-gallery turns them into
 # pages under auto_examples/ (generated, not committed).
 exclude_patterns = ["_build", "examples/*.rst", "sg_execution_times.rst"]
-templates_path = []
+templates_path = ["_templates"]
 root_doc = "index"
 language = "en"
 
@@ -134,4 +134,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_static_path = []
-html_sidebars = {"index": []}
+# The left sidebar lists every page (docs/_templates/sidebar-global-nav.html):
+# the theme's section navigation shows only the children of the current
+# top-level page, and the user-guide pages are all top-level, so it was empty.
+html_sidebars = {"index": [], "**": ["sidebar-global-nav.html"]}

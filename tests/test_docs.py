@@ -76,6 +76,21 @@ def test_sphinx_build(html):
         assert f'id="{name}"' in api, f"{name} is missing from the API reference"
 
 
+def test_left_sidebar_lists_the_user_guide_on_every_page(html):
+    # pydata-sphinx-theme's own section navigation shows only the children of
+    # the current top-level page: empty on every user-guide page, all top-level
+    guide = re.findall(r"^   (\w+)$", (DOCS / "index.rst").read_text(), re.M)
+    assert "quickstart" in guide and "reliability" in guide
+    for page in ("quickstart.html", "reliability.html", "auto_examples/01_engine_by_hand.html",
+                 "api/nn.html"):
+        text = (html / page).read_text(encoding="utf-8")
+        nav = re.search(r'<nav class="bd-docs-nav bd-links".*?</nav>', text, re.S)
+        assert nav, f"{page} has no left sidebar"
+        links = {Path(h).stem for h in re.findall(r'href="([^"#]+)\.html"', nav[0])}
+        missing = set(guide) - links - {Path(page).stem}
+        assert not missing, f"{page}'s sidebar does not link to {sorted(missing)}"
+
+
 EXAMPLES = sorted(p.stem for p in (DOCS / "examples").glob("[0-9][0-9]_*.py"))
 
 
