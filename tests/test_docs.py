@@ -91,6 +91,18 @@ def test_left_sidebar_lists_the_user_guide_on_every_page(html):
         assert not missing, f"{page}'s sidebar does not link to {sorted(missing)}"
 
 
+def test_index_shows_a_figure_with_alt_text(html):
+    text = (html / "index.html").read_text(encoding="utf-8")
+    images = re.findall(r"<img [^>]*>", text)
+    shown = [i for i in images if "_images/" in i]
+    assert shown, "the index page shows no figure"
+    for image in shown:
+        src = re.search(r'src="([^"]+)"', image)[1]
+        assert (html / src).stat().st_size > 10_000, src
+        alt = re.search(r'alt="([^"]*)"', image)
+        assert alt and len(alt[1]) > 40, f"{src} has no alt text worth the name"
+
+
 EXAMPLES = sorted(p.stem for p in (DOCS / "examples").glob("[0-9][0-9]_*.py"))
 
 
