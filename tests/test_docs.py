@@ -153,6 +153,17 @@ def test_example_engine_by_hand_checks_every_layer_and_trains(html):
     assert match and abs(float(match[1]) - float(match[2])) < 1e-6
     assert "plain SGD, lr=0.1:" in text and "Adam, lr=0.001:" in text
     assert numbers_after(text, "test accuracy of the Adam-trained network:")[0] > 0.5
+    # the sentence after the loss curves names the optimizer whose loss ended lower,
+    # from the same numbers the epochs printed (not a claim fixed in advance)
+    sgd, adam = (numbers_after(text.split(label)[1], "mean loss")
+                 for label in ("plain SGD, lr=0.1:", "Adam, lr=0.001:"))
+    verdict = re.search(r"lower training loss in epoch (\d+): (plain SGD|Adam) "
+                        r"\((\d\.\d+) against (\d\.\d+)\)", text)
+    assert verdict, "example 1 no longer says which optimizer ended lower"
+    epochs = int(verdict[1])
+    sgd_last, adam_last = sgd[epochs - 1], adam[epochs - 1]
+    assert verdict[2] == ("Adam" if adam_last < sgd_last else "plain SGD")
+    assert {float(verdict[3]), float(verdict[4])} == {sgd_last, adam_last}
     # 500 test images mapped (fewer when the digits fallback has fewer): 64 features each
     shape = re.search(r"hidden activations: (\d+) images x (\d+) features", text)
     assert shape and 100 <= int(shape[1]) <= 500 and int(shape[2]) == 64, shape

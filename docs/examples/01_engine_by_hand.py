@@ -225,9 +225,23 @@ ax.legend()
 ax.grid(alpha=0.3)
 plt.show()
 
+last_epoch = {label: float(np.mean(c[-(len(y_train) // BATCH_SIZE):]))
+              for label, c in curves.items()}
+ahead, behind = sorted(last_epoch, key=last_epoch.get)
+print(f"lower training loss in epoch {EPOCHS}: {ahead.split(',')[0]} "
+      f"({last_epoch[ahead]:.4f} against {last_epoch[behind]:.4f})")
+
 # %%
-# Adam's per-parameter step sizes get the loss down faster in the first
-# epochs; plain SGD with a well-chosen rate catches up given time.
+# Which optimizer gets the training loss lower depends on the data, and the
+# line above says which did in this run. On the first 6,000 Fashion-MNIST
+# images, Adam's loss is below plain SGD's in every epoch (about 0.46 against
+# 0.56 in the third) and its test accuracy is higher. On scikit-learn's 8x8
+# digits (the fallback when no image files are found), it is the other way
+# round for the loss: plain SGD with lr=0.1 is below Adam with lr=0.001 in
+# every epoch (about 0.62 against 0.83 in the third), yet Adam's network
+# scores higher on the test images (about 0.86 against 0.64). Neither rate
+# was tuned for this comparison: the figure compares two reasonable
+# defaults, not the two optimizers at their best.
 #
 # 4. What the hidden layer learned: a t-SNE map
 # ---------------------------------------------
