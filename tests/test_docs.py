@@ -48,6 +48,7 @@ def html(tmp_path_factory):
         if "WARNING" in line or "ERROR" in line or line.startswith("  ")
     )
     assert result.returncode == 0, f"the documentation build failed:\n{problems}\n{result.stderr}"
+    (tmp / "build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     return out
 
 
@@ -320,6 +321,34 @@ def test_code_in_the_guide_runs_without_warnings(page, tmp_path, monkeypatch):
     blocks = python_blocks(page)
     assert blocks
     run_quietly("\n".join(blocks), f"{page} blocks")
+
+
+def test_docs_build_prints_no_python_warning(html):
+    # a figure's code or an example that warns prints "file:line: XWarning: ..."
+    # into the build's output (ConvergenceWarning from too few epochs, say)
+    log = (html.parent / "build.log").read_text(encoding="utf-8")
+    shown = re.findall(r"^\S+:\d+: \w*Warning: .*$", log, re.M)
+    assert not shown, f"the docs build printed {len(shown)} warnings, the first: {shown[0]}"
+
+
+def plot_code(page):
+    """The code of a page's ``.. plot::`` directives (their content, not a file), dedented."""
+    text = (DOCS / page).read_text()
+    bodies = re.findall(r"^\.\. plot::\n(?:   :.*\n)*\n((?:   .*\n|\n)+)", text, re.M)
+    return "\n".join("\n".join(line[3:] for line in body.splitlines()) for body in bodies)
+
+
+@pytest.mark.parametrize("page", ["deploying.rst", "monitoring.rst"])
+def test_deploying_and_monitoring_code_runs_without_warnings(page, tmp_path, monkeypatch):
+    """Their figures' code and Python blocks, in order, fit without a ConvergenceWarning."""
+    for module in {"deploying.rst": ("skops", "skl2onnx", "onnxruntime"),
+                   "monitoring.rst": ("rich",)}[page]:
+        pytest.importorskip(module)
+    monkeypatch.chdir(tmp_path)  # the deploying page saves model files
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    code = plot_code(page) + "\n" + "\n".join(python_blocks(page))
+    assert "MLPClassifier(" in code
+    run_quietly(code, f"{page} code")
 
 
 def test_readme_examples_run_without_warnings():
