@@ -9,7 +9,6 @@ marker never appears.
 """
 
 import copy
-import hashlib
 import io
 import json
 import os
@@ -20,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import model_files
 import numpy as np
 import pytest
 from sklearn.base import is_classifier
@@ -313,30 +313,6 @@ def fitted(tmp_path):
     return path
 
 
-def _members(path):
-    with zipfile.ZipFile(path) as z:
-        return {name: z.read(name) for name in z.namelist()}
-
-
-def _write(path, members, checksums=True):
-    members = dict(members)
-    if checksums:
-        members.pop("checksums.json", None)
-        sums = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
-        members["checksums.json"] = json.dumps(sums).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-
-
-def _edit_meta(path, edit):
-    members = _members(path)
-    meta = json.loads(members["sknumpynet.json"])
-    edit(meta)
-    members["sknumpynet.json"] = json.dumps(meta).encode()
-    _write(path, members)
-
-
 def _refused(path, match, marker=None):
     with pytest.raises(ValueError, match=match):
         sknumpynet.load(path)
@@ -368,20 +344,20 @@ def test_an_object_array_member_is_refused_and_runs_nothing(fitted, tmp_path):
     marker = tmp_path / "pwned"
     buf = io.BytesIO()
     np.save(buf, np.array([_Payload(marker)], dtype=object), allow_pickle=True)
-    members = _members(fitted)
+    members = model_files.members(fitted)
     members["arrays/0.npy"] = buf.getvalue()  # checksums recomputed: only the content is bad
-    _write(fitted, members)
+    model_files.write(fitted, members)
     _refused(fitted, "arrays/0.npy cannot be read without pickle", marker)
 
 
 def test_an_array_header_claiming_more_data_than_it_holds_is_refused(fitted):
-    members = _members(fitted)
+    members = model_files.members(fitted)
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
     )
     members["arrays/0.npy"] = buf.getvalue() + b"\0" * 64  # not 8 TB of it
-    _write(fitted, members)
+    model_files.write(fitted, members)
     _refused(fitted, "declares shape")
 
 
@@ -390,35 +366,35 @@ def test_an_array_header_claiming_more_data_than_it_holds_is_refused(fitted):
     "arrays\\..\\evil.npy", "arrays/00.npy", "pickle.pkl",
 ])
 def test_path_tricks_in_member_names_are_refused(fitted, name):
-    members = _members(fitted)
+    members = model_files.members(fitted)
     members[name] = members["arrays/0.npy"]
-    _write(fitted, members)
+    model_files.write(fitted, members)
     _refused(fitted, "unexpected archive member")
 
 
 def test_a_tampered_array_fails_its_checksum(fitted):
-    members = _members(fitted)
+    members = model_files.members(fitted)
     data = bytearray(members["arrays/1.npy"])
     data[-1] ^= 0x01  # one bit of one weight
     members["arrays/1.npy"] = bytes(data)
-    _write(fitted, members, checksums=False)
+    model_files.write(fitted, members, checksums=False)
     _refused(fitted, "checksum mismatch for 'arrays/1.npy'")
 
 
 def test_tampered_metadata_fails_its_checksum(fitted):
-    members = _members(fitted)
+    members = model_files.members(fitted)
     members["sknumpynet.json"] = members["sknumpynet.json"].replace(b'"relu"', b'"tanh"')
-    _write(fitted, members, checksums=False)
+    model_files.write(fitted, members, checksums=False)
     _refused(fitted, "checksum mismatch for 'sknumpynet.json'")
 
 
 def test_a_newer_format_is_refused(fitted):
-    _edit_meta(fitted, lambda m: m.update(format_version=FILE_FORMAT_VERSION + 1))
+    model_files.edit_meta(fitted, lambda m: m.update(format_version=FILE_FORMAT_VERSION + 1))
     _refused(fitted, "format 2.*Upgrade sknumpynet")
 
 
 def test_compressed_members_are_refused(fitted, tmp_path):
-    members = _members(fitted)
+    members = model_files.members(fitted)
     with zipfile.ZipFile(fitted, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
             z.writestr(name, data)
@@ -466,7 +442,7 @@ def _first_module(meta):
     (lambda m: m["fitted"].update(x_={"kind": "eval", "code": "1"}), "unknown value kind"),
 ])
 def test_unknown_types_and_attributes_are_refused(fitted, edit, match):
-    _edit_meta(fitted, edit)
+    model_files.edit_meta(fitted, edit)
     _refused(fitted, match)
 
 
@@ -475,7 +451,7 @@ def test_attributes_a_module_does_not_have_are_not_set(fitted):
     def edit(meta):
         _first_module(meta)["children"][0]["children"][0]["attributes"].update(
             forward=1, injected=2)
-    _edit_meta(fitted, edit)
+    model_files.edit_meta(fitted, edit)
     linear = sknumpynet.load(fitted).network_[0][0]
     assert callable(linear.forward) and not hasattr(linear, "injected")
 

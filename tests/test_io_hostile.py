@@ -8,7 +8,6 @@ ValueError that names the file and says what is wrong with it, before it
 allocates more than the file's own size.
 """
 
-import hashlib
 import io
 import json
 import struct
@@ -16,6 +15,7 @@ import tracemalloc
 import zipfile
 import zlib
 
+import model_files
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -40,29 +40,6 @@ def fitted(tmp_path):
     path = tmp_path / "model.skn"
     sknumpynet.save(est, path)
     return path, est, X
-
-
-def _members(path):
-    with zipfile.ZipFile(path) as z:
-        return {name: z.read(name) for name in z.namelist()}
-
-
-def _write(path, members):
-    members = dict(members)
-    members.pop("checksums.json", None)
-    sums = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
-    members["checksums.json"] = json.dumps(sums).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-
-
-def _edit_meta(path, edit):
-    members = _members(path)
-    meta = json.loads(members["sknumpynet.json"])
-    edit(meta)
-    members["sknumpynet.json"] = json.dumps(meta).encode()
-    _write(path, members)
 
 
 def _refused(path, match):
@@ -156,9 +133,9 @@ def test_a_zip_of_another_program_is_not_a_model_file(tmp_path):
 def _overlap_bomb(path, n_members=150):
     """Stored members whose data runs to the end of the last one: each holds the
     next member's header, so reading them all reads n_members / 2 times the file."""
-    members = _members(path)
+    members = model_files.members(path)
     members.update({f"arrays/{i}.npy": members["arrays/0.npy"] for i in range(n_members)})
-    _write(path, members)
+    model_files.write(path, members)
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
         infos, end = z.infolist(), z.start_dir
@@ -204,7 +181,7 @@ def test_members_beyond_the_archive_are_refused(fitted):
 def _declare(path, type_name, **args):
     def edit(meta):
         _module(meta, type_name)["args"].update(args)
-    _edit_meta(path, edit)
+    model_files.edit_meta(path, edit)
 
 
 def test_a_huge_declared_linear_is_refused_before_it_is_allocated(fitted):
@@ -294,21 +271,21 @@ def test_every_module_with_arrays_has_its_shapes_declared():
 ])
 def test_numbers_out_of_range_are_value_errors(fitted, value):
     path, _, _ = fitted
-    _edit_meta(path, lambda m: m["fitted"].update(x_=value))
+    model_files.edit_meta(path, lambda m: m["fitted"].update(x_=value))
     _refused(path, "out of range|is not a|shape")
 
 
 def test_infinite_floats_where_floats_belong_still_load(fitted):
     path, est, X = fitted
-    _edit_meta(path, lambda m: m["fitted"].update(
+    model_files.edit_meta(path, lambda m: m["fitted"].update(
         best_loss_={"kind": "scalar", "dtype": "<f8", "value": float("inf")}))
     assert sknumpynet.load(path).best_loss_ == np.inf
 
 
 def test_a_huge_random_state_number_is_a_value_error(fitted):
     path, _, _ = fitted
-    _edit_meta(path, lambda m: _item(_item(m["generators"][0], "state")[1], "state").__setitem__(
-        1, 10**60))
+    model_files.edit_meta(path, lambda m: _item(
+        _item(m["generators"][0], "state")[1], "state").__setitem__(1, 10**60))
     _refused(path, "bit generator|out of range")
 
 
@@ -322,17 +299,17 @@ def test_forbidden_dtypes_are_refused_however_spelled(fitted, spelling, kind):
     path, _, _ = fitted
     value = ({"kind": "scalar", "dtype": spelling, "value": 1} if kind == "scalar"
              else {"kind": "dtype", "str": spelling})
-    _edit_meta(path, lambda m: m["fitted"].update(x_=value))
+    model_files.edit_meta(path, lambda m: m["fitted"].update(x_=value))
     _refused(path, "dtype .* is not allowed")
 
 
 def test_a_structured_array_member_is_refused(fitted):
     path, _, _ = fitted
-    members = _members(path)
+    members = model_files.members(path)
     buf = io.BytesIO()
     np.save(buf, np.zeros(3, dtype="i4,f8"))
     members["arrays/0.npy"] = buf.getvalue()
-    _write(path, members)
+    model_files.write(path, members)
     _refused(path, "dtype .* is not allowed")
 
 
@@ -340,7 +317,7 @@ def test_a_structured_array_member_is_refused(fitted):
 
 
 def _as_big_endian(path):
-    members = _members(path)
+    members = model_files.members(path)
     for name, data in members.items():
         if name.startswith("arrays/"):
             a = np.load(io.BytesIO(data))
@@ -351,7 +328,7 @@ def _as_big_endian(path):
     for little, big in (('"<f8"', '">f8"'), ('"<f4"', '">f4"'), ('"<i8"', '">i8"')):
         text = text.replace(little, big)
     members["sknumpynet.json"] = text.encode()
-    _write(path, members)
+    model_files.write(path, members)
 
 
 @pytest.mark.parametrize("est, dtype", [
@@ -366,7 +343,7 @@ def test_a_model_saved_on_a_big_endian_machine_loads(est, dtype, tmp_path):
     path = tmp_path / "model.skn"
     sknumpynet.save(est, path)
     _as_big_endian(path)
-    assert b'">f' in _members(path)["sknumpynet.json"]
+    assert b'">f' in model_files.members(path)["sknumpynet.json"]
     loaded = sknumpynet.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
     assert loaded.predict(X).tolist() == est.predict(X).tolist()
@@ -392,7 +369,7 @@ def _object_array(items):
 ], ids=["too-few-classes", "too-many-classes", "duplicate-classes", "n-outputs", "binary"])
 def test_classes_that_disagree_with_the_network_are_refused(fitted, edit, match):
     path, _, _ = fitted
-    _edit_meta(path, edit)
+    model_files.edit_meta(path, edit)
     _refused(path, match)
 
 
@@ -402,7 +379,7 @@ def test_regressor_quantiles_that_disagree_with_the_network_are_refused(tmp_path
                        max_iter=2, random_state=0).fit(X, X[:, 0])
     path = tmp_path / "model.skn"
     sknumpynet.save(est, path)
-    _edit_meta(path, lambda m: m["fitted"].update(
+    model_files.edit_meta(path, lambda m: m["fitted"].update(
         quantiles_={"kind": "list", "items": [0.1, 0.9]}))
     _refused(path, "quantiles_")
 
@@ -415,5 +392,7 @@ def test_linear_svm_classes_against_its_outputs(tmp_path, n_classes, multi_class
     sknumpynet.save(est, path)
     np.testing.assert_array_equal(sknumpynet.load(path).decision_function(X),
                                   est.decision_function(X))
-    _edit_meta(path, lambda m: m["fitted"].update(classes_=_object_array(list(range(5)))))
+    model_files.edit_meta(
+        path, lambda m: m["fitted"].update(classes_=_object_array(list(range(5))))
+    )
     _refused(path, "classes")
