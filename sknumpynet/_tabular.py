@@ -17,7 +17,7 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, is_classifier
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -149,7 +149,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
         """Check the raw table and ``y``, fit the preprocessing (or reuse it), apply it."""
         _, y = validate_data(
             self, checkable_table(X), y, reset=reset, dtype=None, ensure_all_finite="allow-nan",
-            multi_output=True, y_numeric=not isinstance(self, NetworkClassifierMixin),
+            multi_output=True, y_numeric=not is_classifier(self),
         )
         columns, by_dtype = table_columns(X)
         if reset:
@@ -238,7 +238,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
     def _activation_module(self):
         name = self.activation
         if name == "auto":
-            name = "selu" if isinstance(self, NetworkClassifierMixin) else "mish"
+            name = "selu" if is_classifier(self) else "mish"
         return _ACTIVATIONS[name]()
 
     def _n_prefix(self):
@@ -255,7 +255,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
             return float(self.learning_rate_init)
         if self.parametrization == "standard":
             return 2e-3
-        return 0.04 if isinstance(self, NetworkClassifierMixin) else 0.07
+        return 0.04 if is_classifier(self) else 0.07
 
     def _make_optimizer(self, params):
         return nn.Adam(

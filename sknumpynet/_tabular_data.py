@@ -26,6 +26,7 @@ Only numpy is needed; a pandas (or any dataframe with ``iloc`` and
 
 import decimal
 import numbers
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -158,9 +159,10 @@ def fit_column_plan(columns, categorical, max_onehot=8):
     matrix = np.column_stack([_as_float(columns[j]) for j in numeric]) if numeric else None
     median, indicated = np.zeros(0), []
     if matrix is not None:
-        with np.errstate(all="ignore"):
-            median = np.nan_to_num(_nanmedian(matrix))
-        indicated = [i for i in range(len(numeric)) if np.isnan(matrix[:, i]).any()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value: 0 below
+            median = np.nan_to_num(np.nanmedian(matrix, axis=0))
+        indicated = np.flatnonzero(np.isnan(matrix).any(axis=0)).tolist()
     categories = []
     for j in cat_cols:
         values, missing = _as_text(columns[j])
@@ -169,16 +171,6 @@ def fit_column_plan(columns, categorical, max_onehot=8):
     plan = ColumnPlan(len(columns), numeric, median, indicated, cat_cols, categories, embedded)
     plan.center, plan.factor = _robust_scale(plan._dense(columns))
     return plan
-
-
-def _nanmedian(matrix):
-    """Column medians ignoring NaN; 0 for a column with no value."""
-    out = np.zeros(matrix.shape[1])
-    for i in range(matrix.shape[1]):
-        col = matrix[:, i]
-        col = col[~np.isnan(col)]
-        out[i] = np.median(col) if col.size else 0.0
-    return out
 
 
 def _robust_scale(dense):
