@@ -104,7 +104,7 @@ class ColumnPlan:
         dense = self._dense(columns)
         with np.errstate(invalid="ignore", over="ignore"):
             z = (dense - self.center) * self.factor
-            # +-inf and huge values clip to +-3 (z**2 must not overflow to inf/inf)
+            # huge values clip to +-3 (z**2 must not overflow to inf/inf)
             np.clip(z, -1e150, 1e150, out=z)
             z /= np.sqrt(1.0 + (z / CLIP) ** 2)
         np.nan_to_num(z, copy=False)
@@ -121,6 +121,7 @@ class ColumnPlan:
         parts = []
         if self.numeric:
             numeric = np.column_stack([_as_float(columns[j]) for j in self.numeric])
+            _check_no_infinity(numeric, self.numeric)
             missing = np.isnan(numeric)
             numeric = np.where(missing, self.median, numeric)
             parts += [numeric, missing[:, self.indicated].astype(np.float64)]
@@ -171,6 +172,16 @@ def fit_column_plan(columns, categorical, max_onehot=8):
     plan = ColumnPlan(len(columns), numeric, median, indicated, cat_cols, categories, embedded)
     plan.center, plan.factor = _robust_scale(plan._dense(columns))
     return plan
+
+
+def _check_no_infinity(numeric, positions):
+    """A ValueError naming the first column of ``numeric`` that holds +-inf."""
+    bad = np.isinf(numeric).any(axis=0)
+    if bad.any():
+        raise ValueError(
+            f"Input X contains infinity in column {positions[int(np.argmax(bad))]}; "
+            "a missing value is NaN (or None)."
+        )
 
 
 def _robust_scale(dense):

@@ -268,3 +268,12 @@ def test_a_dataframe_with_dates_fits_and_predicts():
     reg = TabularMLPRegressor(**FAST).fit(X, score)
     assert reg.column_plan_.categorical == [1, 2, 3]  # colour, city, flag: not the dates
     assert np.isfinite(reg.predict(X.head(3))).all()
+
+
+def test_infinity_is_an_error_whatever_the_other_columns():
+    X, score = _table(n=60)
+    X.loc[3, "size"] = np.inf  # beside text columns, validate_data lets it through
+    with pytest.raises(ValueError, match="infinity"):
+        TabularMLPRegressor(**FAST).fit(X, score)
+    with pytest.raises(ValueError, match="infinity"):
+        TabularMLPRegressor(**FAST).fit(X[["size"]], score)
