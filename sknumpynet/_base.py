@@ -26,14 +26,24 @@ from sklearn.base import (
     TransformerMixin,
     is_classifier,
 )
-from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
-from ._compat import Interval, Options, StrOptions, check_sample_weight, validate_params
+from ._compat import (
+    CallbackSupportMixin,
+    Interval,
+    Options,
+    StrOptions,
+    callback_state,
+    check_sample_weight,
+    has_callbacks,
+    link_html_repr_to,
+    validate_params,
+    with_callbacks,
+)
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
 from ._runtime import SMALL_ROWS, blas_threads, forward_in_chunks, make_rng
 from ._training import (
@@ -163,6 +173,9 @@ _SPLIT_ADVICE = (
 )
 
 
+# the "?" of the HTML repr (scikit-learn's, in notebooks) opens the class's
+# entry in sknumpynet's API reference, not a scikit-learn page
+@link_html_repr_to("sknumpynet", DOCS_URL + "api/estimators.html#sknumpynet.{estimator_name}")
 class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     """Shared fit/partial_fit/predict machinery; not for direct use.
 
@@ -170,11 +183,6 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     ``_validation_score`` and ``_penalty``, and list in ``_shape_param_names``
     the parameters that shape the network.
     """
-
-    # the "?" of the HTML repr (scikit-learn's, in notebooks) opens the class's
-    # entry in sknumpynet's API reference, not a scikit-learn page
-    _doc_link_module = "sknumpynet"
-    _doc_link_template = DOCS_URL + "api/estimators.html#sknumpynet.{estimator_name}"
 
     _parameter_constraints = {
         "solver": [StrOptions(set(_SOLVERS))],
@@ -531,7 +539,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                 hooks.append(BestWeights(model.log.best_validation_score,
                                          later_ties=self._later_best_ties))
         hooks.append(Progress(self.verbose, type(self).__name__))
-        if getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx"):
+        if has_callbacks(self):
             X, y, sample_weight = data.raw
             metadata = None if sample_weight is None else {"sample_weight": sample_weight}
             hooks.append(SklearnCallbacks(
@@ -842,10 +850,7 @@ def _check_lbfgs(network, partial):
 
 def _restore_state(estimator, saved):
     """Put back the estimator's state from before a failed fit, callback bookkeeping aside."""
-    keep = {
-        k: v for k, v in estimator.__dict__.items()
-        if k in ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
-    }
+    keep = callback_state(estimator)
     estimator.__dict__.clear()
     estimator.__dict__.update(saved)
     estimator.__dict__.update(keep)

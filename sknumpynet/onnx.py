@@ -35,13 +35,6 @@ from sklearn.utils.validation import check_is_fitted
 
 try:
     from skl2onnx import update_registered_converter
-    from skl2onnx._parse import _apply_zipmap, _get_sklearn_operator_name
-    from skl2onnx.common._apply_operation import (
-        apply_cast,
-        apply_concat,
-        apply_reshape,
-        apply_sub,
-    )
     from skl2onnx.common.data_types import (
         Int64TensorType,
         StringTensorType,
@@ -50,6 +43,10 @@ try:
     )
     from skl2onnx.common.utils_classifier import get_label_classes
     from skl2onnx.proto import onnx_proto
+
+    from ._compat import skl2onnx_private
+
+    _private = skl2onnx_private()
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "sknumpynet.onnx needs skl2onnx and onnx: pip install skl2onnx onnx, or "
@@ -62,6 +59,13 @@ from ._svm import LinearSVM
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
+
+# skl2onnx's private helpers, through _compat
+_apply_zipmap = _private.apply_zipmap
+_get_sklearn_operator_name = _private.get_sklearn_operator_name
+apply_cast, apply_concat, apply_reshape, apply_sub = (
+    _private.apply_cast, _private.apply_concat, _private.apply_reshape, _private.apply_sub
+)
 
 _ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
 _CLASSIFIER_OPTIONS = {
