@@ -45,7 +45,9 @@ from ._compat import (
     with_callbacks,
 )
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
-from ._runtime import SMALL_ROWS, blas_threads, forward_in_chunks, make_rng
+from ._runtime import (
+    CHUNK_ROWS, SMALL_ROWS, blas_threads, forward_in_chunks, make_rng, matmul_work,
+)
 from ._training import (
     LbfgsSolver,
     MinibatchSolver,
@@ -398,7 +400,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         model.early_stopping = self._stops_on_validation(problem) and isinstance(
             solver, MinibatchSolver
         )
-        outcome = solver.solve(problem, model.log)
+        rows = getattr(solver, "batch_size", problem.X.shape[0])
+        with self._threads(matmul_work(model.network, rows)):
+            outcome = solver.solve(problem, model.log)
         if outcome.reason == "interrupted":
             warnings.warn(outcome.message, UserWarning)
         elif outcome.reason == "diverged":
@@ -583,9 +587,12 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
             "features (e.g. StandardScaler)."
         )
 
-    def _threads(self):
-        """The BLAS limit of ``n_threads`` (see ``_runtime.blas_threads`` for the rule)."""
-        return blas_threads(self.n_threads)
+    def _threads(self, work=None):
+        """The BLAS limit of ``n_threads`` for ``work`` multiply-adds per step.
+
+        See ``_runtime.blas_threads`` for the rule.
+        """
+        return blas_threads(self.n_threads, work)
 
     def _sample_weight(self, sample_weight, X, y_enc, target_attrs, partial):
         if sample_weight is not None:
@@ -716,7 +723,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         """
         if X.shape[0] <= SMALL_ROWS:
             return forward_in_chunks(self.network_, X, stop)
-        with self._threads():
+        with self._threads(matmul_work(self.network_, min(X.shape[0], CHUNK_ROWS))):
             return forward_in_chunks(self.network_, X, stop)
 
     def _check_format_version(self):

@@ -18,8 +18,15 @@ from . import nn
 from ._compat import get_chunk_n_rows
 
 __all__ = [
-    "CHUNK_ROWS", "SMALL_ROWS", "blas_threads", "check_is_fitted_network", "forward_in_chunks",
-    "limit_blas", "make_rng",
+    "CHUNK_ROWS",
+    "SMALL_ROWS",
+    "SMALL_WORK",
+    "blas_threads",
+    "check_is_fitted_network",
+    "forward_in_chunks",
+    "limit_blas",
+    "make_rng",
+    "matmul_work",
 ]
 
 #: Most rows pushed through the network at once by predict/transform: bounds
@@ -29,6 +36,17 @@ CHUNK_ROWS = 4096
 #: Inputs up to this many rows are "small": one chunk, and the lean validation
 #: of ``_base._is_small_ready_array`` for predictions.
 SMALL_ROWS = 64
+
+#: Multiply-adds per step (see :func:`matmul_work`) below which a fit or
+#: prediction with the default ``n_threads=None`` runs on one BLAS thread. On
+#: a 2-core machine a second core sped steps of 41e6 multiply-adds up 1.5x
+#: (and 1.5-1.7x above), the tabular recipe's (some 34e6) at most 1.3x, and
+#: below 20e6 nothing measurable, while on a busy machine it slowed the
+#: digits network (1.5e6) 5x: ``benchmarks/bench_threads.py --sweep``.
+SMALL_WORK = 40_000_000
+
+#: The request of a fit whose products are small (see :func:`blas_threads`).
+_SMALL = "small"
 
 
 def make_rng(random_state):
@@ -54,20 +72,49 @@ def make_rng(random_state):
 
 
 _BLAS_LOCK = threading.Lock()
-#: The fits (and predicts) in the process that hold a BLAS limit: the limit each
-#: asked for (an int, or None to share the cores); the worker threads that have
-#: asked for a share and are still alive; the BLAS libraries' thread counts found
-#: when the first request came in, and the counts set since.
-_blas = {"requests": [], "workers": set(), "controller": None, "found": None, "current": None,
-         "cpus": None}
+#: The fits (and predicts) in the process that hold a BLAS limit: the thread and
+#: the limit each asked for (an int, None to share the cores, or "small"); the
+#: worker threads that have asked for a share and are still alive; the BLAS
+#: libraries' thread counts found when the first request came in, and the
+#: counts set since.
+_blas = {
+    "requests": [],
+    "workers": set(),
+    "controller": None,
+    "found": None,
+    "current": None,
+    "cpus": None,
+}
 
 
-def blas_threads(n_threads):
+def matmul_work(network, rows):
+    """Multiply-adds of one forward pass of ``rows`` rows through the Linear layers.
+
+    ``rows`` times the sum of ``in_features * out_features`` over the layers:
+    what decides whether BLAS threads can pay for themselves.
+
+    Parameters
+    ----------
+    network : sknumpynet.nn.Module
+    rows : int
+        Rows per product: the batch size of a minibatch fit, the data's rows
+        for a full-batch one, a chunk's rows for a prediction.
+
+    Returns
+    -------
+    work : int
+    """
+    return int(rows) * sum(m.in_features * m.out_features for m in _linears([network]))
+
+
+def blas_threads(n_threads, work=None):
     """The BLAS thread limit of one fit or predict, as a context manager.
 
     The rule the estimators' ``n_threads`` documents:
 
     - an int caps the BLAS at that many threads;
+    - None with ``work`` below :data:`SMALL_WORK` is one thread (or, in a
+      worker thread beside fits of large products, the share below);
     - None in the main thread leaves the BLAS as it is;
     - None outside the main thread (joblib's threading backend, a Dask worker's
       task threads, any thread pool) shares the cores among the worker threads:
@@ -82,11 +129,15 @@ def blas_threads(n_threads):
     Parameters
     ----------
     n_threads : int or None
+    work : int or None, default=None
+        Multiply-adds per step (:func:`matmul_work`); None for unknown (as large).
 
     Returns
     -------
     context : context manager
     """
+    if n_threads is None and work is not None and work < SMALL_WORK:
+        return limit_blas(_SMALL)
     if n_threads is None and threading.current_thread() is threading.main_thread():
         return contextlib.nullcontext()
     return limit_blas(n_threads)
@@ -104,14 +155,15 @@ def limit_blas(n_threads):
 
     Parameters
     ----------
-    n_threads : int or None
-        None asks for a share of the cores.
+    n_threads : int, None or "small"
+        None asks for a share of the cores; "small" for one thread, or a share
+        where other fits asked for one.
     """
     with _BLAS_LOCK:
         if not _blas["requests"]:
             _blas_found()
-        _blas["requests"].append(n_threads)
-        if n_threads is None:
+        _blas["requests"].append((threading.get_ident(), n_threads))
+        if n_threads is None or n_threads == _SMALL:
             _blas["workers"] = {t for t in _blas["workers"] if t.is_alive()}
             _blas["workers"].add(threading.current_thread())
         _blas_apply()
@@ -119,7 +171,7 @@ def limit_blas(n_threads):
         yield
     finally:
         with _BLAS_LOCK:
-            _blas["requests"].remove(n_threads)
+            _blas["requests"].remove((threading.get_ident(), n_threads))
             _blas_apply()
 
 
@@ -134,8 +186,12 @@ def _blas_found():
 
 def _blas_apply():
     """Set the BLAS to what the requests now running agree on (under the lock)."""
-    requests = _blas["requests"]
-    n_workers = max(requests.count(None), sum(t.is_alive() for t in _blas["workers"]))
+    # a thread's innermost request is its own (a fit's solve inside its fit)
+    requests = list({ident: n for ident, n in _blas["requests"]}.values())
+    n_workers = max(
+        len(requests) - sum(isinstance(n, numbers.Integral) for n in requests),
+        sum(t.is_alive() for t in _blas["workers"]),
+    )
     wanted = agreed_blas_threads(requests, n_workers, _blas["found"], _blas["cpus"])
     if wanted == _blas["current"]:
         return
@@ -156,9 +212,9 @@ def agreed_blas_threads(requests, n_workers, found, n_cpus):
 
     Parameters
     ----------
-    requests : list of (int or None)
+    requests : list of (int, None or "small")
         The ``n_threads`` of each fit running, in the order they came in; None
-        asks for a share of the cores.
+        asks for a share of the cores, "small" for one thread.
     n_workers : int
         The worker threads sharing the cores.
     found : list of int
@@ -169,13 +225,16 @@ def agreed_blas_threads(requests, n_workers, found, n_cpus):
     -------
     counts : list of int
         For each library: ``found`` when nothing runs; the first explicit request
-        if any; else ``max(1, n_cpus // n_workers)``, never above ``found``.
+        if any; else 1 if every request is "small"; else ``max(1, n_cpus //
+        n_workers)``, never above ``found``.
     """
-    explicit = [n for n in requests if n is not None]
+    explicit = [n for n in requests if isinstance(n, numbers.Integral)]
     if not requests:
         return list(found)
     if explicit:
         return [explicit[0]] * len(found)
+    if all(n == _SMALL for n in requests):
+        return [1] * len(found)
     share = max(1, n_cpus // max(1, n_workers))
     return [min(n, share) for n in found]
 
@@ -214,8 +273,6 @@ def forward_in_chunks(network, X, stop=None):
 
 def _linears(modules):
     return [m for top in modules for m in top.modules() if isinstance(m, nn.Linear)]
-
-
 
 
 def _forward(modules, h):

@@ -25,7 +25,6 @@ from . import nn
 from ._base import BaseNetwork, HiddenLayersMixin
 from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, Options, StrOptions
-from ._runtime import blas_threads
 from ._tabular_data import checkable_table, fit_column_plan, table_columns
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
@@ -274,14 +273,6 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
             return nn.FlatCosLR(lr, total_steps=n_steps)
         return None
 
-    def _threads(self):
-        # One BLAS thread unless asked: the recipe's products (batches of 256
-        # rows, layers of 256) gained at most 1.3x from a second core on a
-        # quiet 2-core machine and lost 2.8-3.8x on a busy one (two other busy
-        # processes; benchmarks/bench_tabular_threads.py), so one thread is
-        # never far from the best of the two.
-        return blas_threads(1 if self.n_threads is None else self.n_threads)
-
     def _warns_at_max_iter(self):
         # a schedule that anneals to zero ends training at max_iter by design
         return self.lr_schedule == "constant"
@@ -441,10 +432,13 @@ _COMMON_PARAMETERS = """
     warm_start : bool, default=False
         Continue from the fitted weights and preprocessing.
     n_threads : int or None, default=None
-        BLAS threads during fit and predict; None is one thread (a second
-        core sped a fit up at most 1.3x on a quiet 2-core machine and slowed
-        it 2.8-3.8x on a busy one: ``benchmarks/bench_tabular_threads.py``).
-        Set it to the number of cores on a machine of your own.
+        BLAS threads during fit and predict; None chooses by work as
+        :class:`~sknumpynet.MLPClassifier` does: one thread where a step's
+        products are under ``40e6`` multiply-adds, which the recipe's usually
+        are (batches of 256 rows, layers of 256; a second core sped such a
+        fit up at most 1.3x on a quiet 2-core machine and slowed it 2.8-3.8x
+        on a busy one: ``benchmarks/bench_tabular_threads.py``), all cores
+        above.
 """
 
 _COMMON_ATTRIBUTES = """

@@ -58,8 +58,9 @@ def _found():
 
 
 # LinearSVM's minibatch solver: the full-batch one does not call Linear.forward
-@pytest.mark.parametrize("make", [_mlp, lambda: LinearSVM(solver="adam", max_iter=2,
-                                                          random_state=0)])
+@pytest.mark.parametrize(
+    "make", [_mlp, lambda: LinearSVM(solver="adam", max_iter=2, random_state=0)]
+)
 def test_fits_in_joblib_threads_share_the_cores(monkeypatch, seen_while_both_fit, make):
     found = _found()
     monkeypatch.setitem(_runtime._blas, "cpus", 2)
@@ -84,6 +85,7 @@ def test_explicit_n_threads_wins_over_the_share(monkeypatch, seen_while_both_fit
 def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
     found = _found()
     monkeypatch.setitem(_runtime._blas, "cpus", 4 * max(found))
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)  # this fit's products count as large
     seen, original = [], Linear.forward
 
     def forward(self, x):
@@ -108,6 +110,11 @@ def test_a_fit_alone_in_a_thread_keeps_the_blas_as_found(monkeypatch):
         ([None] * 5, 5, [1, 2], 2, [1, 1]),  # at least one thread
         ([None, 3, 1], 1, [2, 2], 8, [3, 3]),  # the first explicit n_threads wins
         ([None], 1, [1], 16, [1]),  # a loky worker started with one thread stays at one
+        (["small"], 1, [4, 2], 8, [1, 1]),  # small products: one thread
+        (["small", "small"], 2, [4, 4], 8, [1, 1]),
+        (["small", None], 2, [4, 4], 8, [4, 4]),  # beside a large fit: the share
+        (["small", None], 2, [4, 4], 4, [2, 2]),
+        (["small", 3], 2, [4, 4], 8, [3, 3]),  # an explicit n_threads still wins
     ],
 )
 def test_agreed_blas_threads(requests, n_workers, found, n_cpus, expected):
@@ -137,6 +144,56 @@ def test_a_worker_between_fits_still_counts(monkeypatch):
     for t in threads:
         t.join(30)
     assert seen == [[1] * len(found)]
+    assert _blas_threads() == found
+
+
+def _threads_seen_in_forward(monkeypatch):
+    seen, original = [], Linear.forward
+
+    def forward(self, x):
+        seen.append(_blas_threads())
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    return seen
+
+
+def test_matmul_work_is_rows_times_the_weights():
+    network = MLPClassifier((6, 5), max_iter=1, random_state=0).fit(X, Y).network_
+    # 8 features -> 6 -> 5 -> 1 output (binary)
+    assert _runtime.matmul_work(network, 40) == 40 * (8 * 6 + 6 * 5 + 5 * 1)
+
+
+@pytest.mark.parametrize("small_work, expect_one", [(10**12, True), (0, False)])
+def test_the_default_chooses_threads_by_work(monkeypatch, small_work, expect_one):
+    """Small products run on one thread, large ones keep the BLAS as found;
+    the BLAS is as found again after the fit and the prediction."""
+    found = _found()
+    monkeypatch.setattr(_runtime, "SMALL_WORK", small_work)
+    seen = _threads_seen_in_forward(monkeypatch)
+    model = _mlp().fit(X, Y)
+    model.predict(X)  # 120 rows: above SMALL_ROWS, so it sets a limit
+    assert seen and all(t == ([1] * len(found) if expect_one else found) for t in seen), seen
+    assert _blas_threads() == found
+
+
+def test_explicit_n_threads_wins_over_small_work(monkeypatch):
+    found = _found()
+    seen = _threads_seen_in_forward(monkeypatch)
+    _mlp(n_threads=2).fit(X, Y)
+    assert seen and all(t == [2] * len(found) for t in seen), seen
+    assert _blas_threads() == found
+
+
+def test_a_small_fit_in_a_worker_thread_runs_on_one_thread(monkeypatch):
+    """The fit's outer request (None, a share) gives way to its solve's ("small")."""
+    found = _found()
+    monkeypatch.setitem(_runtime._blas, "cpus", 4 * max(found))
+    seen = _threads_seen_in_forward(monkeypatch)
+    worker = threading.Thread(target=_mlp().fit, args=(X, Y))
+    worker.start()
+    worker.join(30)
+    assert seen and all(t == [1] * len(found) for t in seen), seen
     assert _blas_threads() == found
 
 

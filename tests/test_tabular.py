@@ -250,16 +250,21 @@ def test_onnx_export_is_refused_with_a_clear_message():
         skl2onnx.to_onnx(reg, X[["size"]].fillna(0.0).to_numpy(np.float32)[:1])
 
 
-def test_one_blas_thread_unless_asked(monkeypatch):
-    from sknumpynet import _tabular
+def test_blas_threads_by_work_unless_asked(monkeypatch):
+    from sknumpynet import _base, _runtime
 
     asked = []
-    real = _tabular.blas_threads
-    monkeypatch.setattr(_tabular, "blas_threads", lambda n: asked.append(n) or real(n))
+    real = _base.blas_threads
+    monkeypatch.setattr(
+        _base, "blas_threads", lambda n, work=None: asked.append((n, work)) or real(n, work)
+    )
     X, score = _table(n=60)
     TabularMLPRegressor(**FAST).fit(X, score)
     TabularMLPRegressor(n_threads=2, **FAST).fit(X, score)
-    assert asked[0] == 1 and asked[-1] == 2
+    solves = [(n, work) for n, work in asked if work is not None]
+    # the recipe's products are small: the default is one thread (test_blas_threads)
+    assert solves[0][0] is None and 0 < solves[0][1] < _runtime.SMALL_WORK
+    assert solves[-1][0] == 2
 
 
 def test_a_dataframe_with_dates_fits_and_predicts():
