@@ -343,11 +343,11 @@ class Trainer:
         if scale is None:
             scale = 1.0 / (len(yb) if batch_weight is None else batch_weight)
         value += p.penalty.value(scale)
-        p.penalty.backward(scale)
         if self.step_schedule is not None:
             self.optimizer.lr = self.step_schedule.lr
             self.step_schedule.step()
-        self.optimizer.step()
+        # the penalty's gradient, added in the optimizer's blocked pass
+        self.optimizer.step(p.penalty.fused(scale))
         return value
 
     def run_epoch(self):

@@ -2,13 +2,16 @@
 
 A penalty is added to a loss: its :meth:`L2Penalty.value` to the loss's value,
 and its :meth:`L2Penalty.backward` to the parameters' gradients after the
-network's ``backward`` wrote them, before the optimizer steps. Optimizers know
-nothing of it.
+network's ``backward`` wrote them, before the optimizer steps. Or, in one pass
+with the step: :meth:`L2Penalty.fused` gives the optimizer's
+:meth:`~sknumpynet.nn.Optimizer.step` the same gradient to add block by block,
+just before it updates that block (the block is then still in cache). The
+formula stays here; the optimizer only says where each block lies.
 """
 
 import numpy as np
 
-__all__ = ["L2Penalty"]
+__all__ = ["BlockGradient", "L2Penalty"]
 
 
 class L2Penalty:
@@ -71,20 +74,38 @@ class L2Penalty:
         scale : float, default=1.0
             As in :meth:`value`.
         """
-        strength = self.alpha * scale
-        if not strength:
+        gradient = self.fused(scale)
+        if gradient is None:
             return
         for p in self.params:
             if not (p.value.flags.c_contiguous and p.grad.flags.c_contiguous):
-                p.grad += strength * p.value  # rare (layers' parameters are contiguous)
+                p.grad += gradient.strength * p.value  # rare (layers' are contiguous)
                 continue
             w, g = p.value.reshape(-1), p.grad.reshape(-1)  # views, written in place
             buffer = self._scratch(w.dtype)
             for lo in range(0, w.size, self.block_size):
                 hi = min(lo + self.block_size, w.size)
-                part = buffer[: hi - lo]
-                np.multiply(w[lo:hi], strength, out=part)
-                np.add(g[lo:hi], part, out=g[lo:hi])
+                gradient.add(w[lo:hi], g[lo:hi], buffer[: hi - lo])
+
+    def fused(self, scale=1.0):
+        """The gradient of :meth:`backward`, for an optimizer's step to add per block.
+
+        ``optimizer.step(penalty.fused(scale))`` is ``penalty.backward(scale)``
+        then ``optimizer.step()``, bit for bit, in one pass over the weights
+        instead of two.
+
+        Parameters
+        ----------
+        scale : float, default=1.0
+            As in :meth:`value`.
+
+        Returns
+        -------
+        gradient : BlockGradient or None
+            None when the penalty is zero (nothing to add).
+        """
+        strength = self.alpha * scale
+        return BlockGradient(self.params, strength) if strength else None
 
     def _scratch(self, dtype):
         if self._buffer is None or self._buffer.dtype != dtype:
@@ -93,3 +114,32 @@ class L2Penalty:
 
     def __repr__(self):
         return f"L2Penalty(alpha={self.alpha}, n_params={len(self.params)})"
+
+
+class BlockGradient:
+    """``strength * w`` to add to the gradient of ``params``, one stretch at a time.
+
+    Made by :meth:`L2Penalty.fused`; an optimizer's step calls :meth:`add` on
+    the stretches of each of its blocks that ``params`` occupy.
+
+    Parameters
+    ----------
+    params : list of Parameter
+        The penalised parameters.
+    strength : float
+        ``alpha * scale``.
+    """
+
+    def __init__(self, params, strength):
+        self.params, self.strength = params, strength
+
+    def add(self, w, g, buf):
+        """``g += strength * w`` in place, through ``buf`` (scratch of the same size).
+
+        Parameters
+        ----------
+        w, g, buf : ndarray of shape (n,)
+            A stretch of the weights, of their gradient, and scratch space.
+        """
+        np.multiply(w, self.strength, out=buf)
+        np.add(g, buf, out=g)
