@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.callback import ScoringMonitor
 from sklearn.datasets import load_iris
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV
@@ -17,6 +16,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor
+
+ScoringMonitor = pytest.importorskip(
+    "sklearn.callback", reason="sklearn.callback needs scikit-learn >= 1.9"
+).ScoringMonitor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

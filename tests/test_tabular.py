@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn_versions import needs_callbacks
 
 from sknumpynet import TabularMLPClassifier, TabularMLPRegressor, load, nn, save
 
@@ -222,6 +223,7 @@ class _StopAfter:
         pass
 
 
+@needs_callbacks
 def test_callbacks_see_every_epoch_and_a_model_that_predicts_raw_tables():
     X, score = _table()
     recorder = _StopAfter(5)

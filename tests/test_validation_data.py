@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, log_loss, mean_squared_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn_versions import needs_transform_input
 
 from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor, load, save
 from sknumpynet._training import TrainingLog
@@ -286,6 +287,7 @@ def test_linear_svm_with_x_val(data):
 # -- routing, saving ----------------------------------------------------------------------------
 
 
+@needs_transform_input
 def test_pipeline_routes_and_transforms_x_val(data):
     X, y, Xv, yv = data
     shift = 100.0  # unscaled, X_val would score as chance
