@@ -8,10 +8,12 @@ epoch, training stops when it has not improved for ``n_iter_no_change``
 epochs, and the weights of the best epoch are kept. The figure shows the
 training loss and the validation accuracy per epoch.
 
-With ``SKNUMPYNET_EXAMPLES=full`` it trains on all 60,000 images for up to 30
-epochs and reaches 0.891 accuracy on the 10,000 test images (about 3 minutes
-on 2 cores; the validation accuracy passes 0.88 by the fourth epoch). By
-default, as on this page, it trains on 5,000 images for 8 epochs.
+Training runs until early stopping ends it (``max_iter`` is only an upper
+bound). With ``SKNUMPYNET_EXAMPLES=full`` it trains on all 60,000 images with
+a patience of 10 epochs: it stopped after 36 epochs, keeping epoch 25's
+weights, with 0.8917 accuracy on the 10,000 test images, in 76 seconds on 2
+busy cores. By default, as on this page, it trains on 5,000 images with a
+patience of 3 epochs.
 
 The Fashion-MNIST files are read from the folder named by
 ``$SKNUMPYNET_DATA`` (or the other places
@@ -24,17 +26,15 @@ example uses scikit-learn's 8x8 digits.
 # ----
 import os
 import time
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from sknumpynet import MLPClassifier
 
 FULL = os.environ.get("SKNUMPYNET_EXAMPLES", "") == "full"
 N_TRAIN, N_TEST = (None, None) if FULL else (5000, 2000)  # None: all
-EPOCHS = 30 if FULL else 8
+EPOCHS = 100 if FULL else 40  # an upper bound: early stopping ends the fit
 PATIENCE = 10 if FULL else 3
 
 
@@ -79,10 +79,7 @@ clf = MLPClassifier(
     random_state=0,
 )
 start = time.perf_counter()
-with warnings.catch_warnings():
-    # reaching max_iter is reported below; no need for a warning as well
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    clf.fit(X_train, y_train)
+clf.fit(X_train, y_train)
 seconds = time.perf_counter() - start
 test_accuracy = clf.score(X_test, y_test)
 best = int(np.argmax(clf.validation_scores_)) + 1
