@@ -1,6 +1,7 @@
 """sknumpynet: scikit-learn compatible neural networks on a readable numpy engine.
 
-The estimators (:class:`MLPClassifier`, :class:`MLPRegressor`, :class:`LinearSVM`)
+The estimators (:class:`MLPClassifier`, :class:`MLPRegressor`, :class:`LinearSVM`,
+:class:`LinearSVR`)
 behave like any scikit-learn estimator; the engine they train with lives in
 :mod:`sknumpynet.nn` and can be used on its own.
 """
@@ -15,7 +16,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "MLPClassifier": "._mlp",
     "MLPRegressor": "._mlp",
-    "LinearSVM": "._svm",
+    "LinearSVM": "._linear_svm",
+    "LinearSVR": "._linear_svm",
     "TabularMLPClassifier": "._tabular",
     "TabularMLPRegressor": "._tabular",
     "load": ".io",
@@ -24,6 +26,7 @@ _LAZY = {
 
 __all__ = [
     "LinearSVM",
+    "LinearSVR",
     "MLPClassifier",
     "MLPRegressor",
     "TabularMLPClassifier",

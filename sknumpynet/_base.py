@@ -88,6 +88,7 @@ class FitData:
     calibration: tuple = None  # held-out rows of a LinearSVM with probability=True
     labels: object = None  # y validated but not encoded, for scorers
     validation: object = None  # ValidationData from X_val, y_val, or None
+    full_batch: bool = False  # the solver chosen steps no optimizer (set before the build)
 
 
 @dataclass
@@ -133,6 +134,8 @@ class FittedModel:
         Whether stopping and best weights watched the validation score.
     validated : bool
         Whether validation scores and losses were recorded.
+    objective : float or None
+        The objective the solver reports (:class:`~sknumpynet._training.Outcome`).
     """
 
     network: object
@@ -145,6 +148,7 @@ class FittedModel:
     shape_params: dict = field(default_factory=dict)
     early_stopping: bool = False
     validated: bool = False
+    objective: float = None
 
     def attributes(self, interrupted):
         """The estimator's fitted attributes, by name."""
@@ -358,7 +362,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         if not data.resume:
             rng = make_rng(self.random_state)
             network = self._build_network(data.X.shape[1], data.n_outputs, data.X.dtype, rng)
-            optimizer = self._make_optimizer(network.parameters())
+            optimizer = None if data.full_batch else self._make_optimizer(network.parameters())
             return FittedModel(
                 network, optimizer, rng, TrainingLog(), data.X.dtype, data.n_outputs,
                 data.target_attrs, shape_params,
@@ -369,9 +373,9 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         network, optimizer, rng = copy.deepcopy(
             (self.network_, self._optimizer if data.partial else None, self._rng)
         )
-        if optimizer is None:  # a warm start begins new moments, as scikit-learn's
+        if optimizer is None and not data.full_batch:  # a warm start begins new moments
             optimizer = self._make_optimizer(network.parameters())
-        elif not optimizer._is_packed():
+        elif optimizer is not None and not optimizer._is_packed():
             # the copied parameters go into flat buffers now, not at the first
             # step: then the copy's per-parameter arrays are gone before the
             # solver snapshots the model
@@ -403,6 +407,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         rows = getattr(solver, "batch_size", problem.X.shape[0])
         with self._threads(matmul_work(model.network, rows)):
             outcome = solver.solve(problem, model.log)
+        model.objective = outcome.objective
         if outcome.reason == "interrupted":
             warnings.warn(outcome.message, UserWarning)
         elif outcome.reason == "diverged":

@@ -263,10 +263,14 @@ class Outcome:
         solver returned.
     message : str
         What happened, for a warning ("" when nothing needs saying).
+    objective : float or None
+        The objective the solver reached, where it computes one exactly (the
+        linear SVMs' full-batch solver); None otherwise.
     """
 
     reason: str = "max_iter"
     message: str = ""
+    objective: float = None
 
 
 class Trainer:

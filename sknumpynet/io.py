@@ -55,8 +55,12 @@ _META = "sknumpynet.json"
 _CHECKSUMS = "checksums.json"
 _ARRAY_NAME = re.compile(r"arrays/(0|[1-9][0-9]{0,8})\.npy")
 _ESTIMATORS = (
-    "MLPClassifier", "MLPRegressor", "LinearSVM", "TabularMLPClassifier", "TabularMLPRegressor",
+    "MLPClassifier", "MLPRegressor", "LinearSVM", "LinearSVR", "TabularMLPClassifier",
+    "TabularMLPRegressor",
 )
+#: Where estimators lived before a move, as skops files name them (loadable
+#: through the old modules, which import the class from its new place).
+_FORMER_PATHS = ("sknumpynet._svm.LinearSVM",)
 #: The engine's modules a file may name, and the optimizers.
 _MODULES = (
     "Sequential", "Linear", "Dropout", "BatchNorm1d", "Identity",
@@ -780,7 +784,7 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : MLPClassifier, MLPRegressor or LinearSVM
+    estimator : MLPClassifier, MLPRegressor, LinearSVM or LinearSVR
         Fitted.
     path : str or os.PathLike
         The file to write (conventionally ``*.skn``); replaced if it exists.
@@ -791,7 +795,8 @@ def save(estimator, path):
         If the estimator is not fitted, or an attribute holds a value of a
         kind the format does not store (its name is in the message).
     TypeError
-        If ``estimator`` is not one of the five estimators (the MLPs, the tabular MLPs, LinearSVM).
+        If ``estimator`` is not one of the six estimators (the MLPs, the tabular MLPs,
+        LinearSVM, LinearSVR).
     """
     import sknumpynet
 
@@ -889,7 +894,7 @@ def load(path):
 
     Returns
     -------
-    estimator : MLPClassifier, MLPRegressor or LinearSVM
+    estimator : MLPClassifier, MLPRegressor, LinearSVM or LinearSVR
         Fitted, equal in every prediction to the saved one; ``partial_fit``
         continues bit for bit as it would have on the original.
 
@@ -1132,9 +1137,10 @@ def trusted_types():
     names : list of str
         Fully qualified names (``module.Class``): the estimators, the
         engine's modules, its Parameter and its optimizers, the training
-        record the estimators keep, and
-        ``numpy.dtype``, which skops does not yet trust by default (the
-        estimators and layers keep their dtype as an attribute).
+        record the estimators keep, the former paths of moved estimators
+        (files saved before the move name them), and ``numpy.dtype``, which
+        skops does not yet trust by default (the estimators and layers keep
+        their dtype as an attribute).
 
     Examples
     --------
@@ -1147,4 +1153,4 @@ def trusted_types():
     classes += [getattr(nn, n) for n in _MODULES + _OPTIMIZERS] + [nn.Parameter]
     classes += list(_record_classes().values())
     names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
-    return sorted(names | {"numpy.dtype"})
+    return sorted(names | set(_FORMER_PATHS) | {"numpy.dtype"})

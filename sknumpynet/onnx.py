@@ -1,8 +1,9 @@
 """ONNX export through skl2onnx: importing this module registers the converters.
 
 After ``import sknumpynet.onnx``, ``skl2onnx.to_onnx(model, X[:1])`` converts
-:class:`~sknumpynet.MLPClassifier`, :class:`~sknumpynet.MLPRegressor` and
-:class:`~sknumpynet.LinearSVM`, alone or inside scikit-learn Pipelines, and
+:class:`~sknumpynet.MLPClassifier`, :class:`~sknumpynet.MLPRegressor`,
+:class:`~sknumpynet.LinearSVM` and :class:`~sknumpynet.LinearSVR`, alone or
+inside scikit-learn Pipelines, and
 the graph runs in any ONNX runtime (e.g. ``onnxruntime``).
 
 The network is exported as it predicts: Dropout is the identity and each
@@ -26,8 +27,8 @@ own converters have them:
   ``d`` the decision function, as skl2onnx's ``LinearSVC`` converter.
 
 Outputs of a classifier: ``label`` (int64 or string labels, or for multilabel
-targets an int64 0/1 matrix) and ``probabilities``; of the regressor:
-``variable`` of shape (n_samples, n_outputs).
+targets an int64 0/1 matrix) and ``probabilities``; of the regressors:
+``variable`` of shape (n_samples, n_outputs) (one column for LinearSVR).
 """
 
 import numpy as np
@@ -54,8 +55,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     ) from exc
 
 from . import nn
+from ._linear_svm import LinearSVM, LinearSVR
 from ._mlp import MLPClassifier, MLPRegressor
-from ._svm import LinearSVM
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
@@ -350,6 +351,14 @@ def _convert_linear_svm(scope, operator, container):
     _identity(scope, container, pair, proba)
 
 
+def _convert_linear_svr(scope, operator, container):
+    model = operator.raw_operator
+    x, proto_dtype = _cast_input(scope, operator, container)
+    weight = model.coef_.reshape(-1, 1)
+    out = _affine(scope, container, x, weight, model.intercept_, proto_dtype)
+    _identity(scope, container, out, operator.outputs[0].full_name)
+
+
 # -- parsers and shapes --------------------------------------------------------------------
 
 
@@ -418,7 +427,7 @@ def _regressor_shapes(operator):
 
 
 def register():
-    """Register the converters of the three estimators with skl2onnx.
+    """Register the converters of the four estimators with skl2onnx.
 
     The tabular estimators are registered too, with a parser that refuses them
     with a clear message (skl2onnx's own would be a shape-calculator error).
@@ -433,6 +442,10 @@ def register():
         LinearSVM, "SknumpynetLinearSVM", _classifier_shapes, _convert_linear_svm,
         parser=_parse_classifier,
         options={**_CLASSIFIER_OPTIONS, "embeddings": [False], "raw_scores": [False, True]},
+    )
+    update_registered_converter(
+        LinearSVR, "SknumpynetLinearSVR", _regressor_shapes, _convert_linear_svr,
+        parser=_parse_regressor, options={"embeddings": [False]},
     )
     update_registered_converter(
         MLPRegressor, "SknumpynetMLPRegressor", _regressor_shapes, _convert_mlp_regressor,

@@ -15,11 +15,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from sknumpynet import LinearSVM
-from sknumpynet import _svm_newton as svm_newton
-from sknumpynet._linear_solvers import solve_full_batch
-from sknumpynet._svm import AUTO_FULL_BATCH_MAX_SIZE
-from sknumpynet._svm_newton import SvmProblem
-from sknumpynet._svm_objective import objective
+from sknumpynet._linear_svm import newton as svm_newton
+from sknumpynet._linear_svm import solver as solver_module
+from sknumpynet._linear_svm.base import AUTO_FULL_BATCH_MAX_SIZE
+from sknumpynet._linear_svm.full_batch import solve_full_batch
+from sknumpynet._linear_svm.newton import NewtonSolver
+from sknumpynet._linear_svm.objective import LinearObjective, MulticlassHinge
 
 KINDS = ["ovr", "crammer_singer", "weston_watkins"]
 
@@ -34,6 +35,24 @@ def problem(n=60, d=5, k=3, seed=0):
 
 def columns(kind, k):
     return 1 if kind == "ovr" and k == 2 else k
+
+
+def SvmProblem(X, y, s, *, C, kind, squared, fit_intercept, n_columns):
+    """The objective over ``[W.ravel(), b]`` that Newton minimises."""
+    loss = MulticlassHinge(np.asarray(y, dtype=np.intp), n_columns, kind, squared)
+    return LinearObjective(X, loss, s, C=C, fit_intercept=fit_intercept)
+
+
+def objective(W, b, X, y, s, *, C, kind, squared, penalty="l2", mu=0.0):
+    """``F(W, b)`` (not the mean form) and, for l2, its gradient in ``W`` and ``b``."""
+    loss = MulticlassHinge(np.asarray(y, dtype=np.intp), W.shape[1], kind, squared)
+    p = LinearObjective(X, loss, s, C=C, penalty=penalty)
+    x = p.packing.pack(W, b)
+    value, grad = p.loss_gradient(x, mu)
+    if penalty == "l1":
+        return value / p.scale, None, None
+    gW, gb = p.packing.unpack(grad / p.scale)
+    return value / p.scale, gW, gb
 
 
 @pytest.mark.parametrize("k", [2, 3])
@@ -165,12 +184,11 @@ def test_direct_newton_steps_are_exact_newton_steps(k, fit_intercept, sparse, ba
     n_columns = columns("ovr", k)
     p = SvmProblem(X, y, s, C=1.5, kind="ovr", squared=True, fit_intercept=fit_intercept,
                  n_columns=n_columns)
-    x = np.random.default_rng(1).normal(size=p.size + n_columns * fit_intercept)
+    x = np.random.default_rng(1).normal(size=p.packing.size + n_columns * fit_intercept)
     S = p.scores(x)
     g = p.gradient(x, S, 0.0)
-    assert np.count_nonzero(svm_newton._curvature(
-        S, y, "ovr", True, 0.0, p.weight, p.targets)[1]) > 0  # some rows are curved
-    d = p._direct_ovr_direction(S, 0.0, g)
+    assert np.count_nonzero(p.loss.curvature(S, 0.0, p.weight)[1]) > 0  # some rows are curved
+    d = NewtonSolver(p)._direct_direction(S, 0.0, g)
     hessp, _ = p.hessian(S, 0.0)
     np.testing.assert_allclose(hessp(d), -g, rtol=1e-9, atol=1e-12)
 
@@ -208,7 +226,7 @@ def test_line_search_takes_a_rounding_level_step_that_shrinks_the_gradient():
 def test_every_solver_reaches_the_full_batch_optimum(solver):
     X, y = iris_scaled()
     kwargs = dict(multi_class="ovr", loss="squared_hinge", random_state=0)
-    exact = LinearSVM(solver="lbfgs", tol=1e-8, **kwargs).fit(X, y)
+    exact = LinearSVM(solver="newton", tol=1e-8, **kwargs).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         mini = LinearSVM(solver=solver, batch_size=150, max_iter=3000, tol=0.0,
@@ -339,9 +357,7 @@ def test_lean_single_row_path_matches_the_full_path():
 
 def _interrupt_at(monkeypatch, iteration, action):
     """Run ``action()`` just before the full-batch solver reports ``iteration``."""
-    import sknumpynet._svm as svm_module
-
-    original, calls = svm_module.solve_full_batch, []
+    original, calls = solver_module.minimize_objective, []
 
     def solve(*args, callback, **kwargs):
         def reporting(W, b, value):
@@ -352,7 +368,7 @@ def _interrupt_at(monkeypatch, iteration, action):
 
         return original(*args, callback=reporting, **kwargs)
 
-    monkeypatch.setattr(svm_module, "solve_full_batch", solve)
+    monkeypatch.setattr(solver_module, "minimize_objective", solve)
     return calls
 
 
@@ -445,3 +461,119 @@ def test_overflowing_data_is_a_clear_error_and_changes_nothing(params, sparse):
             est.fit(sp.csr_matrix(huge) if sparse else huge, y)
     np.testing.assert_array_equal(est.coef_, before[0])
     np.testing.assert_array_equal(est.intercept_, before[1])
+
+
+# -- one objective for every solver -----------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("squared", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_objective_equals_the_engines_hinge_and_penalty_in_mean_form(kind, squared, k):
+    # what Newton and L-BFGS minimise is what the minibatch solvers step on:
+    # MultiClassHinge (margin 1) + L2Penalty(alpha = 1 / (C sum s)), value and gradient
+    from sknumpynet import nn
+
+    X, y, s = problem(k=k)
+    C, rng = 0.7, np.random.default_rng(3)
+    linear = nn.Linear(5, columns(kind, k), rng=rng, dtype=np.float64)
+    linear.weight.value[...] = rng.normal(size=linear.weight.value.shape)
+    linear.bias.value[...] = rng.normal(size=linear.bias.value.shape)
+    loss = nn.MultiClassHinge(margin=1.0, kind=kind, squared=squared)
+    penalty = nn.L2Penalty(linear.parameters(), alpha=1.0 / (C * s.sum()))
+    value = loss(linear.forward(X), y, s) + penalty.value()
+    linear.zero_grad()
+    linear.backward(loss.backward())
+    penalty.backward()
+    p = SvmProblem(X, y, s, C=C, kind=kind, squared=squared, fit_intercept=True,
+                   n_columns=columns(kind, k))
+    ours, grad = p.loss_gradient(p.packing.pack(linear.weight.value, linear.bias.value))
+    assert ours == pytest.approx(value, rel=1e-12)
+    expected = p.packing.pack(linear.weight.grad, linear.bias.grad)
+    np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-14)
+
+
+def test_l1_packing_round_trip_and_gradient():
+    X, y, s = problem()
+    loss = MulticlassHinge(y, 3, "ovr", True)
+    p = LinearObjective(X, loss, s, C=0.7, penalty="l1")
+    rng = np.random.default_rng(4)
+    W, b = rng.normal(size=(5, 3)), rng.normal(size=3)
+    x = p.packing.pack(W, b)
+    assert x.size == 2 * 15 + 3 and (x[:30] >= 0).all()
+    np.testing.assert_allclose(p.packing.unpack(x)[0], W)
+    v = rng.normal(size=x.size)  # a random direction, P and N moved apart
+    eps = 1e-6
+    fd = (p.loss_gradient(x + eps * v)[0] - p.loss_gradient(x - eps * v)[0]) / (2 * eps)
+    np.testing.assert_allclose(fd, p.loss_gradient(x)[1] @ v, rtol=1e-6)
+    assert p.exact(x) == pytest.approx(np.abs(W).sum() + objective(W, b, X, y, s, C=0.7,
+                                       kind="ovr", squared=True)[0] - 0.5 * np.vdot(W, W))
+
+
+# -- Newton: named results, the decrement, the fallback ---------------------------------
+
+
+def test_newton_convergence_also_checks_the_decrement():
+    X, y, s = problem(n=200, d=6)
+    p = SvmProblem(X, y, s, C=2.0, kind="weston_watkins", squared=True, fit_intercept=True,
+                   n_columns=3)
+    x0 = np.zeros(p.packing.size + 3)
+    g0 = np.abs(p.gradient(x0, p.scores(x0))).max()
+    loose = svm_newton.newton_stage(p, x0, 0.0, 0.5 * g0, np.inf, 100, [])
+    tight = svm_newton.newton_stage(p, x0, 0.0, 0.5 * g0, 1e-12, 100, [])
+    assert loose.status == tight.status == "converged"
+    assert tight.n_iter > loose.n_iter  # the gradient alone had been small enough
+    S = p.scores(tight.x)
+    assert p.value(tight.x, S) < p.value(loose.x, p.scores(loose.x))
+
+
+def test_failed_newton_line_search_warns_and_falls_back_on_lbfgs(monkeypatch):
+    X, y, s = problem(n=100, d=6)
+    reference = solve_full_batch(X, y, s, C=2.0, kind="ovr", squared=True, tol=1e-9)
+    original, calls = svm_newton._line_search, []
+
+    def fail_once(*args):
+        calls.append(None)
+        if len(calls) == 2:
+            return svm_newton.LineSearchResult(None, args[6])
+        return original(*args)
+
+    monkeypatch.setattr(svm_newton, "_line_search", fail_once)
+    with pytest.warns(ConvergenceWarning, match="line search found no decrease .* L-BFGS"):
+        result = solve_full_batch(X, y, s, C=2.0, kind="ovr", squared=True, tol=1e-9,
+                                  max_iter=2000)
+    assert result.method == "lbfgs" and result.converged
+    np.testing.assert_allclose(result.objective, reference.objective, rtol=1e-7)
+    assert reference.method == "newton"
+
+
+def test_solver_names_say_the_algorithm():
+    X, y = iris_scaled()
+    newton = LinearSVM(solver="newton", tol=1e-8).fit(X, y)
+    lbfgs = LinearSVM(solver="lbfgs", tol=1e-8, max_iter=5000).fit(X, y)
+    auto = LinearSVM(tol=1e-8).fit(X, y)  # small data, squared hinge, ovr: Newton
+    np.testing.assert_allclose(lbfgs.objective_, newton.objective_, rtol=1e-6)
+    np.testing.assert_array_equal(auto.coef_, newton.coef_)
+    assert newton.n_iter_ < lbfgs.n_iter_  # they are different algorithms
+    with pytest.raises(ValueError, match="solver='newton' needs a smooth loss"):
+        LinearSVM(solver="newton", loss="hinge").fit(X, y)
+    with pytest.raises(ValueError, match="solver='newton' needs a smooth loss"):
+        LinearSVM(solver="newton", multi_class="crammer_singer").fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit is not available with solver='newton'"):
+        LinearSVM(solver="newton").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_full_batch_fit_holds_no_optimizer():
+    # the solver is chosen before the build: no Adam that never stepped
+    skops_io = pytest.importorskip("skops.io")
+    X, y = iris_scaled()
+    clf = LinearSVM().fit(X, y)
+    assert clf._optimizer is None
+    untrusted = skops_io.get_untrusted_types(data=skops_io.dumps(clf))
+    assert not any("optimizers" in name for name in untrusted)
+    # a later partial_fit starts the minibatch optimizer then
+    clf.partial_fit(X, y)
+    assert clf._optimizer is not None
+    # a warm start on the full batch keeps holding none
+    clf = LinearSVM(warm_start=True).fit(X, y)
+    assert clf.fit(X, y)._optimizer is None

@@ -20,7 +20,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknumpynet import LinearSVM, _svm
+from sknumpynet import LinearSVM
+from sknumpynet._linear_svm import calibration as _svm
+from sknumpynet._linear_svm import estimator as _svm_estimator
 
 # Every setting passes every check but one known gap (_expected_failures). (fit_intercept=False
 # is tested below: check_class_weight_classifiers needs an intercept, and
@@ -360,9 +362,9 @@ def test_temperature_minimises_the_smoothed_nll():
 
     expected = minimize_scalar(nll, bounds=(0.01, 100), method="bounded",
                                options={"xatol": 1e-10}).x
-    assert _svm._fit_temperature(scores, index, weights) == pytest.approx(expected, rel=1e-5)
+    assert _svm.fit_temperature(scores, index, weights) == pytest.approx(expected, rel=1e-5)
     # uninformative scores: uniform probabilities
-    assert _svm._fit_temperature(np.zeros((10, 3)), np.arange(10) % 3, np.ones(10)) == np.inf
+    assert _svm.fit_temperature(np.zeros((10, 3)), np.arange(10) % 3, np.ones(10)) == np.inf
 
 
 def test_calibration_split_treats_weights_as_repetitions():
@@ -395,7 +397,7 @@ def test_partial_fit_with_probability_calibrates_each_batch(digits):
         index, ones = np.searchsorted(clf.classes_, y), np.ones(len(y))
         held = _svm._calibration_split(X, index, ones, _svm.CALIBRATION_FRACTION,
                                        make_rng(0).bytes(16))
-        expected = _svm._fit_temperature(clf.decision_function(X[held]), index[held],
+        expected = _svm.fit_temperature(clf.decision_function(X[held]), index[held],
                                          ones[held])
         assert clf.calibration_temperature_ == pytest.approx(expected, rel=1e-9)
         temperatures.append(clf.calibration_temperature_)
@@ -414,7 +416,7 @@ def test_failed_calibration_keeps_the_fitted_model(monkeypatch, digits):
     def fail(*args):
         raise RuntimeError("calibration failed")
 
-    monkeypatch.setattr(_svm, "_fit_temperature", fail)
+    monkeypatch.setattr(_svm_estimator, "fit_temperature", fail)
     with pytest.raises(RuntimeError, match="calibration failed"):
         clf.set_params(max_iter=3).fit(X_train[::2], y_train[::2])
     np.testing.assert_array_equal(clf.predict_proba(X_test), before[0])

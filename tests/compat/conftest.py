@@ -96,6 +96,12 @@ MARKS = {
             "the same in other words"
         ),
     },
+    "test_sklearn_linearsvr.py": {
+        "test_linear_svm_convergence_warnings": private(
+            "asserts liblinear's own warning text 'Liblinear failed to converge' for "
+            "LinearSVR; ours says the same in other words"
+        ),
+    },
     "test_sklearn_linearsvc_sparse.py": {
         "test_linearsvc_iris": differs(
             "coef_ is the network's dense weight matrix, so sparsify()/densify() "

@@ -113,3 +113,30 @@ open(f"{OUT}/test_sklearn_linearsvc_sparse.py", "w").write(header(
      "only these tests are kept: " + ", ".join(SPARSE_TESTS) + ".",
      "this comment block."],
 ) + src)
+
+# --- test_svm.py: the tests that exercise LinearSVR
+SVR_TESTS = [
+    "test_svr", "test_linearsvr", "test_linearsvr_fit_sampleweight",
+    "test_linear_svm_convergence_warnings", "test_svr_coef_sign",
+    "test_linearsvm_liblinear_sample_weight",
+]
+src = keep_tests(open(f"{S}/svm/tests/test_svm.py").read(), SVR_TESTS)
+src = replace_once(src, "    LinearSVR,\n", "")
+src = replace_once(
+    src, "from sklearn.utils.validation import _num_samples\n",
+    "from sklearn.utils.validation import _num_samples\n\n"
+    "from sknumpynet import LinearSVR\n",
+)
+src = src.replace("svm.LinearSVR", "LinearSVR")
+open(f"{OUT}/test_sklearn_linearsvr.py", "w").write(header(
+    "sklearn/svm/tests/test_svm.py: the " + str(len(SVR_TESTS)) + " tests that fit a "
+    "LinearSVR, with everything else of the module (imports, toy data, helpers) verbatim",
+    ["LinearSVR is sknumpynet's: `from sknumpynet import LinearSVR` replaces LinearSVR in the "
+     "`from sklearn.svm import (...)` list, and every `svm.LinearSVR` is written `LinearSVR` "
+     "(the tests reach it through the svm module).",
+     "only these tests are kept: " + ", ".join(SVR_TESTS) + "; the others test "
+     "SVC/NuSVC/SVR/LinearSVC/OneClassSVM. The kept ones also fit scikit-learn's SVR, NuSVR "
+     "and LinearSVC beside LinearSVR (as references, or in shared parametrizations); "
+     "LinearSVC is tested as sknumpynet's LinearSVM in test_sklearn_linearsvc.py.",
+     "this comment block."],
+) + src)
