@@ -421,15 +421,26 @@ class _Snapshot:
     ``partial_fit`` continues as if the epochs after the snapshot never ran.
     """
 
-    def __init__(self, network, optimizer, rng, reuse=None):
-        """``reuse``: a snapshot no longer needed, whose arrays this one overwrites."""
+    def __init__(self, network, optimizer, rng, reuse=None, reuse_state=None):
+        """``reuse``: a snapshot no longer needed, whose arrays this one overwrites;
+        ``reuse_state``: an optimizer snapshot to overwrite instead of reuse's."""
         arrays = network.state_arrays()
         old = reuse.arrays if reuse is not None else [None] * len(arrays)
         self.arrays = [copy_into(a, out) for a, out in zip(arrays, old)]
-        self.optimizer = None if optimizer is None else optimizer.snapshot(
-            reuse=None if reuse is None else reuse.optimizer
-        )
+        if reuse_state is None and reuse is not None:
+            reuse_state = reuse.optimizer
+        self.optimizer = None if optimizer is None else optimizer.snapshot(reuse=reuse_state)
         self.rng = copy.deepcopy(rng.bit_generator.state)
+
+    def forget_optimizer_state(self):
+        """Keep the weights only: restoring then restarts the optimizer's moments.
+
+        Returns the optimizer snapshot given up (its arrays, for a new snapshot).
+        """
+        held = self.optimizer
+        if held is not None:
+            self.optimizer = {"t": 0, "lr": held["lr"], "state": dict.fromkeys(held["state"])}
+        return held
 
     def restore(self, network, optimizer, rng):
         for dst, src in zip(network.state_arrays(), self.arrays):
@@ -569,9 +580,13 @@ class MinibatchSolver:
             for hook in self.hooks:
                 hook.on_epoch_begin(run)
             # two snapshots, not three: the new one overwrites the arrays of the
-            # one it replaces (the start of the epoch before last)
+            # one it replaces (the start of the epoch before last), and the
+            # optimizer state of the last start, which keeps its weights only
+            # (going back two epochs is rare; the moments then restart)
+            held = None if self._last is None else self._last.forget_optimizer_state()
             self._previous, self._last = self._last, _Snapshot(
-                problem.network, self.optimizer, self.rng, reuse=self._previous
+                problem.network, self.optimizer, self.rng, reuse=self._previous,
+                reuse_state=held,
             )
             start = time.perf_counter()
             try:
@@ -606,7 +621,8 @@ class MinibatchSolver:
         epoch = len(run.log.loss_curve) + 1
         self._last.restore(network, self.optimizer, self.rng)
         if self._previous is not None and not usable_weights(run.problem):
-            # this epoch's starting weights overflow already: one epoch back
+            # this epoch's starting weights overflow already: one epoch back,
+            # with the optimizer's moments restarted (see _epochs)
             self._previous.restore(network, self.optimizer, self.rng)
             run.log.drop_last(n)
             epoch -= 1

@@ -222,7 +222,9 @@ def test_solver_rolls_back_a_diverging_epoch_to_the_one_before(monkeypatch, bad)
 
 def test_solver_goes_back_two_epochs_when_the_last_start_overflows(monkeypatch):
     # epoch 2's loss is fine but it leaves weights whose outputs overflow
-    # (checked at the start of epoch 3 only on its first batch): back to epoch 1
+    # (checked at the start of epoch 3 only on its first batch): back to epoch 1's
+    # weights and Generator; that snapshot keeps no optimizer state (two copies
+    # of the parameters less in every fit), so the moments restart from zero
     twin = make_problem()
     _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=1)
 
@@ -244,7 +246,12 @@ def test_solver_goes_back_two_epochs_when_the_last_start_overflows(monkeypatch):
     outcome, log, optimizer, rng = solve(problem)
     assert outcome.reason == "diverged" and "epoch 2" in outcome.message
     assert log.n_iter == 1 and log.loss_curve == twin_log.loss_curve
-    assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
+    restarted = [np.zeros_like(v) for v in twin_opt._state.values()]
+    assert [v.any() for v in twin_opt._state.values()] == [True] * len(restarted)
+    fresh = (state(twin, twin_opt, twin_rng)[0], 0, dict(zip(twin_opt._state, restarted)),
+             twin_rng.bit_generator.state)
+    assert_same(state(problem, optimizer, rng), fresh)
+    assert optimizer.lr == twin_opt.lr
 
 
 def test_solver_refuses_when_no_epoch_gives_finite_outputs(monkeypatch):
