@@ -32,6 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
+from ._array_api import numpy_inputs
 from ._compat import (
     CallbackSupportMixin,
     Interval,
@@ -46,7 +47,12 @@ from ._compat import (
 )
 from ._epoch_hooks import BestWeights, LearningRate, Progress, SklearnCallbacks, Stopping
 from ._runtime import (
-    CHUNK_ROWS, SMALL_ROWS, blas_threads, forward_in_chunks, make_rng, matmul_work,
+    CHUNK_ROWS,
+    SMALL_ROWS,
+    blas_threads,
+    forward_in_chunks,
+    make_rng,
+    matmul_work,
 )
 from ._training import (
     LbfgsSolver,
@@ -250,6 +256,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, partial=False, classes=None,
              X_val=None, y_val=None, sample_weight_val=None):
         validate_params(self)
+        X, y, sample_weight, classes, X_val, y_val, sample_weight_val = numpy_inputs(
+            self, X=X, y=y, sample_weight=sample_weight, classes=classes, X_val=X_val,
+            y_val=y_val, sample_weight_val=sample_weight_val,
+        )
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         saved = dict(self.__dict__)
         try:
@@ -713,6 +723,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _check_input(self, X):
         if _is_small_ready_array(self, X):
             return X  # every check validate_data would make, at a fraction of its cost
+        (X,) = numpy_inputs(self, X=X)
         check_is_fitted(self)
         self._check_format_version()
         return validate_data(

@@ -22,6 +22,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
+from ._array_api import numpy_inputs
 from ._base import BaseNetwork, HiddenLayersMixin
 from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, Options, StrOptions
@@ -181,6 +182,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
     def _check_input(self, X):
         if self.__dict__.get("_input_is_prepared"):
             return X  # the copy that scores held-out data gets preprocessed rows
+        (X,) = numpy_inputs(self, X=X)
         check_is_fitted(self, "column_plan_")
         self._check_format_version()
         validate_data(
