@@ -1,39 +1,43 @@
-"""LinearSVM against scikit-learn's LinearSVC and SGDClassifier on Fashion-MNIST.
+"""LinearSVM against scikit-learn's LinearSVC and SGDClassifier on Fashion-MNIST, same loss.
 
-All three minimise a hinge-loss linear SVM on the same data (pixels / 255 as
-float32; 60,000 training and 10,000 test images):
+All the models minimise the same objective on the same data (pixels / 255 as
+float32; 60,000 training and 10,000 test images), chosen by ``--loss`` and
+``--multi-class`` (default: the hinge, one-vs-rest, what ``LinearSVC(loss=
+"hinge")`` and ``SGDClassifier(loss="hinge")`` minimise):
 
-- ``LinearSVM()`` with its defaults (Crammer-Singer hinge, Adam, adaptive
-  learning rate), ``C=1``;
-- ``LinearSVC(C=1, loss="hinge")``, liblinear's exact one-vs-rest solver;
-- ``SGDClassifier(loss="hinge")``, one-vs-rest plain SGD, run for as many
-  epochs as LinearSVM took (``tol=None``), with ``alpha = 1 / (C n)`` so that
-  it minimises the same objective (``--sgd-alpha default`` keeps its 1e-4).
+- ``LinearSVM(C, loss, multi_class)``, its solver chosen by ``solver="auto"``
+  (on all of Fashion-MNIST: Adam; ``--solver`` overrides);
+- ``LinearSVC(C, loss, multi_class)``, liblinear's exact solver (one-vs-rest,
+  or Crammer-Singer with the hinge only; left out for Weston-Watkins, which
+  liblinear has not);
+- ``SGDClassifier(loss)``, one-vs-rest plain SGD (left out otherwise), run
+  for as many epochs as LinearSVM took (``tol=None``), with ``alpha = 1 /
+  (C n)`` so that it minimises the same objective (``--sgd-alpha default``
+  keeps its 1e-4).
 
 Every model is pinned to one BLAS thread by default (liblinear and SGD are
-single-threaded): the comparison is of algorithms, not of core counts. The three
-fits run ``--repeats`` times, interleaved (A B C A B C ...), with the same
+single-threaded): the comparison is of algorithms, not of core counts. The fits
+run ``--repeats`` times, interleaved (A B C A B C ...), with the same
 ``random_state``: the fit time is the median, the models (and so accuracy and
 objective) are those of the first repeat.
 
-Beside each model's test accuracy, its objective on the training data, in the
-formula of ``LinearSVM`` (``sknumpynet/_svm.py``)::
+Beside each model's test accuracy, its objective on the training data: the one
+they all minimise, computed by LinearSVM's own objective object
+(``sknumpynet._linear_svm.objective.LinearObjective``)::
 
-    F(W, b) = 0.5 * ||W||^2 + C * sum_i s_i * loss_i(x_i @ W + b)
+    F(W, b) = 0.5 * ||W||^2 + C * sum_i loss_i(x_i @ W + b)
 
 with the intercept ``b`` not penalised (``LinearSVC`` penalises it through
-``intercept_scaling``; here its fitted intercept is scored like ours), ``s_i = 1``,
-and ``loss_i`` either one-vs-rest (``sum_k max(0, 1 - t_ik s_ik)``, ``t_ik = +-1``:
-what ``LinearSVC`` and ``SGDClassifier`` minimise) or Crammer-Singer
-(``max(0, 1 + max_{k != y_i} s_ik - s_iy_i)``: what ``LinearSVM`` minimises by
-default). Both are printed for every model; each is lowest for the model that
-minimises it, if that one converged. ``SGDClassifier``'s own objective is
-``F_ovr / (C n)`` with the matched alpha.
+``intercept_scaling``, so it minimises ``F + 0.5 ||b||^2``: its intercept is
+scored here like ours). Lower is better; the model that reaches the lowest
+``F`` solved the shared problem best. ``SGDClassifier``'s own objective is
+``F / (C n)`` with the matched alpha.
 
 Usage::
 
     python benchmarks/bench_linear_svm.py [--data DIR] [--max-samples N] [--repeats 3]
-        [--skip-linearsvc] [--out benchmarks/results/linear_svm.json]
+        [--loss hinge] [--multi-class ovr] [--skip-linearsvc]
+        [--out benchmarks/results/linear_svm.json]
 
 The data folder is ``--data``, else ``$SKNUMPYNET_TEST_FASHION_MNIST``, else
 ``../shared/data/fashion-mnist`` relative to the repository root; nothing is
@@ -59,6 +63,7 @@ from threadpoolctl import threadpool_limits
 
 import sknumpynet
 from sknumpynet import LinearSVM
+from sknumpynet._linear_svm.objective import LinearObjective, MulticlassHinge
 from sknumpynet.datasets import fetch_fashion_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,9 +78,12 @@ def parse_args(argv=None):
     parser.add_argument("--skip-linearsvc", action="store_true",
                         help="leave LinearSVC out (it takes about two minutes on all data)")
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation (default 1)")
-    parser.add_argument("--multi-class", default="crammer_singer",
+    parser.add_argument("--loss", default="hinge", choices=["hinge", "squared_hinge"],
+                        help="the loss every model minimises (default: hinge)")
+    parser.add_argument("--multi-class", default="ovr",
                         choices=["crammer_singer", "weston_watkins", "ovr"],
-                        help="LinearSVM's multi_class (default: its default)")
+                        help="the multiclass form every model minimises (default: ovr)")
+    parser.add_argument("--solver", default="auto", help="LinearSVM's solver (default auto)")
     parser.add_argument("--sgd-alpha", default="matched",
                         help="SGDClassifier alpha: 'matched' = 1/(C n), 'default' = 1e-4, "
                              "or a number")
@@ -115,8 +123,10 @@ def timed_fit(estimator, X, y):
     return seconds, converged
 
 
-def svm_objective(W, b, X, y_index, C, kind):
+def svm_objective(W, b, X, y_index, C, kind, loss):
     """``0.5 ||W||^2 + C * sum_i loss_i(x_i @ W + b)``, the intercept unpenalised.
+
+    Computed by LinearSVM's objective object, the one its solvers minimise.
 
     Parameters
     ----------
@@ -126,31 +136,22 @@ def svm_objective(W, b, X, y_index, C, kind):
     y_index : ndarray of int of shape (n_samples,)
         Class index of each row.
     C : float
-    kind : {"ovr", "crammer_singer"}
+    kind : {"ovr", "crammer_singer", "weston_watkins"}
+    loss : {"hinge", "squared_hinge"}
 
     Returns
     -------
     value : float
     """
     W = np.asarray(W, dtype=np.float64)
-    S = X.astype(np.float64) @ W + np.asarray(b, dtype=np.float64)
-    rows = np.arange(S.shape[0])
-    if kind == "ovr":
-        T = np.full(S.shape, -1.0)
-        T[rows, y_index] = 1.0
-        loss = np.maximum(0.0, 1.0 - T * S).sum(axis=1)
-    else:
-        Z = 1.0 + S - S[rows, y_index][:, None]
-        Z[rows, y_index] = 0.0  # the true class's term: max(0, .) over the others
-        loss = Z.max(axis=1)
-    return float(0.5 * np.vdot(W, W) + C * loss.sum())
+    terms = MulticlassHinge(y_index, W.shape[1], kind, loss == "squared_hinge")
+    objective = LinearObjective(X, terms, None, C=C)
+    return objective.exact(objective.packing.pack(W, np.asarray(b, dtype=np.float64)))
 
 
 def weights_of(estimator):
-    """``(W, b)`` of shape (n_features, n_classes), (n_classes,) of any of the three."""
-    if isinstance(estimator, LinearSVM):
-        return np.asarray(estimator.coef_).T, np.asarray(estimator.intercept_)
-    return estimator.coef_.T, estimator.intercept_
+    """``(W, b)`` of shape (n_features, n_classes), (n_classes,) of any of the models."""
+    return np.asarray(estimator.coef_).T, np.asarray(estimator.intercept_)
 
 
 def make_models(args, n, sgd_epochs):
@@ -162,14 +163,20 @@ def make_models(args, n, sgd_epochs):
     else:
         alpha = float(args.sgd_alpha)
     models = {
-        "LinearSVM": lambda: LinearSVM(C=args.C, multi_class=args.multi_class,
-                                       random_state=args.random_state),
-        "LinearSVC": lambda: LinearSVC(C=args.C, loss="hinge", random_state=args.random_state),
-        "SGDClassifier": lambda: SGDClassifier(loss="hinge", alpha=alpha, max_iter=sgd_epochs,
-                                               tol=None, random_state=args.random_state),
+        "LinearSVM": lambda: LinearSVM(C=args.C, loss=args.loss, multi_class=args.multi_class,
+                                       solver=args.solver, random_state=args.random_state),
     }
+    # liblinear: one-vs-rest, or Crammer-Singer with the plain hinge (its only form)
+    if args.multi_class == "ovr" or (args.multi_class, args.loss) == ("crammer_singer", "hinge"):
+        models["LinearSVC"] = lambda: LinearSVC(
+            C=args.C, loss=args.loss, multi_class=args.multi_class,
+            random_state=args.random_state)
+    if args.multi_class == "ovr":
+        models["SGDClassifier"] = lambda: SGDClassifier(
+            loss=args.loss, alpha=alpha, max_iter=sgd_epochs, tol=None,
+            random_state=args.random_state)
     if args.skip_linearsvc:
-        del models["LinearSVC"]
+        models.pop("LinearSVC", None)
     return models
 
 
@@ -183,8 +190,9 @@ def run(args):
     X_train, y_train, X_test, y_test = load(data_dir, args.max_samples)
     n = X_train.shape[0]
     print(f"Fashion-MNIST: {n} training, {X_test.shape[0]} test images, "
-          f"{X_train.shape[1]} features; C = {args.C}; {args.threads} BLAS thread(s); "
-          f"{args.repeats} interleaved repeats", flush=True)
+          f"{X_train.shape[1]} features; C = {args.C}, loss = {args.loss}, multi_class = "
+          f"{args.multi_class}; {args.threads} BLAS thread(s); {args.repeats} interleaved "
+          "repeats", flush=True)
     seconds, fitted, converged, sgd_epochs = {}, {}, {}, None
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for repeat in range(args.repeats):
@@ -210,9 +218,8 @@ def describe(name, estimator, seconds, converged, args, X_train, y_train, X_test
         "model": name, "fit_seconds": statistics.median(seconds), "all_fit_seconds": seconds,
         "test_accuracy": float(estimator.score(X_test, y_test)),
         "train_accuracy": float(estimator.score(X_train, y_train)),
-        "objective_ovr": svm_objective(W, b, X_train, y_index, args.C, "ovr"),
-        "objective_crammer_singer": svm_objective(
-            W, b, X_train, y_index, args.C, "crammer_singer"),
+        "objective": svm_objective(W, b, X_train, y_index, args.C, args.multi_class, args.loss),
+        "objective_of": f"loss={args.loss}, multi_class={args.multi_class}",
         "epochs": epochs_of(estimator), "converged": converged,
         "params": {k: repr(v) for k, v in estimator.get_params().items()},
     }
@@ -239,17 +246,19 @@ def add_ratios(results):
 
 def print_table(results):
     header = (f"{'model':<15}{'epochs':>8}{'fit (s)':>10}{'test acc':>10}"
-              f"{'F ovr':>12}{'F crammer-s':>13}{'time / LinearSVM':>18}{'acc - LinearSVM':>17}")
+              f"{'objective F':>14}{'time / LinearSVM':>18}{'acc - LinearSVM':>17}")
     print()
     print(header)
     print("-" * len(header))
     for r in results:
         epochs = str(r["epochs"]) + ("" if r["converged"] else "*")
         print(f"{r['model']:<15}{epochs:>8}{r['fit_seconds']:>10.2f}{r['test_accuracy']:>10.4f}"
-              f"{r['objective_ovr']:>12.1f}{r['objective_crammer_singer']:>13.1f}"
+              f"{r['objective']:>14.1f}"
               f"{r['time_vs_LinearSVM']:>18.2f}{r['accuracy_minus_LinearSVM']:>+17.4f}")
-    print("fit (s): median over the repeats; F: objective on the training data (lower is "
-          "better); *: stopped by its iteration limit (ConvergenceWarning)")
+    print(f"fit (s): median over the repeats; F: the shared objective "
+          f"({results[0]['objective_of']}) on the training data (lower is better); "
+          "*: stopped by its iteration limit "
+          "(ConvergenceWarning)")
 
 
 def main(argv=None):

@@ -18,7 +18,7 @@ epochs (``tol=0``: every fit runs them all), ``random_state=0``.
 
 Usage::
 
-    python benchmarks/bench_sparse.py [--repeats 1] [--skip-linearsvc] [--skip-adam]
+    python benchmarks/bench_sparse.py [--repeats 3] [--skip-linearsvc] [--skip-adam]
         [--skip-mlp] [--mlp-epochs 10] [--out results.json]
 """
 
@@ -65,7 +65,8 @@ def models(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved fits of every model; the median time is reported")
     parser.add_argument("--skip-linearsvc", action="store_true")
     parser.add_argument("--skip-adam", action="store_true")
     parser.add_argument("--skip-mlp", action="store_true")

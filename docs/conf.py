@@ -133,7 +133,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_static_path = []
+# docs/_static/custom.css: room for the article and its code at 1280 px
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 # The left sidebar lists every page (docs/_templates/sidebar-global-nav.html):
 # the theme's section navigation shows only the children of the current
 # top-level page, and the user-guide pages are all top-level, so it was empty.

@@ -13,12 +13,11 @@ import types
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
-from sklearn.utils import _safe_indexing
 
 from .. import nn
 from .._base import BaseNetwork, NetworkTransformerMixin
 from .._classifier import NetworkClassifierMixin, encode_class_labels
-from .._compat import Interval, StrOptions
+from .._compat import Interval, StrOptions, safe_indexing
 from .._runtime import check_is_fitted_network, forward_in_chunks
 from .base import LinearSVMBase
 from .calibration import checked_calibration_input, fit_temperature, train_and_held_rows
@@ -443,7 +442,7 @@ class LinearSVM(LinearSVMBase, NetworkClassifierMixin, NetworkTransformerMixin, 
         if not self._resumes(partial) and classes is None:
             classes = known  # a class may fall wholly outside the training part
         train, held = train_and_held_rows(self, X_num, label_index, weights)
-        X_train = _safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
+        X_train = safe_indexing(X, train) if hasattr(X, "iloc") else X_num[train]
         data = super()._validate_fit_data(
             X_train,
             y_num[train],
