@@ -41,6 +41,7 @@ from ._compat import (
     callback_state,
     check_sample_weight,
     has_callbacks,
+    init_callback_context,
     link_html_repr_to,
     validate_params,
     with_callbacks,
@@ -268,9 +269,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
                     X, y, sample_weight, partial, classes, (X_val, y_val, sample_weight_val)
                 )
                 model = self._build_or_resume(data)
-                context = self._init_callback_context(
-                    max_subtasks=1 if partial else self.max_iter
-                )
+                context = init_callback_context(self, max_subtasks=1 if partial else self.max_iter)
                 context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
                 interrupted = self._solve(model, data, context)
                 self._commit(model, data, interrupted)

@@ -39,6 +39,7 @@ __all__ = [
     "check_sample_weight",
     "get_chunk_n_rows",
     "has_callbacks",
+    "init_callback_context",
     "link_html_repr_to",
     "safe_indexing",
     "skl2onnx_private",
@@ -133,6 +134,24 @@ def has_callbacks(estimator):
     bool
     """
     return bool(getattr(estimator, _CALLBACKS_SET, None)) or hasattr(estimator, _PARENT_CONTEXT)
+
+
+def init_callback_context(estimator, max_subtasks):
+    """Set up the estimator's callbacks for a fit and return the fit's root context.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        With :class:`CallbackSupportMixin`.
+    max_subtasks : int
+        The number of epochs the fit may run (1 for ``partial_fit``).
+
+    Returns
+    -------
+    context : sklearn.callback.CallbackContext
+        Below scikit-learn 1.9, a context that reports to no one.
+    """
+    return estimator._init_callback_context(max_subtasks=max_subtasks)
 
 
 def callback_state(estimator):
