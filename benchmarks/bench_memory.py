@@ -34,6 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import perf_tables  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SOLVERS = {"adam": {}, "sgd": {"momentum": 0.9}, "nadam": {}}
 #: copies of the parameters a fit holds, per solver: what each one is
@@ -128,23 +131,6 @@ def expected_copies(solver, code):
     return live + snapshots
 
 
-def markdown(rows):
-    lines = [
-        "| code | solver | parameters (MiB) | data (MiB) | peak (MiB) | peak / parameters "
-        "| (peak - batch) / parameters | copies expected | within 6 x parameters + data |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    mib = 2**20
-    for r in rows:
-        lines.append(
-            f"| {r['code']} ({r['commit']}) | {r['solver']} | {r['parameter_bytes'] / mib:.1f} "
-            f"| {r['data_bytes'] / mib:.1f} | {r['peak_bytes'] / mib:.1f} "
-            f"| {r['copies']:.2f} | {r['copies_beside_batch']:.2f} | {len(r['expected'])} "
-            f"| {'yes' if r['within_target'] else 'no'} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=64)
@@ -187,8 +173,9 @@ def main(argv=None):
     (out / "memory.json").write_text(
         json.dumps({"settings": settings, "rows": rows}, indent=1) + "\n"
     )
-    (out / "memory.md").write_text(markdown(rows))
-    print(markdown(rows))
+    report = {"settings": settings, "rows": rows}
+    (out / "memory.md").write_text(perf_tables.memory(report))  # the docs' table
+    print(perf_tables.memory(report))
 
 
 if __name__ == "__main__":

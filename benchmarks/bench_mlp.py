@@ -177,7 +177,8 @@ def predict_rows(model, system, n_rows, Xt):
 def worker(args):
     X, y, Xt, yt = load(args.data, args.max_samples)
     data_mib = peak_rss_mib()
-    train = {"sknumpynet": train_sknumpynet, "sklearn": train_sklearn, "torch": train_torch}
+    train = {"sknumpynet": train_sknumpynet, "sklearn": train_sklearn, "torch": train_torch,
+             "sknumpynet_before": train_sknumpynet}
     seconds, acc, model, extra = train[args.worker](X, y, Xt, yt, args.epochs, args.seed)
     result = {
         "system": args.worker,
@@ -254,6 +255,8 @@ def run_system(system, args, seed):
     if args.max_samples:
         cmd += ["--max-samples", str(args.max_samples)]
     env = dict(os.environ)
+    if system == "sknumpynet_before":  # the same benchmark on another copy of the code
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.before, env.get("PYTHONPATH")]))
     if args.threads:  # read by OpenBLAS, MKL and PyTorch's OpenMP pool at start-up
         env.update({v: str(args.threads) for v in THREAD_VARS})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -283,12 +286,17 @@ def main(argv=None):
         help="BLAS / OpenMP threads of every system (default: each library's own default)",
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument(
+        "--before", default=None,
+        help="a checkout of earlier code (git worktree add DIR COMMIT): adds the system "
+        "sknumpynet_before, interleaved with the others, and writes mlp_before_after.json",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
 
-    systems = args.systems.split(",")
+    systems = args.systems.split(",") + (["sknumpynet_before"] if args.before else [])
     if "torch" in systems:
         try:
             import torch  # noqa: F401
@@ -326,13 +334,24 @@ def main(argv=None):
               "gflop_per_epoch": gflop_epoch, "results": results,
               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                           "load_average": list(os.getloadavg())}}
-    (out / "mlp.json").write_text(json.dumps(report, indent=2))
-    print(f"wrote {out / 'mlp.json'}")
+    if args.before:
+        report["before"] = {"tree": args.before, "commit": _commit(args.before),
+                            "after_commit": _commit(REPO)}
+    name = "mlp_before_after.json" if args.before else "mlp.json"
+    (out / name).write_text(json.dumps(report, indent=2))
+    print(f"wrote {out / name}")
+
+
+def _commit(tree):
+    proc = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+    return proc.stdout.strip() or None
 
 
 def print_table(results, floor, gflops, gflop_epoch):
     by_name = {r["system"]: r for r in results}
     ours, sk = by_name.get("sknumpynet"), by_name.get("sklearn")
+    before = by_name.get("sknumpynet_before")
     header = (f"{'system':<12}{'s/epoch':>9}{'/sknn':>7}{'/sklearn':>9}{'test acc':>10}"
               f"{'(min-max)':>15}{'peak MiB':>10}{'predict rows/s':>16}{'pred MiB':>10}")
     print(header)
@@ -356,6 +375,9 @@ def print_table(results, floor, gflops, gflop_epoch):
             s for run in ours["runs"] for s in run.get("internal_epoch_seconds", [])
         )
         print(f"(sknumpynet's own per-epoch timer, median: {internal:.3f} s)")
+    if ours and before:
+        print(f"after / before: {ours['median_epoch_seconds'] / before['median_epoch_seconds']:.3f}"
+              " in time per epoch")
     print("/sknn, /sklearn: time per epoch over sknumpynet's, scikit-learn's "
           "(>1: slower); pred MiB: extra peak memory while predicting")
 

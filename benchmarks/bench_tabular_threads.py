@@ -1,10 +1,11 @@
 """BLAS threads for the tabular recipe: one against all cores, on a quiet and a busy machine.
 
 A fit of ``TabularMLPClassifier``/``TabularMLPRegressor`` (32 epochs of the
-default network) on two tables, with ``n_threads=1`` and ``n_threads=<all
-cores>``, best of ``--repeats``; then the same while ``--busy`` other
-processes keep cores busy (started and stopped here). The ratio says what a
-second core buys, or costs, and so which default is never far from the best.
+default network) on two tables, with ``n_threads=1``, ``n_threads=<all
+cores>`` and the default (threads by work), best of ``--repeats``; then the
+same while ``--busy`` other processes keep cores busy (started and stopped
+here). The ratio says what a second core buys, or costs, and so which default
+is never far from the best.
 
     python benchmarks/bench_tabular_threads.py --data ../shared/data/tabular
 """
@@ -45,10 +46,12 @@ def run(state, data, cores, repeats):
         X, y = X.iloc[:n_rows], y.iloc[:n_rows]
         one = fit_seconds(X, y, task, 1, repeats)
         every = fit_seconds(X, y, task, cores, repeats)
+        default = fit_seconds(X, y, task, None, repeats)  # by work (bench_threads.py)
         rows.append({"state": state, "table": name, "rows": n_rows, "one_thread": one,
-                     "all_cores": every, "cores": cores})
+                     "all_cores": every, "default": default, "cores": cores})
         print(f"{state:6s} {name:14s} {n_rows:6d} rows  1 thread {one:6.2f} s  "
-              f"{cores} threads {every:6.2f} s  second core: x{one / every:.2f}", flush=True)
+              f"{cores} threads {every:6.2f} s  second core: x{one / every:.2f}  "
+              f"default {default:6.2f} s", flush=True)
     return rows
 
 

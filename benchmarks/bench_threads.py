@@ -38,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import perf_tables  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 200
 #: hidden layers, epochs and rows of each workload
@@ -174,22 +177,6 @@ def sweep(cores, repeats):
     return out
 
 
-def markdown(rows):
-    """The table of default vs one thread vs all cores."""
-    lines = [
-        "| machine | network | multiply-adds per step | default (s) | 1 thread (s) "
-        "| all cores (s) | default / best |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['state']} (load {r['load_before']['loadavg_1min']:.1f}) | {r['layers']} "
-            f"| {r['work'] / 1e6:.1f} M | {r['default']:.3f} | {r['one_thread']:.3f} "
-            f"| {r['all_cores']:.3f} | {r['default_over_best']:.2f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="Fashion-MNIST folder for the large net")
@@ -221,8 +208,9 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "threads.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "threads.md").write_text(markdown(rows))
-    print(markdown(rows))
+    for name in ("threads", "threads_sweep"):  # the docs' tables (benchmarks/perf_tables.py)
+        (out / f"{name}.md").write_text(getattr(perf_tables, name)(result))
+    print(perf_tables.threads(result))
 
 
 if __name__ == "__main__":
