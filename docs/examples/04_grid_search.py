@@ -8,8 +8,9 @@ GridSearchCV tries every combination of the grid (parameters of a step are
 named ``<step>__<parameter>``), refits the best one on the whole training set,
 and its ``cv_results_`` become a table and a figure. Runs on scikit-learn's
 digits; each fit trains until its training loss stops falling (``tol``,
-``n_iter_no_change``), so that every setting is compared at its best: 3 folds
-with ``SKNUMPYNET_EXAMPLES=full``, 2 by default.
+``n_iter_no_change``), so that the settings are compared trained to
+convergence, not cut off after a fixed number of epochs: 3 folds with
+``SKNUMPYNET_EXAMPLES=full``, 2 by default.
 """
 
 # %%
