@@ -694,28 +694,32 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         return None
 
     def _make_optimizer(self, params):
-        lr = self.learning_rate_init
         if self.solver == "lbfgs":
             return None  # L-BFGS keeps its own history, only during a fit
+        return nn.get_optimizer(
+            self.solver, params, lr=self.learning_rate_init, **self._optimizer_settings()
+        )
+
+    def _optimizer_settings(self):
+        """The estimator's parameters as the settings of its solver's optimizer."""
         if self.solver == "sgd":  # scikit-learn's: momentum 0.9 with Nesterov by default
             nesterov = getattr(self, "nesterovs_momentum", True) and self.momentum > 0
-            return nn.SGD(params, lr=lr, momentum=self.momentum, nesterov=nesterov)
+            return {"momentum": self.momentum, "nesterov": nesterov}
         if self.solver == "rmsprop":
-            return nn.RMSProp(params, lr=lr, rho=self.beta_2, eps=self.epsilon)
-        cls = nn.Adam if self.solver == "adam" else nn.Nadam
-        return cls(params, lr=lr, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+            return {"rho": self.beta_2, "eps": self.epsilon}
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
     def _make_schedule(self, t):
         """This fit's schedule, from :mod:`sknumpynet.nn.schedules`; ``t``: samples seen."""
-        lr0 = self.learning_rate_init
-        if self.learning_rate == "invscaling":
-            return nn.InverseScalingLR(lr0, power_t=self.power_t, t0=t)
-        if self.learning_rate == "cosine":
-            return nn.CosineLR(lr0, t_max=self.max_iter)
-        if self.learning_rate == "adaptive":
+        settings = {
+            "invscaling": {"power_t": self.power_t, "t0": t},
+            "cosine": {"t_max": self.max_iter},
             # the Stopping hook counts the plateaus and asks the schedule to reduce
-            return nn.ReduceLROnPlateau(lr0, factor=0.2, patience=math.inf, min_lr=1e-6)
-        return nn.ConstantLR(lr0)
+            "adaptive": {"factor": 0.2, "patience": math.inf, "min_lr": 1e-6},
+        }
+        return nn.get_schedule(
+            self.learning_rate, self.learning_rate_init, **settings.get(self.learning_rate, {})
+        )
 
     # -- prediction --------------------------------------------------------------
 

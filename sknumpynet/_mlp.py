@@ -18,19 +18,8 @@ from ._runtime import check_is_fitted_network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
+# scikit-learn's five, and leaky_relu; the engine has more (nn.ACTIVATIONS)
 _ACTIVATIONS = ("relu", "leaky_relu", "tanh", "logistic", "identity")
-
-
-def _activation_module(name):
-    if name == "relu":
-        return nn.ReLU(inplace=True)
-    if name == "leaky_relu":
-        return nn.LeakyReLU(inplace=True)
-    if name == "tanh":
-        return nn.Tanh(inplace=True)
-    if name == "logistic":
-        return nn.Sigmoid(inplace=True)
-    return nn.Identity()
 
 
 def _init_source(random_state, rng):
@@ -88,10 +77,17 @@ def _per_layer(value, n_layers, name):
     return [value] * n_layers
 
 
-# Arrays of the parameters' size a fit holds besides the values, gradients and a
-# best-weights snapshot: the optimizer's moments (SGD's velocity counted), or
-# L-BFGS's history of 10 pairs of vectors.
-_OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adam": 2, "nadam": 2, "lbfgs": 20}
+# Arrays of the parameters' size L-BFGS holds besides the values, gradients and
+# a best-weights snapshot: its history of 10 pairs of vectors (the other
+# solvers' moments: nn.Optimizer.n_state_arrays).
+_LBFGS_ARRAYS = 20
+
+
+def _solver_arrays(solver):
+    """Arrays of the parameters' size the solver keeps (moments or history)."""
+    if solver == "lbfgs":
+        return _LBFGS_ARRAYS
+    return nn.OPTIMIZERS[solver].n_state_arrays
 
 
 def _available_memory():
@@ -138,7 +134,7 @@ def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm
     widths = [int(n_features), *sizes, int(n_outputs)]
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     n_params += 4 * sum(sizes) if batch_norm else 0
-    n_arrays = 3 + _OPTIMIZER_SLOTS.get(solver, 2)
+    n_arrays = 3 + _solver_arrays(solver)
     needed = n_params * n_arrays * np.dtype(dtype).itemsize
     available = _available_memory()
     if available is not None and needed > available:
@@ -253,7 +249,7 @@ class BaseMLP(HiddenLayersMixin, BaseNetwork):
             layers = [_sklearn_linear(width, size, act, rng, source, dtype)]
             if self.batch_norm:
                 layers.append(nn.BatchNorm1d(size, dtype=dtype))
-            layers.append(_activation_module(act))
+            layers.append(nn.get_activation(act, inplace=True))
             if p > 0:
                 layers.append(nn.Dropout(p, rng=rng))
             blocks.append(nn.Sequential(*layers))
@@ -922,14 +918,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
-        if self.loss == "poisson" and (y < 0).any():
+        loss = nn.LOSSES[self.loss]
+        if loss.target_min is not None and (y < loss.target_min).any():
             raise ValueError(
-                "loss='poisson' requires non-negative y (counts or rates); the smallest "
+                f"loss={self.loss!r} requires {loss.target_domain}; the smallest "
                 f"target is {y.min()}."
             )
-        activation = "exp" if self.loss == "poisson" else "identity"
         quantiles = self._quantiles()
-        attrs = {"out_activation_": activation, "quantiles_": quantiles}
+        attrs = {"out_activation_": loss.link, "quantiles_": quantiles}
         if quantiles is None:
             return y, y.shape[1], attrs
         if y.shape[1] != 1:
@@ -946,23 +942,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return _check_quantiles(self.quantile)
 
     def _make_loss(self, target_attrs):
-        if self.loss == "poisson":
-            return nn.PoissonLoss()
-        if self.loss == "absolute_error":
-            return nn.AbsoluteErrorLoss()
         if self.loss == "huber":
             return nn.HuberLoss(delta=self.huber_delta)
         if self.loss == "quantile":
             quantiles = target_attrs.get("quantiles_")
             return nn.QuantileLoss(quantile=self.quantile if quantiles is None else quantiles)
-        return nn.MSELoss(half=True)  # scikit-learn's: half the mean squared error
+        if self.loss == "squared_error":
+            return nn.MSELoss(half=True)  # scikit-learn's: half the mean squared error
+        return nn.get_loss(self.loss)
 
     def _output_to_prediction(self, out):
-        """Predictions from the network's output: its exp for the log-link "poisson"."""
-        if getattr(self, "out_activation_", "identity") == "exp":
-            with np.errstate(over="ignore"):
-                return np.exp(out)
-        return out
+        """Predictions from the network's output: the fitted loss's inverse link."""
+        return nn.INVERSE_LINKS[getattr(self, "out_activation_", "identity")](out)
 
     def _validation_score(self, outputs, y_encoded, sample_weight):
         # R^2 of the predictions, as scikit-learn scores every MLPRegressor loss;
@@ -971,10 +962,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if quantiles is not None:
             sorted_outputs = np.sort(outputs, axis=1)
             return _mean_d2_pinball(y_encoded[:, 0], sorted_outputs, quantiles, sample_weight)
-        predicted = outputs
-        if self.loss == "poisson":
-            with np.errstate(over="ignore"):
-                predicted = np.exp(predicted)
+        predicted = nn.LOSSES[self.loss].inverse_link(outputs)
         if not np.isfinite(predicted).all():
             return np.nan  # as scikit-learn: a diverged network scores NaN, not a crash
         return r2_score(y_encoded, predicted, sample_weight=sample_weight)
@@ -1025,5 +1013,5 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.target_tags.positive_only = self.loss == "poisson"
+        tags.target_tags.positive_only = nn.LOSSES[self.loss].target_min is not None
         return tags

@@ -30,10 +30,10 @@ from ._tabular_data import checkable_table, fit_column_plan, table_columns
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
-_ACTIVATIONS = {
-    "selu": nn.SELU, "mish": nn.Mish, "gelu": nn.GELU, "silu": nn.SiLU, "relu": nn.ReLU,
-}
-_SCHEDULES = ("coslog4", "flat_cos", "constant")
+_ACTIVATIONS = ("selu", "mish", "gelu", "silu", "relu")  # names of nn.ACTIVATIONS
+# lr_schedule: the per-step schedule of nn.SCHEDULES and its settings ("constant": none)
+_SCHEDULES = {"coslog4": ("coslog", {"n_cycles": 4}), "flat_cos": ("flat_cos", {}),
+              "constant": None}
 
 
 class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
@@ -240,7 +240,7 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
         name = self.activation
         if name == "auto":
             name = "selu" if is_classifier(self) else "mish"
-        return _ACTIVATIONS[name]()
+        return nn.get_activation(name)
 
     def _n_prefix(self):
         """Modules before the first hidden block: the embedding (if any) and the scale."""
@@ -268,12 +268,10 @@ class BaseTabularMLP(HiddenLayersMixin, BaseNetwork):
         return nn.ConstantLR(self._learning_rate())  # the step schedule sets the rate
 
     def _step_schedule(self, n_steps):
-        lr = self._learning_rate()
-        if self.lr_schedule == "coslog4":
-            return nn.CosLogLR(lr, total_steps=n_steps, n_cycles=4)
-        if self.lr_schedule == "flat_cos":
-            return nn.FlatCosLR(lr, total_steps=n_steps)
-        return None
+        if _SCHEDULES[self.lr_schedule] is None:
+            return None
+        name, settings = _SCHEDULES[self.lr_schedule]
+        return nn.get_schedule(name, self._learning_rate(), total_steps=n_steps, **settings)
 
     def _warns_at_max_iter(self):
         # a schedule that anneals to zero ends training at max_iter by design

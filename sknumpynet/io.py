@@ -61,13 +61,14 @@ _ESTIMATORS = (
 #: Where estimators lived before a move, as skops files name them (loadable
 #: through the old modules, which import the class from its new place).
 _FORMER_PATHS = ("sknumpynet._svm.LinearSVM",)
-#: The engine's modules a file may name, and the optimizers.
+#: The engine's modules a file may name (the activations: nn.ACTIVATIONS'),
+#: and the optimizers (nn.OPTIMIZERS').
 _MODULES = (
-    "Sequential", "Linear", "Dropout", "BatchNorm1d", "Identity",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "SELU", "Mish", "GELU", "SiLU",
+    "Sequential", "Linear", "Dropout", "BatchNorm1d", "Softmax",
     "Scale", "Embedding", "CategoricalEmbedding",
+    *sorted({cls.__name__ for cls in nn.ACTIVATIONS.values()}),
 )
-_OPTIMIZERS = ("SGD", "Momentum", "RMSProp", "Adam", "Nadam")
+_OPTIMIZERS = tuple(cls.__name__ for cls in nn.OPTIMIZERS.values())
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _SCALAR_ATTR = re.compile(r"[a-z][a-z0-9_]*")
 

@@ -7,6 +7,7 @@ own. See :class:`Module` for the contract every block follows.
 from . import init
 from ._module import Module, Parameter, Sequential, pack_parameters
 from .activations import (
+    ACTIVATIONS,
     GELU,
     SELU,
     LeakyReLU,
@@ -16,12 +17,15 @@ from .activations import (
     SiLU,
     Softmax,
     Tanh,
+    get_activation,
     log_softmax,
     softmax,
 )
 from .gradcheck import GradientCheckError, check_loss_gradients, check_module_gradients
 from .layers import BatchNorm1d, CategoricalEmbedding, Dropout, Embedding, Identity, Linear, Scale
 from .losses import (
+    INVERSE_LINKS,
+    LOSSES,
     AbsoluteErrorLoss,
     CrossEntropy,
     HuberLoss,
@@ -32,10 +36,12 @@ from .losses import (
     QuantileLoss,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
+    get_loss,
 )
-from .optimizers import SGD, Adam, Momentum, Nadam, Optimizer, RMSProp
+from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Nadam, Optimizer, RMSProp, get_optimizer
 from .penalties import L2Penalty
 from .schedules import (
+    SCHEDULES,
     ConstantLR,
     CosineLR,
     CosLogLR,
@@ -48,6 +54,11 @@ from .schedules import (
 )
 
 __all__ = [
+    "ACTIVATIONS",
+    "INVERSE_LINKS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
     "SGD",
     "AbsoluteErrorLoss",
     "Adam",
@@ -95,6 +106,9 @@ __all__ = [
     "Tanh",
     "check_loss_gradients",
     "check_module_gradients",
+    "get_activation",
+    "get_loss",
+    "get_optimizer",
     "get_schedule",
     "init",
     "log_softmax",

@@ -13,8 +13,10 @@ import numpy as np
 from scipy.special import erfc, expit
 
 from ._module import Module
+from .layers import Identity
 
 __all__ = [
+    "ACTIVATIONS",
     "GELU",
     "SELU",
     "LeakyReLU",
@@ -24,6 +26,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "get_activation",
     "log_softmax",
     "softmax",
 ]
@@ -428,3 +431,40 @@ def _normal_cdf(x):
     out = erfc(x * (-1.0 / math.sqrt(2.0)))
     out *= 0.5
     return out
+
+
+#: The element-wise activations by name (scikit-learn's MLP names the sigmoid
+#: "logistic"): what the estimators' ``activation`` parameters choose from.
+ACTIVATIONS = {
+    "identity": Identity,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "tanh": Tanh,
+    "logistic": Sigmoid,
+    "selu": SELU,
+    "mish": Mish,
+    "gelu": GELU,
+    "silu": SiLU,
+}
+
+
+def get_activation(name, *, inplace=False):
+    """Build an element-wise activation from its short name.
+
+    Parameters
+    ----------
+    name : {"identity", "relu", "leaky_relu", "tanh", "logistic", "selu", \
+"mish", "gelu", "silu"}
+    inplace : bool, default=False
+        Passed on where the activation has the option (all but "identity").
+
+    Returns
+    -------
+    activation : Module
+    """
+    try:
+        cls = ACTIVATIONS[name]
+    except KeyError:
+        choices = sorted(ACTIVATIONS)
+        raise ValueError(f"Unknown activation {name!r}; choose one of {choices}.") from None
+    return cls() if cls is Identity else cls(inplace=inplace)

@@ -15,6 +15,8 @@ from scipy.special import expit
 from .activations import log_softmax
 
 __all__ = [
+    "INVERSE_LINKS",
+    "LOSSES",
     "AbsoluteErrorLoss",
     "CrossEntropy",
     "HuberLoss",
@@ -25,7 +27,18 @@ __all__ = [
     "QuantileLoss",
     "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy",
+    "get_loss",
 ]
+
+
+def _exp(scores):
+    with np.errstate(over="ignore"):  # a huge score predicts inf, without a warning
+        return np.exp(scores)
+
+
+#: Inverse links from a network's scores to its predictions, by the names
+#: scikit-learn's MLP records in ``out_activation_``.
+INVERSE_LINKS = {"identity": lambda scores: scores, "exp": _exp}
 
 
 class Loss:
@@ -40,9 +53,32 @@ class Loss:
     check_finite : bool, default=True
         Raise ValueError on NaN or infinite scores. Training loops that detect
         divergence themselves set it to False and test the returned float.
+    link : str, default="identity"
+        The inverse link from scores to predictions, a key of
+        :data:`INVERSE_LINKS` (``"exp"``: the scores are log-means).
+    target_min : float or None, default=None
+        The smallest valid target (inclusive), None for any real;
+        ``target_domain`` says it in words for error messages.
     """
 
     check_finite = True
+    link = "identity"
+    target_min = None
+    target_domain = "real y"
+
+    @classmethod
+    def inverse_link(cls, scores):
+        """Predictions from scores: the inverse of the loss's link.
+
+        Parameters
+        ----------
+        scores : ndarray of shape (n_samples, n_outputs)
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_samples, n_outputs)
+        """
+        return INVERSE_LINKS[cls.link](scores)
 
     def __call__(self, scores, target, sample_weight=None):
         """Compute the (weighted) mean loss over the batch.
@@ -421,6 +457,10 @@ class PoissonLoss(Loss):
     and must be non-negative.
     """
 
+    link = "exp"
+    target_min = 0.0
+    target_domain = "non-negative y (counts or rates)"
+
     def _per_sample(self, scores, target):
         owner = type(self).__name__
         target = _regression_target(scores, target, owner)
@@ -429,8 +469,7 @@ class PoissonLoss(Loss):
                 f"{owner}: targets must be non-negative (Poisson counts or rates), got a "
                 f"minimum of {target.min()}."
             )
-        with np.errstate(over="ignore"):  # huge scores give an inf loss, not a warning
-            mu = np.exp(scores)
+        mu = self.inverse_link(scores)  # huge scores give an inf loss, not a warning
         log_y = np.log(np.where(target > 0, target, 1))
         per_entry = mu - target * scores + target * log_y - target
         grad = mu - target
@@ -559,3 +598,38 @@ class QuantileLoss(Loss):
 
     def __repr__(self):
         return f"QuantileLoss(quantile={self.quantile})"
+
+
+#: The losses by name: scikit-learn's names for the regression losses, and
+#: "log_loss", "binary_log_loss" and "hinge" for the classification ones.
+LOSSES = {
+    "squared_error": MSELoss,
+    "poisson": PoissonLoss,
+    "absolute_error": AbsoluteErrorLoss,
+    "huber": HuberLoss,
+    "quantile": QuantileLoss,
+    "log_loss": SoftmaxCrossEntropy,
+    "binary_log_loss": SigmoidBinaryCrossEntropy,
+    "hinge": MultiClassHinge,
+}
+
+
+def get_loss(name, **kwargs):
+    """Build a loss from its short name.
+
+    Parameters
+    ----------
+    name : {"squared_error", "poisson", "absolute_error", "huber", "quantile", \
+"log_loss", "binary_log_loss", "hinge"}
+    **kwargs
+        Passed to the loss's constructor (``half``, ``delta``, ``quantile``, ...).
+
+    Returns
+    -------
+    loss : Loss
+    """
+    try:
+        cls = LOSSES[name]
+    except KeyError:
+        raise ValueError(f"Unknown loss {name!r}; choose one of {sorted(LOSSES)}.") from None
+    return cls(**kwargs)

@@ -29,7 +29,9 @@ import numpy as np
 
 from ._module import pack_parameters
 
-__all__ = ["SGD", "Adam", "Momentum", "Nadam", "Optimizer", "RMSProp"]
+__all__ = [
+    "OPTIMIZERS", "SGD", "Adam", "Momentum", "Nadam", "Optimizer", "RMSProp", "get_optimizer",
+]
 
 
 def _check_number(value, name, low, high=None, low_open=False):
@@ -80,6 +82,9 @@ class Optimizer:
     #: set to zero (see ``_flush_subnormals``).
     flush_every = 64
     _state_names = ()
+    #: The most arrays of the parameters' size the state holds (memory estimates
+    #: read it before an optimizer exists).
+    n_state_arrays = 0
     _scratch_names = ("buf",)
 
     def __init__(self, params, lr):
@@ -365,6 +370,8 @@ class SGD(Optimizer):
         Nesterov's accelerated gradient; needs ``momentum > 0``.
     """
 
+    n_state_arrays = 1  # the velocity, with momentum
+
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False):
         self.momentum = _check_number(momentum, "momentum", 0.0, 1.0)
         if nesterov and self.momentum == 0:
@@ -435,6 +442,7 @@ class RMSProp(Optimizer):
         super().__init__(params, lr)
 
     _state_names = ("square_avg",)
+    n_state_arrays = 1
 
     def _update(self, block):
         s, buf, g = block.square_avg, block.buf, block.g
@@ -505,6 +513,7 @@ class Adam(Optimizer):
         super().__init__(params, lr)
 
     _state_names = ("m", "v")
+    n_state_arrays = 2
 
     @property
     def weight_decay(self):
@@ -622,3 +631,31 @@ class Nadam(Adam):
         np.divide(num, buf, out=buf)
         buf *= self.lr
         self._descend(block, buf)
+
+
+#: The optimizers by name: the estimators' ``solver`` names (``"sgd"``,
+#: ``"rmsprop"``, ``"adam"``, ``"nadam"``) and ``"momentum"``. Saved models
+#: may name these classes only.
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam, "nadam": Nadam}
+
+
+def get_optimizer(name, params, **kwargs):
+    """Build an optimizer from its short name.
+
+    Parameters
+    ----------
+    name : {"sgd", "momentum", "rmsprop", "adam", "nadam"}
+    params : list of Parameter
+    **kwargs
+        Passed to the optimizer's constructor (``lr``, ``momentum``, ...).
+
+    Returns
+    -------
+    optimizer : Optimizer
+    """
+    try:
+        cls = OPTIMIZERS[name]
+    except KeyError:
+        choices = sorted(OPTIMIZERS)
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of {choices}.") from None
+    return cls(params, **kwargs)

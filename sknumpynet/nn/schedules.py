@@ -13,6 +13,7 @@ import math
 import numbers
 
 __all__ = [
+    "SCHEDULES",
     "ConstantLR",
     "CosLogLR",
     "CosineLR",
@@ -363,7 +364,8 @@ class FlatCosLR(_ProgressLR):
         return 0.5 + 0.5 * math.cos(math.pi * (2.0 * progress - 1.0))
 
 
-_SCHEDULES = {
+#: The schedules by name: the estimators' ``learning_rate`` names and more.
+SCHEDULES = {
     "constant": ConstantLR,
     "invscaling": InverseScalingLR,
     "adaptive": ReduceLROnPlateau,
@@ -390,8 +392,8 @@ def get_schedule(name, lr, **kwargs):
     schedule : LRSchedule
     """
     try:
-        cls = _SCHEDULES[name]
+        cls = SCHEDULES[name]
     except KeyError:
-        choices = sorted(_SCHEDULES)
+        choices = sorted(SCHEDULES)
         raise ValueError(f"Unknown schedule {name!r}; choose one of {choices}.") from None
     return cls(lr, **kwargs)
