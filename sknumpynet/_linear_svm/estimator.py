@@ -199,11 +199,15 @@ class LinearSVM(LinearSVMBase, NetworkClassifierMixin, NetworkTransformerMixin, 
         1 prints a line per epoch; 2 shows a tqdm progress bar.
     n_threads : int or None, default=None
         Cap on BLAS threads during fit and predict (threadpoolctl). None
-        leaves the BLAS as it is in the main thread; in other threads (joblib's
-        threading backend, Dask worker threads) it shares the cores among the
-        fits running at once, ``max(1, cpu_count // n_running)`` threads, never
-        more than the BLAS had, so parallel searches do not oversubscribe
-        (joblib's loky and Dask's worker processes start already limited).
+        chooses by work, as :class:`~sknumpynet.MLPClassifier` does: one
+        thread where a step's products are under ``40e6`` multiply-adds (the
+        rows of a step, the batch or for the full-batch solvers every row,
+        times ``n_features * n_outputs``); above, the BLAS as it is in the
+        main thread, and in other threads (joblib's threading backend, Dask
+        worker threads) a share of the cores among the fits running at once,
+        ``max(1, cpu_count // n_running)`` threads, never more than the BLAS
+        had, so parallel searches do not oversubscribe (joblib's loky and
+        Dask's worker processes start already limited).
 
     Attributes
     ----------
