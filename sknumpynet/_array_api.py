@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 from sklearn import get_config
 
-__all__ = ["numpy_inputs"]
+__all__ = ["ArrayAPIScoreMixin", "numpy_inputs"]
 
 
 def _is_foreign_array(value):
@@ -93,3 +93,29 @@ def numpy_inputs(estimator, **arrays):
         stacklevel=3,
     )
     return converted
+
+
+class ArrayAPIScoreMixin:
+    """``score`` that converts ``X``, ``y`` and ``sample_weight`` as :func:`numpy_inputs` does.
+
+    Put before scikit-learn's ClassifierMixin or RegressorMixin, whose
+    ``score`` it calls with numpy arrays: their metrics refuse a mix of
+    numpy predictions and another library's ``y`` under ``array_api_dispatch``
+    (scikit-learn 1.7 and 1.8).
+    """
+
+    def score(self, X, y, sample_weight=None):
+        """The estimator's default score (accuracy or R^2) of :meth:`predict` on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        X, y, sample_weight = numpy_inputs(self, X=X, y=y, sample_weight=sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from . import nn
+from ._array_api import ArrayAPIScoreMixin
 
 __all__ = [
     "NetworkClassifierMixin",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 
-class NetworkClassifierMixin(ClassifierMixin):
+class NetworkClassifierMixin(ArrayAPIScoreMixin, ClassifierMixin):
     """Class weights and the first ``partial_fit`` call, for classifier networks.
 
     Subclasses have a ``class_weight`` parameter and put ``classes_`` in the

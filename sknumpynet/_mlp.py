@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from . import nn
+from ._array_api import numpy_inputs
 from ._base import BaseNetwork, HiddenLayersMixin
 from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, StrOptions
@@ -1005,6 +1006,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         -------
         score : float
         """
+        X, y, sample_weight = numpy_inputs(self, X=X, y=y, sample_weight=sample_weight)
         quantiles = self.__dict__.get("quantiles_")
         if quantiles is None:
             return super().score(X, y, sample_weight)

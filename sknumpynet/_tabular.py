@@ -22,7 +22,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import nn
-from ._array_api import numpy_inputs
+from ._array_api import ArrayAPIScoreMixin, numpy_inputs
 from ._base import BaseNetwork, HiddenLayersMixin
 from ._classifier import NetworkClassifierMixin, NetworkLabelsMixin, encode_class_labels
 from ._compat import Interval, Options, StrOptions
@@ -601,7 +601,7 @@ class TabularMLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseTabul
         return float(np.average(correct, weights=sample_weight))
 
 
-class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
+class TabularMLPRegressor(ArrayAPIScoreMixin, RegressorMixin, BaseTabularMLP):
     __doc__ = f"""Neural-network regressor for tables, with a tuned default recipe.
 
     Takes a DataFrame (numeric, text, categorical and boolean columns, missing

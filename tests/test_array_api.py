@@ -16,7 +16,8 @@ import sys
 import pytest
 
 ESTIMATORS = [
-    "MLPClassifier", "MLPRegressor", "LinearSVM", "TabularMLPClassifier", "TabularMLPRegressor",
+    "MLPClassifier", "MLPRegressor", "LinearSVM", "LinearSVR", "TabularMLPClassifier",
+    "TabularMLPRegressor",
 ]
 # array_api_strict is in the test extra; torch is not (too big): its cases skip without it
 INSTALLED = [name for name in ("torch", "array_api_strict") if importlib.util.find_spec(name)]
@@ -62,6 +63,7 @@ ESTIMATORS = {
     "MLPClassifier": dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
     "MLPRegressor": dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
     "LinearSVM": dict(random_state=0),
+    "LinearSVR": dict(random_state=0),
     "TabularMLPClassifier": dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
     "TabularMLPRegressor": dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
 }
@@ -104,9 +106,14 @@ for name, params in ESTIMATORS.items():
             score, warned = call(fitted.score, Xa, ya)
             entry["score"] = [score == expected["score"], warned]
             _, entry["fit_X_val"] = call(clone(est).fit, Xa, ya, X_val=Xa, y_val=ya)
-            pipe, _ = call(make_pipeline(StandardScaler(), clone(est)).fit, Xa, ya)
-            out, _ = call(pipe.predict, Xa)
-            entry["pipeline_predict_type"] = type(out).__name__
+            try:  # scikit-learn's own step, which some releases fail on some libraries
+                StandardScaler().fit_transform(Xa)
+            except Exception as exc:
+                entry["pipeline_predict_type"] = f"skip: StandardScaler fails: {exc}"
+            else:
+                pipe, _ = call(make_pipeline(StandardScaler(), clone(est)).fit, Xa, ya)
+                out, _ = call(pipe.predict, Xa)
+                entry["pipeline_predict_type"] = type(out).__name__
         # without dispatch: scikit-learn's own conversion, no warning (torch reads as numpy)
         if lib == "torch":
             _, entry["fit_without_dispatch"] = call(clone(est).fit, Xa, ya)
@@ -169,7 +176,10 @@ def test_outputs_are_those_of_numpy_input(report, estimator, library):
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_pipeline_after_an_array_api_step_returns_numpy(report, estimator, library):
     # StandardScaler returns the library's arrays under dispatch; the estimator takes them
-    assert report[f"{estimator}-{library}"]["pipeline_predict_type"] == "ndarray"
+    result = report[f"{estimator}-{library}"]["pipeline_predict_type"]
+    if result.startswith("skip: "):
+        pytest.skip(result[len("skip: "):])
+    assert result == "ndarray"
 
 
 @needs_torch

@@ -13,6 +13,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import validate_data
 
 from .. import nn
+from .._array_api import ArrayAPIScoreMixin
 from .._base import BaseNetwork, NetworkTransformerMixin
 from .._compat import Interval, StrOptions
 from .._runtime import check_is_fitted_network
@@ -67,7 +68,9 @@ class EpsilonInsensitiveLoss(nn.Loss):
         return f"EpsilonInsensitiveLoss(epsilon={self.epsilon}, squared={self.squared})"
 
 
-class LinearSVR(LinearSVMBase, RegressorMixin, NetworkTransformerMixin, BaseNetwork):
+class LinearSVR(
+    LinearSVMBase, ArrayAPIScoreMixin, RegressorMixin, NetworkTransformerMixin, BaseNetwork
+):
     """Linear support vector regression, as scikit-learn's ``LinearSVR``.
 
     One ``Linear`` layer with one output. The objective is ``LinearSVR``'s::
