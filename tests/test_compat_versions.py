@@ -5,13 +5,91 @@ whatever scikit-learn is installed, by hiding that module in a fresh interpreter
 ``.ci/run`` also runs the estimator tests on the oldest supported release.
 """
 
+import ast
+import pathlib
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import sklearn
 
+import sknumpynet
 from sknumpynet import _compat
+
+PACKAGE = pathlib.Path(sknumpynet.__file__).parent
+
+# the callback bookkeeping attributes scikit-learn's machinery keeps on an estimator,
+# the HTML repr's, and private methods of scikit-learn's base classes: names that
+# only _compat may spell
+PRIVATE_ATTRIBUTES = {
+    "_skl_callbacks",
+    "_parent_callback_ctx",
+    "_callback_fit_ctx",
+    "_skl_callbacks_to_teardown",
+    "_doc_link_module",
+    "_doc_link_template",
+    # scikit-learn's private methods
+    "_init_callback_context",
+    "_validate_params",
+    "_check_n_features",
+    "_check_feature_names",
+    "_get_tags",
+    "_more_tags",
+}
+
+
+def _private_uses(path):
+    """``(line, what)`` for each private scikit-learn/skl2onnx name used in ``path``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] not in ("sklearn", "skl2onnx"):
+                continue
+            names = [a.name for a in node.names]
+            if any(p.startswith("_") for p in parts) or any(n.startswith("_") for n in names):
+                uses.append((node.lineno, f"from {node.module} import {', '.join(names)}"))
+        elif isinstance(node, ast.Import):
+            uses += [
+                (node.lineno, f"import {a.name}")
+                for a in node.names
+                if a.name.split(".")[0] in ("sklearn", "skl2onnx")
+                and any(p.startswith("_") for p in a.name.split("."))
+            ]
+        elif isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES:
+            uses.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Constant) and node.value in PRIVATE_ATTRIBUTES:
+            uses.append((node.lineno, repr(node.value)))
+    return uses
+
+
+def test_private_names_only_in_compat():
+    found = {
+        f"{path.relative_to(PACKAGE)}:{line}": what
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "_compat.py"
+        for line, what in _private_uses(path)
+    }
+    assert found == {}, "private scikit-learn/skl2onnx names outside _compat.py"
+
+
+def test_the_scan_finds_private_names(tmp_path):
+    # the scan above must be able to fail: each kind of use is found
+    source = tmp_path / "module.py"
+    source.write_text(
+        textwrap.dedent("""
+        from sklearn.utils import _safe_indexing
+        from sklearn.utils._param_validation import Interval
+        import skl2onnx._parse
+        from sklearn.utils import check_array
+        x = est._skl_callbacks
+        keep = ("_callback_fit_ctx",)
+    """)
+    )
+    lines = [line for line, _ in _private_uses(source)]
+    assert lines == [2, 3, 4, 6, 7]
 
 
 def test_version_switches_match_the_installed_scikit_learn():
