@@ -65,12 +65,14 @@ LOSSES = ("epsilon_insensitive", "squared_epsilon_insensitive")
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabular", default=None, help="folder of the shared tabular CSVs")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="interleaved fits of every model (median time)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="interleaved fits of every model (median time)"
+    )
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks" / "results" /
-                                             "linear_svr.json"))
+    parser.add_argument(
+        "--out", default=str(REPO_ROOT / "benchmarks" / "results" / "linear_svr.json")
+    )
     return parser.parse_args(argv)
 
 
@@ -134,12 +136,17 @@ def one_setting(name, data, loss, args):
             seconds[key].append(t)
             fitted[key], converged[key] = model, ok
     tight = LinearSVR(C=args.C, loss=loss, tol=1e-10, max_iter=20_000).fit(X_train, y_train)
-    row = {"dataset": name, "loss": loss, "n_train": X_train.shape[0],
-           "n_features": X_train.shape[1],
-           "tight_objective": objective(tight, X_train, y_train, args.C, loss)}
+    row = {
+        "dataset": name,
+        "loss": loss,
+        "n_train": X_train.shape[0],
+        "n_features": X_train.shape[1],
+        "tight_objective": objective(tight, X_train, y_train, args.C, loss),
+    }
     for key, model in fitted.items():
         row[key] = {
-            "fit_seconds": statistics.median(seconds[key]), "all_fit_seconds": seconds[key],
+            "fit_seconds": statistics.median(seconds[key]),
+            "all_fit_seconds": seconds[key],
             "test_r2": float(model.score(X_test, y_test)),
             "objective": objective(model, X_train, y_train, args.C, loss),
             "converged": converged[key],
@@ -152,17 +159,22 @@ def one_setting(name, data, loss, args):
 
 def print_row(r):
     ours, theirs = r["sknumpynet"], r["scikit-learn"]
-    print(f"{r['dataset']:16s} {r['loss'][:12]:12s} {1e3 * ours['fit_seconds']:9.1f} "
-          f"{1e3 * theirs['fit_seconds']:9.1f}{'' if theirs['converged'] else '*':1s} "
-          f"{ours['test_r2']:8.4f} {theirs['test_r2']:8.4f} {ours['objective_ratio']:9.5f} "
-          f"{theirs['objective_ratio']:9.5f}", flush=True)
+    print(
+        f"{r['dataset']:16s} {r['loss'][:12]:12s} {1e3 * ours['fit_seconds']:9.1f} "
+        f"{1e3 * theirs['fit_seconds']:9.1f}{'' if theirs['converged'] else '*':1s} "
+        f"{ours['test_r2']:8.4f} {theirs['test_r2']:8.4f} {ours['objective_ratio']:9.5f} "
+        f"{theirs['objective_ratio']:9.5f}",
+        flush=True,
+    )
 
 
 def main(argv=None):
     args = parse_args(argv)
     folder = args.tabular or os.environ.get("SKNUMPYNET_TABULAR_DATA") or DEFAULT_TABULAR
-    print(f"{'data':16s} {'loss':12s} {'ours ms':>9s} {'sklearn ms':>10s} {'ours R2':>8s} "
-          f"{'skl R2':>8s} {'F/tight':>9s} {'skl F/t':>9s}")
+    print(
+        f"{'data':16s} {'loss':12s} {'ours ms':>9s} {'sklearn ms':>10s} {'ours R2':>8s} "
+        f"{'skl R2':>8s} {'F/tight':>9s} {'skl F/t':>9s}"
+    )
     results = []
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for name, (X, y) in datasets(folder).items():
@@ -170,17 +182,27 @@ def main(argv=None):
             for loss in LOSSES:
                 results.append(one_setting(name, data, loss, args))
                 print_row(results[-1])
-    print("ms: median fit time; R2: test R^2; F/tight: objective on the training part over "
-          "a tight solve's; *: scikit-learn's fit ended with a ConvergenceWarning")
+    print(
+        "ms: median fit time; R2: test R^2; F/tight: objective on the training part over "
+        "a tight solve's; *: scikit-learn's fit ended with a ConvergenceWarning"
+    )
     if args.out:
         report = {
-            "benchmark": "bench_linear_svr", "arguments": {**vars(args), "tabular": str(folder)},
+            "benchmark": "bench_linear_svr",
+            "arguments": {**vars(args), "tabular": str(folder)},
             "results": results,
             "max_abs_r2_difference": max(abs(r["r2_difference"]) for r in results),
-            "versions": {"sknumpynet": sknumpynet.__version__, "scikit-learn": sklearn.__version__,
-                         "numpy": np.__version__, "python": sys.version.split()[0]},
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                        "load_average": list(os.getloadavg())},
+            "versions": {
+                "sknumpynet": sknumpynet.__version__,
+                "scikit-learn": sklearn.__version__,
+                "numpy": np.__version__,
+                "python": sys.version.split()[0],
+            },
+            "machine": {
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average": list(os.getloadavg()),
+            },
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))

@@ -23,14 +23,12 @@ from sknumpynet._linear_svm.regressor import EpsilonInsensitiveLoss
 
 LOSSES = ["epsilon_insensitive", "squared_epsilon_insensitive"]
 
-# Every setting passes every check, with no expected failure. (A tube epsilon > 0
-# with the plain loss can leave the intercept on a flat stretch of the objective,
-# where weighted and repeated rows may stop at different points of equal value:
-# it is left out of the sample-weight checks for that reason, not a solver's.)
+# Every setting passes every check, with no expected failure.
 INSTANCES = [
     LinearSVR(random_state=0),
     LinearSVR(loss="squared_epsilon_insensitive", random_state=0),
     LinearSVR(loss="squared_epsilon_insensitive", epsilon=0.1, random_state=0),
+    LinearSVR(epsilon=0.1, C=10.0, random_state=0),
     LinearSVR(solver="adam", random_state=0),
 ]
 
@@ -68,7 +66,7 @@ def tight_plain_solve(X, y, C, epsilon):
     n, d = X.shape
 
     def value(z):
-        return 0.5 * z[:d] @ z[:d] / C + z[d + 1:].sum()
+        return 0.5 * z[:d] @ z[:d] / C + z[d + 1 :].sum()
 
     def grad(z):
         return np.r_[z[:d] / C, 0.0, np.ones(n)]
@@ -78,9 +76,15 @@ def tight_plain_solve(X, y, C, epsilon):
     low = np.r_[y - epsilon, -y - epsilon]
     constraint = {"type": "ineq", "fun": lambda z: A @ z - low, "jac": lambda z: A}
     z0 = np.r_[np.zeros(d + 1), np.maximum(np.abs(y) - epsilon, 0.0)]
-    result = minimize(value, z0, jac=grad, constraints=[constraint], method="SLSQP",
-                      bounds=[(None, None)] * (d + 1) + [(0.0, None)] * n,
-                      options={"ftol": 1e-12, "maxiter": 1000})
+    result = minimize(
+        value,
+        z0,
+        jac=grad,
+        constraints=[constraint],
+        method="SLSQP",
+        bounds=[(None, None)] * (d + 1) + [(0.0, None)] * n,
+        options={"ftol": 1e-12, "maxiter": 1000},
+    )
     assert result.success
     return result.fun * C
 
@@ -95,8 +99,13 @@ def tight_squared_solve(X, y, C, epsilon):
         g = -2.0 * C * excess * np.sign(r)
         return 0.5 * w @ w + C * excess @ excess, np.r_[w + X.T @ g, g.sum()]
 
-    result = minimize(fun, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
-                      options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10000})
+    result = minimize(
+        fun,
+        np.zeros(X.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10000},
+    )
     return result.fun
 
 
@@ -149,8 +158,9 @@ def test_sample_weight_is_repetition(loss):
     X, y = diabetes(n=100)
     weights = np.random.default_rng(0).integers(0, 4, size=len(y))
     weighted = LinearSVR(loss=loss, tol=1e-8).fit(X, y, sample_weight=weights)
-    repeated = LinearSVR(loss=loss, tol=1e-8).fit(np.repeat(X, weights, axis=0),
-                                                  np.repeat(y, weights))
+    repeated = LinearSVR(loss=loss, tol=1e-8).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights)
+    )
     np.testing.assert_allclose(weighted.objective_, repeated.objective_, rtol=1e-6)
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-4, atol=1e-4)
 
@@ -162,8 +172,9 @@ def test_sparse_input_gives_the_dense_model(loss):
     dense = LinearSVR(loss=loss, tol=1e-8).fit(X, y)
     sparse = LinearSVR(loss=loss, tol=1e-8).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(sparse.objective_, dense.objective_, rtol=1e-7)
-    np.testing.assert_allclose(sparse.predict(sp.csr_matrix(X)), dense.predict(X),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        sparse.predict(sp.csr_matrix(X)), dense.predict(X), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_minibatch_solvers_approach_the_optimum():
@@ -236,12 +247,10 @@ def test_onnx_export_matches_predict():
     for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
         model = LinearSVR(C=10.0).fit(X.astype(dtype), y)
         onx = to_onnx(model, X[:1].astype(dtype))
-        session = rt.InferenceSession(onx.SerializeToString(),
-                                      providers=["CPUExecutionProvider"])
+        session = rt.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
         assert out.shape == (len(y), 1) and out.dtype == dtype
-        np.testing.assert_allclose(out[:, 0], model.predict(X.astype(dtype)), rtol=rtol,
-                                   atol=rtol)
+        np.testing.assert_allclose(out[:, 0], model.predict(X.astype(dtype)), rtol=rtol, atol=rtol)
 
 
 def test_full_batch_fit_holds_no_optimizer_and_few_skops_types():
@@ -269,8 +278,9 @@ def test_objective_gradient_matches_finite_differences(squared, mu):
     x, v = rng.normal(size=5), rng.normal(size=5)  # a random direction
     _, g = objective.loss_gradient(x, mu)
     eps = 1e-6
-    fd = (objective.loss_gradient(x + eps * v, mu)[0]
-          - objective.loss_gradient(x - eps * v, mu)[0]) / (2 * eps)
+    fd = (
+        objective.loss_gradient(x + eps * v, mu)[0] - objective.loss_gradient(x - eps * v, mu)[0]
+    ) / (2 * eps)
     np.testing.assert_allclose(fd, g @ v, rtol=1e-6)
 
 
@@ -282,8 +292,9 @@ def test_hessian_vector_product_matches_finite_differences(squared, mu):
     x, v = rng.normal(size=5), rng.normal(size=5)
     hessp, diagonal = objective.hessian(objective.scores(x), mu)
     eps = 1e-7
-    fd = (objective.loss_gradient(x + eps * v, mu)[1]
-          - objective.loss_gradient(x - eps * v, mu)[1]) / (2 * eps)
+    fd = (
+        objective.loss_gradient(x + eps * v, mu)[1] - objective.loss_gradient(x - eps * v, mu)[1]
+    ) / (2 * eps)
     # the intercept's entry carries the Hessian's damping (1e-6)
     np.testing.assert_allclose(hessp(v), fd, rtol=1e-4, atol=2e-6)
     unit = np.eye(5)[2]
@@ -309,5 +320,6 @@ def test_objective_equals_the_engines_loss_and_penalty_in_mean_form(squared):
     x = objective.packing.pack(linear.weight.value, linear.bias.value)
     ours, grad = objective.loss_gradient(x)
     assert ours == pytest.approx(value, rel=1e-12)
-    np.testing.assert_allclose(grad, np.r_[linear.weight.grad[:, 0], linear.bias.grad],
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        grad, np.r_[linear.weight.grad[:, 0], linear.bias.grad], rtol=1e-10, atol=1e-14
+    )

@@ -24,7 +24,7 @@ from sknumpynet import LinearSVM
 from sknumpynet._linear_svm import calibration as _svm
 from sknumpynet._linear_svm import estimator as _svm_estimator
 
-# Every setting passes every check but one known gap (_expected_failures). (fit_intercept=False
+# Every setting passes every check, with no expected failure. (fit_intercept=False
 # is tested below: check_class_weight_classifiers needs an intercept, and
 # LinearSVC(fit_intercept=False) fails it too.)
 INSTANCES = [
@@ -38,24 +38,7 @@ INSTANCES = [
 ]
 
 
-def _expected_failures(estimator):
-    # KNOWN GAP (feat-svm): the full-batch solver (what solver="auto" picks for
-    # this small dense data) stops at tol=1e-4, so weighted and repeated rows
-    # agree to ~1e-5, not the check's 1e-7. One-vs-rest on few features takes
-    # exact Newton steps (DIRECT_MAX_WEIGHTS), whose quadratic convergence
-    # passes; Weston-Watkins' conjugate-gradient steps converge linearly and
-    # stop at tol further from the optimum, and the L-BFGS path (plain hinge,
-    # Crammer-Singer) does not get there within max_iter. scikit-learn runs
-    # this check on LinearSVC only with tol=1e-12.
-    exact = estimator.loss == "squared_hinge" and estimator.multi_class == "ovr"
-    if estimator.solver == "auto" and not exact:
-        reason = "the full-batch solver stops at tol (see _expected_failures)"
-        return {"check_sample_weight_equivalence_on_dense_data": reason,
-                "check_sample_weight_equivalence_on_sparse_data": reason}
-    return {}
-
-
-@parametrize_with_checks(INSTANCES, expected_failed_checks=_expected_failures)
+@parametrize_with_checks(INSTANCES)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

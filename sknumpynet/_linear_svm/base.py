@@ -89,8 +89,12 @@ class LinearSVMBase:
 
     def _validate_fit_data(self, X, y, sample_weight, partial, classes, validation=None):
         data = super()._validate_fit_data(X, y, sample_weight, partial, classes, validation)
-        data.full_batch = self._chosen_solver(data.X, partial) in FULL_BATCH_SOLVERS
+        data.full_batch = self._full_batch(data.X, partial)
         return data
+
+    def _full_batch(self, X, partial):
+        """Whether this fit runs a full-batch solver (deterministic in the data's shape)."""
+        return self._chosen_solver(X, partial) in FULL_BATCH_SOLVERS
 
     def _make_solver(self, model, data, context, problem):
         """The full-batch solver where the choice says so, else the minibatch loop."""
@@ -106,8 +110,9 @@ class LinearSVMBase:
                 fit_intercept=self.fit_intercept,
                 penalty=getattr(self, "penalty", "l2"),
             )
+            method = "auto" if self.solver == "auto" else solver  # "auto" may polish
             return FullBatchSolver(
-                objective, solver, tol=self.tol, max_iter=self.max_iter, hooks=hooks
+                objective, method, tol=self.tol, max_iter=self.max_iter, hooks=hooks
             )
         if getattr(self, "penalty", "l2") == "l1":
             raise ValueError(

@@ -32,6 +32,15 @@ MAX_CG = 200
 #: 79 there but 68 Newton steps instead of 27 on standardized digits.
 FORCING = 0.1
 
+#: Problems of at most this many weights solve each Newton step by conjugate
+#: gradients to ``EXACT_FORCING`` (at most one product per weight): exact
+#: Newton steps, whose quadratic convergence ends far inside the tolerance, so
+#: that weighted and repeated rows give the same model to 1e-7 (scikit-learn's
+#: sample-weight checks) where the fixed forcing converged linearly and
+#: stopped 1e-5 apart (Weston-Watkins).
+EXACT_CG_MAX_WEIGHTS = 512
+EXACT_FORCING = 1e-10
+
 #: One-vs-rest Hessians of at most this many entries of ``X`` times classes are
 #: formed in one batched product (:func:`_grams`); larger ones class by class,
 #: over the active rows only.
@@ -198,7 +207,8 @@ class NewtonSolver:
         ):
             return self._direct_direction(S, mu, g)
         hessp, diagonal = objective.hessian(S, mu)
-        d = _conjugate_gradient(hessp, diagonal, g, FORCING, max_cg=min(MAX_CG, g.size))
+        forcing = EXACT_FORCING if g.size <= EXACT_CG_MAX_WEIGHTS else FORCING
+        d = _conjugate_gradient(hessp, diagonal, g, forcing, max_cg=min(MAX_CG, g.size))
         if objective.loss.shift_invariant and packing.fit_intercept:
             # the loss sees only score differences: a shift of every intercept
             # changes nothing, so keep their sum where it is (unique optimum)
@@ -279,7 +289,9 @@ class LineSearchResult(NamedTuple):
     gradient: object = None
 
 
-def newton_stage(objective, x, mu, gtol, dtol, max_iter, curve, on_iter=None, solver=None):
+def newton_stage(
+    objective, x, mu, gtol, dtol, max_iter, curve, on_iter=None, solver=None, first_step=False
+):
     """Truncated Newton with an Armijo line search, from ``x``.
 
     Parameters
@@ -301,6 +313,10 @@ def newton_stage(objective, x, mu, gtol, dtol, max_iter, curve, on_iter=None, so
         ``on_iter(x, value)`` after every step; True stops the stage.
     solver : NewtonSolver, default=None
         Reused between stages (it caches a dense copy of ``X``).
+    first_step : bool, default=False
+        Take a step even where the gradient is already below ``gtol`` at
+        ``x`` (then the decrement decides when to stop): to finish another
+        solver's result.
 
     Returns
     -------
@@ -309,10 +325,10 @@ def newton_stage(objective, x, mu, gtol, dtol, max_iter, curve, on_iter=None, so
     solver = NewtonSolver(objective) if solver is None else solver
     S = objective.scores(x)
     f, g = objective.value(x, S, mu), objective.gradient(x, S, mu)
-    decrement = np.inf  # no step yet: the gradient alone decides
+    decrement = np.inf  # no step yet: the gradient alone decides, unless first_step
     for it in range(max_iter + 1):
         gmax = np.abs(g).max(initial=0.0)
-        if gmax <= gtol and (it == 0 or 0.5 * decrement <= dtol):
+        if gmax <= gtol and ((it == 0 and not first_step) or 0.5 * decrement <= dtol):
             return StageResult(x, it, "converged")
         if it == max_iter:
             return StageResult(x, it, "max_iter")

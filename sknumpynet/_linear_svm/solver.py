@@ -31,7 +31,8 @@ class FullBatchSolver:
     ----------
     objective : LinearObjective
         The problem's objective, over the network's weights.
-    method : {"newton", "lbfgs"}
+    method : {"auto", "newton", "lbfgs"}
+        As :func:`~.full_batch.minimize_objective` takes it.
     tol : float
     max_iter : int
     hooks : sequence, default=()
