@@ -2,9 +2,17 @@
 
 After ``import sknumpynet.onnx``, ``skl2onnx.to_onnx(model, X[:1])`` converts
 :class:`~sknumpynet.MLPClassifier`, :class:`~sknumpynet.MLPRegressor`,
-:class:`~sknumpynet.LinearSVM` and :class:`~sknumpynet.LinearSVR`, alone or
-inside scikit-learn Pipelines, and
-the graph runs in any ONNX runtime (e.g. ``onnxruntime``).
+:class:`~sknumpynet.LinearSVM`, :class:`~sknumpynet.LinearSVR`,
+:class:`~sknumpynet.TabularMLPClassifier` and
+:class:`~sknumpynet.TabularMLPRegressor`, alone or inside scikit-learn
+Pipelines, and the graph runs in any ONNX runtime (e.g. ``onnxruntime``).
+
+The tabular estimators' graph holds their preprocessing too
+(:mod:`sknumpynet._onnx_tabular`). From a DataFrame sample, skl2onnx makes
+one input of shape (N, 1) per column (text columns as strings); from an
+array, one numeric matrix. Datetime columns do not export (ONNX has no such
+type: give them as numbers), nor ``transform`` with
+``embedding_layer="input"``.
 
 The network is exported as it predicts: Dropout is the identity and each
 BatchNorm1d is folded into the Linear layer before it. The graph computes in
@@ -37,6 +45,8 @@ from sklearn.utils.validation import check_is_fitted
 try:
     from skl2onnx import update_registered_converter
     from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
         Int64TensorType,
         StringTensorType,
         guess_proto_type,
@@ -57,7 +67,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from . import nn
 from ._linear_svm import LinearSVM, LinearSVR
 from ._mlp import MLPClassifier, MLPRegressor
-from ._tabular import TabularMLPClassifier, TabularMLPRegressor
+from ._onnx_tabular import emit_table
+from ._tabular import BaseTabularMLP, TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
 
@@ -68,7 +79,6 @@ apply_cast, apply_concat, apply_reshape, apply_sub = (
     _private.apply_cast, _private.apply_concat, _private.apply_reshape, _private.apply_sub
 )
 
-_ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
 _CLASSIFIER_OPTIONS = {
     "zipmap": [True, False, "columns"],
     "nocl": [True, False],
@@ -123,33 +133,95 @@ def _emit_block(scope, container, block, x, proto_dtype):
     while i < len(modules):
         m = modules[i]
         if isinstance(m, nn.Linear):
-            weight = m.weight.value.astype(np.float64)
-            bias = None if m.bias is None else m.bias.value.astype(np.float64)
-            if i + 1 < len(modules) and isinstance(modules[i + 1], nn.BatchNorm1d):
-                scale, shift = _batch_norm_affine(modules[i + 1])
-                weight = weight * scale
-                bias = shift if bias is None else bias * scale + shift
-                i += 1
-            x = _affine(scope, container, x, weight, bias, proto_dtype)
-        elif isinstance(m, nn.BatchNorm1d):
-            scale, shift = _batch_norm_affine(m)
-            x = _affine(scope, container, x, np.diag(scale), shift, proto_dtype)
-        elif isinstance(m, nn.LeakyReLU):
-            out = scope.get_unique_variable_name("leaky_relu")
-            container.add_node("LeakyRelu", [x], out, alpha=float(m.negative_slope),
-                               name=scope.get_unique_operator_name("LeakyRelu"))
-            x = out
-        elif type(m) in _ACTIVATIONS:
-            op = _ACTIVATIONS[type(m)]
-            out = scope.get_unique_variable_name(op.lower())
-            container.add_node(op, [x], out, name=scope.get_unique_operator_name(op))
-            x = out
-        elif not isinstance(m, (nn.Dropout, nn.Identity)):  # both the identity here
-            raise NotImplementedError(
-                f"No ONNX conversion for the module {type(m).__name__} of the network."
-            )
-        i += 1
+            after = modules[i + 1] if i + 1 < len(modules) else None
+            bn = after if isinstance(after, nn.BatchNorm1d) else None
+            x = _emit_linear(scope, container, m, bn, x, proto_dtype)
+            i += 2 if bn is not None else 1
+        else:
+            x = _emit_module(scope, container, m, x, proto_dtype)
+            i += 1
     return x
+
+
+def _emit_linear(scope, container, linear, bn, x, proto_dtype):
+    """A Linear layer (NTK factor and a BatchNorm1d after it folded in) as MatMul, Add."""
+    weight = linear.weight.value.astype(np.float64)
+    if linear.parametrization == "ntk":
+        weight = weight / np.sqrt(linear.in_features)
+    bias = None if linear.bias is None else linear.bias.value.astype(np.float64)
+    if bn is not None:
+        scale, shift = _batch_norm_affine(bn)
+        weight = weight * scale
+        bias = shift if bias is None else bias * scale + shift
+    return _affine(scope, container, x, weight, bias, proto_dtype)
+
+
+def _emit_module(scope, container, m, x, proto_dtype):
+    """Nodes for one module other than Linear; returns the name of its output."""
+    if isinstance(m, (nn.Dropout, nn.Identity)):  # both the identity here
+        return x
+    if isinstance(m, nn.BatchNorm1d):
+        scale, shift = _batch_norm_affine(m)
+        return _affine(scope, container, x, np.diag(scale), shift, proto_dtype)
+    if isinstance(m, nn.Scale):
+        node = _Nodes(scope, container, proto_dtype)
+        return node("Mul", [x, node.const([m.scale.value])])
+    emit = _ACTIVATIONS.get(type(m))
+    if emit is None:
+        raise NotImplementedError(
+            f"No ONNX conversion for the module {type(m).__name__} of the network."
+        )
+    return emit(_Nodes(scope, container, proto_dtype), m, x)
+
+
+class _Nodes:
+    """Adds nodes of the default domain, and scalar constants, to a graph."""
+
+    def __init__(self, scope, container, proto_dtype):
+        self.scope, self.container, self.proto_dtype = scope, container, proto_dtype
+
+    def __call__(self, op, inputs, **attrs):
+        out = self.scope.get_unique_variable_name(op.lower())
+        self.container.add_node(op, inputs, out,
+                                name=self.scope.get_unique_operator_name(op), **attrs)
+        return out
+
+    def const(self, value):
+        return _initializer(self.scope, self.container, "constant", value, self.proto_dtype)
+
+
+def _gelu(node, m, x):
+    """Exact GELU: ``0.5 x (1 + erf(x / sqrt(2)))``, as :class:`~sknumpynet.nn.GELU`."""
+    erf = node("Erf", [node("Mul", [x, node.const(0.5**0.5)])])
+    return node("Mul", [node("Mul", [x, node.const(0.5)]), node("Add", [erf, node.const(1.0)])])
+
+
+def _selu(node, m, x):
+    """``scale (max(x, 0) + alpha (exp(min(x, 0)) - 1))``: onnxruntime lacks Selu-22."""
+    negative = node("Sub", [node("Exp", [node("Min", [x, node.const(0.0)])]), node.const(1.0)])
+    total = node("Add", [node("Relu", [x]), node("Mul", [negative, node.const(m.alpha)])])
+    return node("Mul", [total, node.const(m.scale)])
+
+
+def _mish(node, m, x):
+    """``x tanh(softplus(x))``, softplus as ``max(x, 0) + log(1 + exp(-|x|))`` (no overflow)."""
+    decay = node("Exp", [node("Neg", [node("Abs", [x])])])
+    tail = node("Log", [node("Add", [node.const(1.0), decay])])
+    softplus = node("Add", [node("Relu", [x]), tail])
+    return node("Mul", [x, node("Tanh", [softplus])])
+
+
+#: Each activation's nodes: ``emit(node, module, x)`` returns the output's name.
+_ACTIVATIONS = {
+    nn.ReLU: lambda node, m, x: node("Relu", [x]),
+    nn.Tanh: lambda node, m, x: node("Tanh", [x]),
+    nn.Sigmoid: lambda node, m, x: node("Sigmoid", [x]),
+    nn.LeakyReLU: lambda node, m, x: node("LeakyRelu", [x], alpha=float(m.negative_slope)),
+    nn.SELU: _selu,
+    nn.SiLU: lambda node, m, x: node("Mul", [x, node("Sigmoid", [x])]),
+    nn.Mish: _mish,
+    nn.GELU: _gelu,
+}
 
 
 def _cast_input(scope, operator, container):
@@ -164,6 +236,9 @@ def _cast_input(scope, operator, container):
 
 def _network_outputs(scope, operator, container, network):
     """Run the network in the graph: (output name, hidden block outputs, proto dtype)."""
+    model = operator.raw_operator
+    if isinstance(model, BaseTabularMLP):
+        return _tabular_outputs(scope, operator, container, model)
     x, proto_dtype = _cast_input(scope, operator, container)
     outputs = []
     for block in network:
@@ -172,9 +247,37 @@ def _network_outputs(scope, operator, container, network):
     return outputs[-1], outputs[:-1], proto_dtype
 
 
+def _tabular_outputs(scope, operator, container, model):
+    """The preprocessing (see :mod:`sknumpynet._onnx_tabular`), then the network."""
+    proto_dtype = guess_proto_type(_output_type(operator.inputs))
+    network = list(model.network_)
+    embedding = network[0] if isinstance(network[0], nn.CategoricalEmbedding) else None
+    table = emit_table(scope, operator, container, model.column_plan_, embedding)
+    x = scope.get_unique_variable_name("cast_input")
+    apply_cast(scope, table, x, container, to=proto_dtype)
+    hidden = []
+    for module in network[1 if embedding is not None else 0:]:
+        x = _emit_block(scope, container, module, x, proto_dtype)
+        if isinstance(module, nn.Sequential):  # a hidden block
+            hidden.append(x)
+    return x, hidden[:len(model._hidden_sizes())], proto_dtype
+
+
+def _output_type(inputs):
+    """The tensor type of the outputs: float64 if an input is, else float32."""
+    if any(isinstance(x.type, DoubleTensorType) for x in inputs):
+        return DoubleTensorType()
+    if len(inputs) == 1:
+        return guess_tensor_type(inputs[0].type)
+    return FloatTensorType()
+
+
 def _emit_embeddings(scope, container, model, hidden, output):
     if not hidden:
         raise ValueError("transform (embeddings=True) needs at least one hidden layer.")
+    if model.embedding_layer == "input":
+        raise ValueError("embeddings=True exports hidden layers; embedding_layer='input' "
+                         "(the encoded table) does not export.")
     if model.embedding_layer == "all":
         apply_concat(scope, hidden, output, container, axis=1)
     else:
@@ -320,6 +423,17 @@ def _convert_mlp_regressor(scope, operator, container):
         _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
 
 
+def _convert_tabular_regressor(scope, operator, container):
+    model = operator.raw_operator
+    out, hidden, proto_dtype = _network_outputs(scope, operator, container, model.network_)
+    node = _Nodes(scope, container, proto_dtype)
+    scaled = node("Mul", [out, node.const([model.y_scale_])])
+    _identity(scope, container, node("Add", [scaled, node.const([model.y_mean_])]),
+              operator.outputs[0].full_name)
+    if len(operator.outputs) > 1:
+        _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
+
+
 def _convert_linear_svm(scope, operator, container):
     model = operator.raw_operator
     options = container.get_options(model, dict(raw_scores=False))
@@ -368,17 +482,17 @@ def _parse_classifier(scope, model, inputs, custom_parsers=None):
     operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
     operator.inputs = list(inputs)
     label = scope.declare_local_variable("label", Int64TensorType())
-    proba = scope.declare_local_variable("probabilities", guess_tensor_type(inputs[0].type))
+    proba = scope.declare_local_variable("probabilities", _output_type(inputs))
     operator.outputs.extend([label, proba])
     extra = []
     if options.get("embeddings"):
-        emb = scope.declare_local_variable("embeddings", guess_tensor_type(inputs[0].type))
+        emb = scope.declare_local_variable("embeddings", _output_type(inputs))
         operator.outputs.append(emb)
         extra = [emb]
     multilabel = getattr(model, "_label_kind", None) == "multilabel"
     if options["zipmap"] is False or multilabel:
         return [label, proba] + extra
-    return list(_apply_zipmap(options["zipmap"], scope, model, inputs[0].type,
+    return list(_apply_zipmap(options["zipmap"], scope, model, _output_type(inputs),
                               [label, proba])) + extra
 
 
@@ -388,11 +502,11 @@ def _parse_regressor(scope, model, inputs, custom_parsers=None):
     operator = scope.declare_local_operator(_get_sklearn_operator_name(type(model)), model)
     operator.inputs = list(inputs)
     operator.outputs.append(
-        scope.declare_local_variable("variable", guess_tensor_type(inputs[0].type))
+        scope.declare_local_variable("variable", _output_type(inputs))
     )
     if options["embeddings"]:
         operator.outputs.append(
-            scope.declare_local_variable("embeddings", guess_tensor_type(inputs[0].type))
+            scope.declare_local_variable("embeddings", _output_type(inputs))
         )
     return list(operator.outputs)
 
@@ -404,7 +518,7 @@ def _embedding_width(model):
 def _classifier_shapes(operator):
     model = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    tensor = guess_tensor_type(operator.inputs[0].type).__class__
+    tensor = _output_type(operator.inputs).__class__
     n_classes = len(model.classes_)
     if getattr(model, "_label_kind", None) == "multilabel":
         operator.outputs[0].type = Int64TensorType([n, n_classes])
@@ -420,17 +534,14 @@ def _classifier_shapes(operator):
 def _regressor_shapes(operator):
     model = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    tensor = guess_tensor_type(operator.inputs[0].type).__class__
+    tensor = _output_type(operator.inputs).__class__
     operator.outputs[0].type = tensor([n, model.n_outputs_])
     if len(operator.outputs) > 1:
         operator.outputs[1].type = tensor([n, _embedding_width(model)])
 
 
 def register():
-    """Register the converters of the four estimators with skl2onnx.
-
-    The tabular estimators are registered too, with a parser that refuses them
-    with a clear message (skl2onnx's own would be a shape-calculator error).
+    """Register the converters of the six estimators with skl2onnx.
 
     Called on import of :mod:`sknumpynet.onnx`; calling it again is harmless.
     """
@@ -451,20 +562,14 @@ def register():
         MLPRegressor, "SknumpynetMLPRegressor", _regressor_shapes, _convert_mlp_regressor,
         parser=_parse_regressor, options={"embeddings": [False, True]},
     )
-    for cls in (TabularMLPClassifier, TabularMLPRegressor):
-        update_registered_converter(
-            cls, f"Sknumpynet{cls.__name__}", _regressor_shapes, _convert_mlp_regressor,
-            parser=_refuse_tabular,
-        )
-
-
-def _refuse_tabular(scope, model, inputs, custom_parsers=None):
-    """The tabular estimators have no converter: say so, and what exports instead."""
-    raise NotImplementedError(
-        f"{type(model).__name__} does not export to ONNX: its preprocessing reads "
-        "tables of mixed types (text categories, missing values, learned category "
-        "embeddings), which these converters do not translate. Export a MLPClassifier "
-        "or MLPRegressor in a Pipeline of scikit-learn encoders instead."
+    update_registered_converter(
+        TabularMLPClassifier, "SknumpynetTabularMLPClassifier", _classifier_shapes,
+        _convert_mlp_classifier, parser=_parse_classifier, options=_CLASSIFIER_OPTIONS,
+    )
+    update_registered_converter(
+        TabularMLPRegressor, "SknumpynetTabularMLPRegressor", _regressor_shapes,
+        _convert_tabular_regressor, parser=_parse_regressor,
+        options={"embeddings": [False, True]},
     )
 
 

@@ -243,15 +243,6 @@ def test_a_fit_that_ends_at_a_zero_rate_saves_and_loads(tmp_path):
     np.testing.assert_array_equal(load(tmp_path / "m.skn").predict(X), reg.predict(X))
 
 
-def test_onnx_export_is_refused_with_a_clear_message():
-    skl2onnx = pytest.importorskip("skl2onnx")
-    pytest.importorskip("sknumpynet.onnx")
-    X, score = _table(n=60)
-    reg = TabularMLPRegressor(**FAST).fit(X[["size"]].fillna(0.0), score)
-    with pytest.raises(NotImplementedError, match="does not export to ONNX"):
-        skl2onnx.to_onnx(reg, X[["size"]].fillna(0.0).to_numpy(np.float32)[:1])
-
-
 def test_blas_threads_by_work_unless_asked(monkeypatch):
     from sknumpynet import _base, _runtime
 
