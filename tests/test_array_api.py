@@ -27,8 +27,6 @@ LIBRARIES = [
                                                  reason=f"{name} is not installed"))
     for name in ("torch", "array_api_strict")
 ]
-if not INSTALLED:
-    pytest.skip("neither torch nor array_api_strict is installed", allow_module_level=True)
 
 _SCENARIOS = r"""
 import json, warnings
@@ -135,6 +133,8 @@ print(json.dumps(report))
 
 @pytest.fixture(scope="module")
 def report():
+    if not INSTALLED:
+        pytest.skip("neither torch nor array_api_strict is installed")
     env = {**os.environ, "SCIPY_ARRAY_API": "1"}
     out = subprocess.run(
         [sys.executable, "-c", _SCENARIOS], capture_output=True, text=True, env=env, timeout=300
@@ -195,3 +195,68 @@ def test_an_array_numpy_cannot_read_is_refused_naming_the_option(report):
                               "convert X, a torch array on device cpu")
     assert "array_api_dispatch=True" in message and "tensor.detach().cpu()" in message
     assert not fitted  # nothing half-done
+
+
+# -- in this interpreter, with the option read as on: arrays no library here provides ----------
+
+
+class _DeviceArray:
+    """An array-API array on a device numpy cannot read (as a CUDA tensor)."""
+
+    device = "cuda:0"
+
+    def __array_namespace__(self, api_version=None):
+        raise AssertionError("not used")
+
+    def __dlpack__(self, **kwargs):
+        raise BufferError("DLPack export to CPU is not supported on cuda:0")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy")
+
+
+@pytest.fixture
+def dispatch_on(monkeypatch):
+    from sknumpynet import _array_api
+
+    monkeypatch.setattr(_array_api, "get_config", lambda: {"array_api_dispatch": True})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_gpu_array_is_refused_and_the_fitted_model_is_kept(dispatch_on):
+    import numpy as np
+
+    from sknumpynet import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, random_state=0)
+    model.fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError) as error:
+        model.fit(_DeviceArray(), y)
+    message = str(error.value)
+    assert message.startswith("MLPRegressor computes with numpy on the CPU and could not convert "
+                              "X, a ")  # then the array's module: where this file is imported from
+    assert "array on device cuda:0 (TypeError: can't convert cuda:0 device type" in message
+    assert "array_api_dispatch=True" in message and "\n" not in message
+    with pytest.raises(ValueError, match="could not convert X"):
+        model.predict(_DeviceArray())
+    np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_tables_lists_and_sparse_matrices_pass_untouched(dispatch_on):
+    import warnings
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from sknumpynet._array_api import numpy_inputs
+
+    pd = pytest.importorskip("pandas")
+    X = np.eye(3)
+    inputs = dict(a=X, b=pd.DataFrame(X), c=sp.csr_matrix(X), d=X.tolist(), e=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = numpy_inputs(object(), **inputs)
+    assert all(o is i for o, i in zip(out, inputs.values()))
