@@ -63,7 +63,8 @@ from threadpoolctl import threadpool_limits
 
 import sknumpynet
 from sknumpynet import LinearSVM
-from sknumpynet._linear_svm.objective import LinearObjective, MulticlassHinge
+from sknumpynet._linear_svm.losses import MulticlassHinge
+from sknumpynet._linear_svm.objective import LinearObjective
 from sknumpynet.datasets import fetch_fashion_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -55,7 +55,8 @@ from threadpoolctl import threadpool_limits
 
 from sknumpynet import LinearSVM
 from sknumpynet._linear_svm.full_batch import solve_full_batch
-from sknumpynet._linear_svm.objective import LinearObjective, MulticlassHinge
+from sknumpynet._linear_svm.losses import MulticlassHinge
+from sknumpynet._linear_svm.objective import LinearObjective
 
 DATASETS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer,
             "digits": load_digits}

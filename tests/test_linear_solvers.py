@@ -19,8 +19,9 @@ from sknumpynet._linear_svm import newton as svm_newton
 from sknumpynet._linear_svm import solver as solver_module
 from sknumpynet._linear_svm.base import AUTO_FULL_BATCH_MAX_SIZE
 from sknumpynet._linear_svm.full_batch import solve_full_batch
+from sknumpynet._linear_svm.losses import MulticlassHinge
 from sknumpynet._linear_svm.newton import NewtonSolver
-from sknumpynet._linear_svm.objective import LinearObjective, MulticlassHinge
+from sknumpynet._linear_svm.objective import LinearObjective
 
 KINDS = ["ovr", "crammer_singer", "weston_watkins"]
 

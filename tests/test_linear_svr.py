@@ -18,7 +18,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sknumpynet
 from sknumpynet import LinearSVR, nn
-from sknumpynet._linear_svm.objective import EpsilonInsensitive, LinearObjective
+from sknumpynet._linear_svm.losses import EpsilonInsensitive
+from sknumpynet._linear_svm.objective import LinearObjective
 from sknumpynet._linear_svm.regressor import EpsilonInsensitiveLoss
 
 LOSSES = ["epsilon_insensitive", "squared_epsilon_insensitive"]

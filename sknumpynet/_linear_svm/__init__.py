@@ -2,7 +2,8 @@
 
 Modules, each with one job, importing in this order:
 
-- :mod:`.objective`: the losses of the scores, the packing of ``(W, b)`` and
+- :mod:`.losses`: the losses of the scores (values, gradients, Hessians);
+- :mod:`.objective`: the packing of ``(W, b)`` and
   :class:`~.objective.LinearObjective` (value, gradient, Hessian products);
 - :mod:`.newton` and :mod:`.lbfgs`: one solver stage each, named results in
   :mod:`.results`;

@@ -41,8 +41,8 @@ class LinearSVMBase:
     """Mixin of the linear SVM estimators (before ``BaseNetwork`` in the bases).
 
     Subclasses implement ``_loss_terms(problem, n_columns)`` (the loss of the
-    objective, a :class:`~.objective.MulticlassHinge` or
-    :class:`~.objective.EpsilonInsensitive`) and ``_newton_applies()``.
+    objective, a :class:`~.losses.MulticlassHinge` or
+    :class:`~.losses.EpsilonInsensitive`) and ``_newton_applies()``.
     """
 
     _solver_constraint = [StrOptions(set(SOLVERS) | {"auto"})]

@@ -22,7 +22,7 @@ from .._runtime import check_is_fitted_network, forward_in_chunks
 from .base import LinearSVMBase
 from .calibration import checked_calibration_input, fit_temperature, train_and_held_rows
 from .full_batch import newton_applies
-from .objective import MulticlassHinge
+from .losses import MulticlassHinge
 
 __all__ = ["LinearSVM"]
 

@@ -37,8 +37,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .lbfgs import lbfgs_stage
+from .losses import MulticlassHinge
 from .newton import EXACT_CG_MAX_WEIGHTS, ROUNDING, NewtonSolver, newton_stage
-from .objective import LinearObjective, MulticlassHinge
+from .objective import LinearObjective
 from .results import FullBatchResult
 
 __all__ = ["choose_method", "minimize_objective", "newton_applies", "solve_full_batch"]

@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .objective import _crammer_singer, _hinge_curvature, _simplex_projection, overflow_error
+from .objective import overflow_error
 from .results import StageResult
 
-__all__ = ["LineSearchResult", "NewtonSolver", "multiclass_curvature", "newton_stage"]
+__all__ = ["LineSearchResult", "NewtonSolver", "newton_stage"]
 
 #: Most conjugate-gradient steps per Newton step.
 MAX_CG = 200
@@ -61,124 +61,6 @@ DIRECT_MAX_WEIGHTS = 128
 #: ... and ``n_samples * weights`` is at most this: the direct steps keep a
 #: float64 copy of ``X`` with a column of ones (80 MB at most), dense or sparse.
 DIRECT_MAX_ENTRIES = 10_000_000
-
-
-def multiclass_curvature(loss, S, mu, weight):
-    """The Hessian of ``sum_i weight_i * loss_i`` in the scores, as an operator.
-
-    Parameters
-    ----------
-    loss : MulticlassHinge
-    S : ndarray of shape (n_samples, n_columns)
-    mu : float
-        Smoothing of the plain hinge (its Hessian is that of the smoothed loss).
-    weight : ndarray of shape (n_samples,)
-
-    Returns
-    -------
-    hess : callable
-        ``hess(dS)``: the (n, k) product of each row's k x k Hessian with the
-        row of ``dS``.
-    diag : ndarray of shape (n_samples, n_columns)
-        Each Hessian's diagonal (for the preconditioner).
-    """
-    n, k = S.shape
-    rows, y, squared = np.arange(n), loss.y, loss.squared
-    w = weight[:, None]
-    if loss.kind == "ovr":
-        A = w * _hinge_curvature(1.0 - loss.targets * S, squared, mu)
-        return (lambda dS: A * dS), A
-    Z = 1.0 + S - S[rows, y][:, None]
-    if loss.kind == "weston_watkins":
-        Z[rows, y] = -1.0
-        A = w * _hinge_curvature(Z, squared, mu)
-        D = A.copy()
-        D[rows, y] = A.sum(axis=1)
-
-        def hess(dS):
-            R = A * (dS - dS[rows, y][:, None])
-            R[rows, y] = -R.sum(axis=1)
-            return R
-
-        return hess, D
-    Z[rows, y] = 0.0
-    if squared and mu > 0:
-        return _squared_crammer_singer_curvature(Z, y, mu, weight)
-    if squared:
-        return _worst_class_curvature(Z, y, weight)
-    return _crammer_singer_curvature(Z, y, mu, weight)
-
-
-def _worst_class_curvature(Z, y_index, weight):
-    """Hessian operator of the exact squared Crammer-Singer hinge (one wrong class per row)."""
-    rows = np.arange(Z.shape[0])
-    worst = Z.argmax(axis=1)
-    a = weight * _hinge_curvature(Z[rows, worst], True, 0.0)
-    D = np.zeros_like(Z)
-    D[rows, worst] = a
-    D[rows, y_index] = a  # a is 0 where worst == y
-
-    def hess(dS):
-        r = a * (dS[rows, worst] - dS[rows, y_index])
-        R = np.zeros_like(dS)
-        R[rows, worst] = r
-        R[rows, y_index] -= r
-        return R
-
-    return hess, D
-
-
-def _crammer_singer_curvature(Z, y_index, mu, weight):
-    """Hessian operator of the smoothed Crammer-Singer hinge (see :func:`_curvature`).
-
-    The gradient in ``Z`` is ``p = proj_simplex(e_y + Z / mu)``, whose Jacobian
-    is ``(diag(m) - m m^T / |m|) / mu`` with ``m`` the support of ``p``.
-    """
-    n, k = Z.shape
-    rows = np.arange(n)
-    M = np.zeros_like(Z)
-    active = np.flatnonzero(Z.max(axis=1) > 0)
-    if active.size:
-        E = np.zeros((active.size, k))
-        E[np.arange(active.size), y_index[active]] = 1.0
-        M[active] = _simplex_projection(E + Z[active] * (1.0 / mu)) > 0
-    size = np.maximum(M.sum(axis=1), 1.0)
-    scale = (weight / mu)[:, None]
-    D = scale * M * (1.0 - 1.0 / size[:, None])
-    others = M.sum(axis=1) - M[rows, y_index]  # support outside y
-    D[rows, y_index] = scale[:, 0] * (others - others * others / size)
-
-    def hess(dS):
-        dZ = dS - dS[rows, y_index][:, None]
-        P = M * dZ
-        dp = scale * (P - M * (P.sum(axis=1) / size)[:, None])
-        dp[rows, y_index] = 0.0
-        dp[rows, y_index] = -dp.sum(axis=1)
-        return dp
-
-    return hess, D
-
-
-def _squared_crammer_singer_curvature(Z, y_index, mu, weight):
-    """Hessian operator of the squared smoothed Crammer-Singer hinge, ``m(Z)**2``.
-
-    With ``m`` the envelope and ``p`` its gradient in ``Z`` (as in
-    :func:`_crammer_singer_curvature`), the Hessian in ``Z`` is
-    ``2 p p^T + 2 m J`` with ``J`` the envelope's Hessian; both are mapped to
-    the scores as there (``Z_j = 1 + S_j - S_y``).
-    """
-    rows = np.arange(Z.shape[0])
-    envelope, P = _crammer_singer(Z, y_index, False, mu)
-    inner, inner_diag = _crammer_singer_curvature(Z, y_index, mu, 2.0 * weight * envelope)
-    Pw = P * np.sqrt(2.0 * weight)[:, None]  # 2 w p p^T = Pw Pw^T
-    Pw[rows, y_index] = 0.0
-    Q = Pw.copy()
-    Q[rows, y_index] = -Pw.sum(axis=1)  # p mapped to the scores
-
-    def hess(dS):
-        return inner(dS) + Q * (Q * dS).sum(axis=1)[:, None]
-
-    return hess, inner_diag + Q * Q
 
 
 class NewtonSolver:

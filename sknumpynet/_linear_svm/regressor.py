@@ -18,7 +18,7 @@ from .._base import BaseNetwork, NetworkTransformerMixin
 from .._compat import Interval, StrOptions
 from .._runtime import check_is_fitted_network
 from .base import LinearSVMBase
-from .objective import EpsilonInsensitive
+from .losses import EpsilonInsensitive
 
 __all__ = ["EpsilonInsensitiveLoss", "LinearSVR"]
 
