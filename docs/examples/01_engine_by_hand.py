@@ -47,7 +47,7 @@ rng = np.random.default_rng(0)  # every random draw below comes from it
 
 
 def load_images():
-    """(name, X_train, y_train, X_test, y_test, class names): local IDX files, else digits."""
+    """(name, X_train, y_train, X_test, y_test, class names): IDX files, else digits."""
     from sknumpynet.datasets import fetch_fashion_mnist, fetch_mnist
 
     for name, fetch in (("MNIST", fetch_mnist), ("Fashion-MNIST", fetch_fashion_mnist)):
@@ -91,7 +91,9 @@ def build_network(n_in, hidden, n_out, rng, dtype=np.float32):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b, rng=rng, dtype=dtype), nn.ReLU()]
-    layers.append(nn.Linear(sizes[-1], n_out, rng=rng, dtype=dtype, init="glorot_uniform"))
+    layers.append(
+        nn.Linear(sizes[-1], n_out, rng=rng, dtype=dtype, init="glorot_uniform")
+    )
     return nn.Sequential(*layers)
 
 
@@ -127,7 +129,7 @@ print(f"softmax cross-entropy max relative error {error:.1e}")
 
 
 def check_one_weight_by_hand(net, loss_fn, xb, yb, i, j=5, eps=1e-6):
-    """d loss / d W[i, j] of the first layer: from backward, and from a central difference."""
+    """d loss / d W[i, j] of the first layer: from backward and a central difference."""
     weight = net[0].weight
     loss_fn(net.forward(xb), yb)
     net.backward(loss_fn.backward())  # writes every parameter's .grad
@@ -258,7 +260,8 @@ hidden = net[:4].forward(X_test[sample])
 print(f"hidden activations: {hidden.shape[0]} images x {hidden.shape[1]} features")
 # one OpenMP thread: as fast for a few thousand points, and far faster on a busy machine
 with threadpool_limits(limits=1, user_api="openmp"):
-    xy = TSNE(n_components=2, init="pca", perplexity=30.0, random_state=0).fit_transform(hidden)
+    tsne = TSNE(n_components=2, init="pca", perplexity=30.0, random_state=0)
+    xy = tsne.fit_transform(hidden)
 
 fig, ax = plt.subplots(figsize=(7, 6), layout="constrained")
 colours = plt.get_cmap("tab10")

@@ -54,8 +54,9 @@ def load():
 
         print("Fashion-MNIST files not found: using scikit-learn's digits")
         X, y = load_digits(return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                            random_state=0)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=0
+        )
         name, scale = "digits", 16.0
     # float32 trains twice as fast as float64
     return (name, (X_train[:N_TRAIN] / scale).astype(np.float32), y_train[:N_TRAIN],
@@ -97,7 +98,8 @@ print(f"test accuracy: {test_accuracy:.4f}")
 epochs = np.arange(1, len(clf.loss_curve_) + 1)
 fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
 ax_loss.plot(epochs, clf.loss_curve_, marker="o", markersize=3)
-ax_loss.set(title="Training loss (cross-entropy + L2)", xlabel="epoch", ylabel="mean loss")
+ax_loss.set(title="Training loss (cross-entropy + L2)", xlabel="epoch",
+            ylabel="mean loss")
 ax_val.plot(epochs, clf.validation_scores_, marker="o", markersize=3, color="tab:green")
 ax_val.axvline(best, color="grey", linestyle=":", label=f"best epoch ({best}), kept")
 ax_val.axhline(test_accuracy, color="tab:red", linestyle="--",

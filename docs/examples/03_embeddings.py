@@ -59,7 +59,8 @@ print(f"MLP trained on {len(y_train)} images in {time.perf_counter() - start:.1f
       f"{clf.score(X_held, y_held):.4f}")
 
 embeddings = clf.transform(X_held)  # last hidden layer, shape (N_IMAGES, 64)
-print(f"raw pixels: {X_held.shape[1]} features; embeddings: {embeddings.shape[1]} features")
+print(f"raw pixels: {X_held.shape[1]} features; "
+      f"embeddings: {embeddings.shape[1]} features")
 
 # %%
 # t-SNE maps: pixels beside embeddings

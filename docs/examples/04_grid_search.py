@@ -66,8 +66,10 @@ def results_table(cv_results, params):
     for i in np.argsort(cv_results["rank_test_score"], kind="stable"):
         values = "  ".join(f"{cv_results['param_' + p][i]!s:<18}" for p in params)
         lines.append(
-            f"{cv_results['rank_test_score'][i]:>4}  {cv_results['mean_test_score'][i]:>13.4f}  "
-            f"{cv_results['std_test_score'][i]:>6.4f}  {cv_results['mean_fit_time'][i]:>7.2f}  "
+            f"{cv_results['rank_test_score'][i]:>4}  "
+            f"{cv_results['mean_test_score'][i]:>13.4f}  "
+            f"{cv_results['std_test_score'][i]:>6.4f}  "
+            f"{cv_results['mean_fit_time'][i]:>7.2f}  "
             f"{values}".rstrip()
         )
     return "\n".join(lines)

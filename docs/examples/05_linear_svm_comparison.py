@@ -67,8 +67,9 @@ def load():
 
         print("Fashion-MNIST files not found: using scikit-learn's digits")
         X, y = load_digits(return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                            random_state=0)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=0
+        )
         name, scale = "digits", 16.0
     train = np.sort(rng.permutation(len(y_train))[:N_TRAIN])
     test = np.sort(rng.permutation(len(y_test))[:N_TEST])
@@ -97,7 +98,7 @@ models = {
 
 
 def objective(model, X, y, C):
-    """One-vs-rest squared-hinge objective of a fitted linear model, intercept unpenalised."""
+    """One-vs-rest squared-hinge objective of a fitted linear model (intercept free)."""
     W = model.coef_.astype(np.float64)
     b = model.intercept_.astype(np.float64)
     signs = np.where(y[:, None] == model.classes_[None, :], 1.0, -1.0)
@@ -110,13 +111,16 @@ for label, model in models.items():
     start = time.perf_counter()
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
-    rows.append((label, model.score(X_test, y_test), model.score(X_train, y_train), seconds,
-                 objective(model, X_train, y_train, C)))
+    test_acc, train_acc = model.score(X_test, y_test), model.score(X_train, y_train)
+    value = objective(model, X_train, y_train, C)
+    rows.append((label, test_acc, train_acc, seconds, value))
 
-print(f"{'model':<28}  {'test acc':>8}  {'train acc':>9}  {'fit (s)':>8}  {'objective':>9}")
+print(f"{'model':<28}  {'test acc':>8}  {'train acc':>9}  {'fit (s)':>8}  "
+      f"{'objective':>9}")
 print("-" * 70)
 for label, test_acc, train_acc, seconds, value in rows:
-    print(f"{label:<28}  {test_acc:>8.4f}  {train_acc:>9.4f}  {seconds:>8.2f}  {value:>9.1f}")
+    print(f"{label:<28}  {test_acc:>8.4f}  {train_acc:>9.4f}  {seconds:>8.2f}  "
+          f"{value:>9.1f}")
 
 # %%
 # Accuracy, fit time and objective side by side
@@ -127,7 +131,8 @@ for label, test_acc, train_acc, seconds, value in rows:
 labels = [r[0].replace(" ", "\n", 1).replace(" newton", "\nnewton") for r in rows]
 colors = ["tab:blue", "tab:cyan", "tab:orange", "tab:green"]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
-for ax, column, title in zip(axes, (1, 3, 4), ("Test accuracy", "Fit time (s)", "Objective")):
+titles = ("Test accuracy", "Fit time (s)", "Objective")
+for ax, column, title in zip(axes, (1, 3, 4), titles):
     values = [r[column] for r in rows]
     ax.bar(labels, values, color=colors)
     ax.set_title(title)
