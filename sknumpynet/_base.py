@@ -166,7 +166,7 @@ class FittedModel:
             "_optimizer": self.optimizer, "_rng": self.rng, "_log": log,
             "_shape_params": self.shape_params, "n_outputs_": self.n_outputs,
             "n_iter_": log.n_iter, "t_": log.t, "loss_curve_": list(log.loss_curve),
-            "loss_": log.loss_curve[-1] if log.loss_curve else np.nan,
+            "loss_": log.history[-1]["loss"] if log.history else np.nan,
             "validation_scores_": list(log.validation_scores) if validated else None,
             "validation_loss_curve_": list(log.validation_losses) if validated else None,
             "best_validation_score_": log.best_validation_score if validated else None,
@@ -923,11 +923,24 @@ def _upgrade(estimator, version):
     best_val = d.get("best_validation_score_")
     best_loss = d.get("best_loss_")
     d["_log"] = TrainingLog(
-        loss_curve=list(d.get("loss_curve_", [])),
-        validation_scores=list(d.get("validation_scores_") or []),
-        history=list(d.get("history_", [])),
+        history=_upgraded_history(d),
         best_loss=math.inf if best_loss is None else best_loss,
         best_validation_score=-math.inf if best_val is None else best_val,
         t=d.get("t_", 0), n_iter=d.get("n_iter_", 0),
     )
     estimator._format_version = FORMAT_VERSION
+
+
+def _upgraded_history(d):
+    """The epoch records of an old pickle's attributes.
+
+    Rebuilt from its loss curve where its ``history_`` does not cover every epoch.
+    """
+    history, losses = list(d.get("history_", [])), list(d.get("loss_curve_", []))
+    if len(history) == len(losses):
+        return history
+    scores = list(d.get("validation_scores_") or [])
+    scores = scores if len(scores) == len(losses) else [None] * len(losses)
+    return [{"epoch": k + 1, "loss": loss, "validation_score": score, "validation_loss": None,
+             "learning_rate": None, "seconds": None}
+            for k, (loss, score) in enumerate(zip(losses, scores))]

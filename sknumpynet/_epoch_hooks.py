@@ -131,7 +131,7 @@ class BestWeights(EpochHook):
 
     def on_fit_end(self, run, outcome):
         # an epoch dropped by a divergence rollback is no longer a candidate
-        if self.arrays is None or self.best_epoch > len(run.log.loss_curve):
+        if self.arrays is None or self.best_epoch > len(run.log.history):
             return
         for dst, src in zip(run.problem.network.state_arrays(), self.arrays):
             dst[...] = src

@@ -19,7 +19,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.optimize
@@ -155,15 +155,14 @@ def total_weight(X, sample_weight):
 class TrainingLog:
     """What the fits of one model recorded, epoch by epoch; carried across warm starts.
 
+    ``history`` is the one record: the curves are read off it.
+
     Attributes
     ----------
-    loss_curve : list of float
-    validation_scores : list of float
-    validation_losses : list of float
-        The validation loss of every epoch that has a validation score.
     history : list of dict
         One record per epoch: epoch, loss, validation_score, validation_loss,
-        learning_rate, seconds.
+        learning_rate, seconds. A full-batch fit, which scores only its final
+        model, puts that score in its last record.
     best_loss : float
         Lowest training loss so far.
     best_validation_score : float
@@ -172,43 +171,67 @@ class TrainingLog:
         Training samples seen.
     n_iter : int
         Epochs of the current fit (not carried over).
+    loss_curve : list of float
+        The loss of every record (read-only, a new list).
+    validation_scores, validation_losses : list of float
+        The validation score and loss of every record that has one (read-only).
     """
 
-    loss_curve: list = field(default_factory=list)
-    validation_scores: list = field(default_factory=list)
     history: list = field(default_factory=list)
     best_loss: float = math.inf
     best_validation_score: float = -math.inf
     t: int = 0
     n_iter: int = 0
-    validation_losses: list = field(default_factory=list)
+
+    #: Lists that files and pickles written before ``history`` was the one
+    #: record still hold; the history they were read off is kept instead.
+    _LEGACY = ("loss_curve", "validation_scores", "validation_losses")
+
+    @classmethod
+    def from_fields(cls, **saved):
+        """A log from saved fields, those of older files included (see ``_LEGACY``)."""
+        return cls(**{k: v for k, v in saved.items() if k not in cls._LEGACY})
 
     def __setstate__(self, state):
-        # a log pickled before a field existed gets the field's default
-        for f in fields(self):
-            if f.name not in state and f.default_factory is not MISSING:
-                state[f.name] = f.default_factory()
+        for name in self._LEGACY:
+            state.pop(name, None)
         self.__dict__.update(state)
+
+    @property
+    def loss_curve(self):
+        return [r["loss"] for r in self.history]
+
+    @property
+    def validation_scores(self):
+        return [r["validation_score"] for r in self.history
+                if r.get("validation_score") is not None]
+
+    @property
+    def validation_losses(self):
+        return [r.get("validation_loss") for r in self.history
+                if r.get("validation_score") is not None]
 
     def record(self, loss, validation_score, learning_rate, seconds, n_samples,
                validation_loss=None):
         """Append one finished epoch and return its record (a dict)."""
         self.n_iter += 1
         self.t += n_samples
-        self.loss_curve.append(loss)
         self.best_loss = min(self.best_loss, loss)
         if validation_score is not None:
-            self.record_validation(validation_score, validation_loss)
+            self.best_validation_score = max(self.best_validation_score, validation_score)
         entry = {
-            "epoch": len(self.loss_curve), "loss": loss, "validation_score": validation_score,
-            "validation_loss": validation_loss, "learning_rate": learning_rate,
-            "seconds": seconds,
+            "epoch": len(self.history) + 1, "loss": loss,
+            "validation_score": validation_score, "validation_loss": validation_loss,
+            "learning_rate": learning_rate, "seconds": seconds,
         }
         self.history.append(entry)
         return entry
 
     def record_validation(self, score, loss):
-        """Append a validation score and loss outside any epoch record (a full-batch fit's end).
+        """Score the model of the last record (a full-batch fit's end).
+
+        The record is replaced by an updated copy: records are shared with the
+        logs of earlier fits (see :meth:`resumed`) and never change.
 
         Parameters
         ----------
@@ -216,14 +239,16 @@ class TrainingLog:
             Higher is better.
         loss : float
         """
-        self.validation_scores.append(score)
-        self.validation_losses.append(loss)
+        if not self.history:
+            return
+        self.history[-1] = {**self.history[-1], "validation_score": score,
+                            "validation_loss": loss}
         self.best_validation_score = max(self.best_validation_score, score)
 
     def resumed(self):
         """This log, for the next fit of the same model (a warm start or ``partial_fit``).
 
-        The lists are new, so the next fit's records never reach this log;
+        The list is new, so the next fit's records never reach this log;
         the records themselves, never changed once written, are shared
         (copying them made each ``partial_fit`` cost time in the length of
         the history). ``n_iter`` starts again at 0.
@@ -232,24 +257,15 @@ class TrainingLog:
         -------
         log : TrainingLog
         """
-        return replace(
-            self, loss_curve=list(self.loss_curve),
-            validation_scores=list(self.validation_scores),
-            validation_losses=list(self.validation_losses), history=list(self.history),
-            n_iter=0,
-        )
+        return replace(self, history=list(self.history), n_iter=0)
 
     def drop_last(self, n_samples):
         """Forget the last recorded epoch (its weights were rolled back)."""
         self.n_iter -= 1
         self.t -= n_samples
-        self.loss_curve.pop()
-        entry = self.history.pop()
+        self.history.pop()
         self.best_loss = min(self.loss_curve, default=math.inf)
-        if entry["validation_score"] is not None:
-            self.validation_scores.pop()
-            self.validation_losses.pop()
-            self.best_validation_score = max(self.validation_scores, default=-math.inf)
+        self.best_validation_score = max(self.validation_scores, default=-math.inf)
 
 
 @dataclass
@@ -567,7 +583,7 @@ class MinibatchSolver:
             outcome = self._epochs(run, trainer)
         finished = outcome.reason not in ("diverged", "interrupted")
         if finished and not finite_outputs(problem.network, problem.X):
-            outcome = self._roll_back(run, log.loss_curve[-1], recorded=True)
+            outcome = self._roll_back(run, log.history[-1]["loss"], recorded=True)
         refresh_batch_norm(problem.network, problem.X, problem.sample_weight, self.batch_size)
         for hook in self.hooks:
             hook.on_fit_end(run, outcome)
@@ -618,7 +634,7 @@ class MinibatchSolver:
         network, n = run.problem.network, run.problem.X.shape[0]
         if recorded:
             run.log.drop_last(n)
-        epoch = len(run.log.loss_curve) + 1
+        epoch = len(run.log.history) + 1
         self._last.restore(network, self.optimizer, self.rng)
         if self._previous is not None and not usable_weights(run.problem):
             # this epoch's starting weights overflow already: one epoch back,

@@ -211,11 +211,15 @@ class _Decoder:
         if cls is None:
             raise ValueError(f"unknown record type {d['type']!r}; allowed: "
                              f"{', '.join(_record_classes())}")
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        # a record class may still read the fields of older files (_LEGACY)
+        names = {f.name for f in dataclasses.fields(cls) if f.init} | set(
+            getattr(cls, "_LEGACY", ())
+        )
         unknown = set(d["fields"]) - names
         if unknown:
             raise ValueError(f"{d['type']} has no fields {sorted(unknown)}")
-        return cls(**{k: self.value(v) for k, v in d["fields"].items()})
+        build = getattr(cls, "from_fields", cls)
+        return build(**{k: self.value(v) for k, v in d["fields"].items()})
 
     def array(self, index):
         if not isinstance(index, int) or not 0 <= index < len(self.arrays):

@@ -323,9 +323,13 @@ def test_best_weights_keeps_the_earlier_or_later_of_tied_epochs():
     from sknumpynet import nn
     from sknumpynet._epoch_hooks import BestWeights
 
+    from sknumpynet._training import TrainingLog
+
     layer = nn.Linear(2, 1, rng=np.random.default_rng(0))
-    run = SimpleNamespace(problem=SimpleNamespace(network=layer),
-                          log=SimpleNamespace(loss_curve=[1.0, 1.0, 1.0]))
+    log = TrainingLog()
+    for _ in range(3):
+        log.record(1.0, None, 0.1, 0.0, 10)
+    run = SimpleNamespace(problem=SimpleNamespace(network=layer), log=log)
     kept = {}
     for later in (False, True):
         hook = BestWeights(later_ties=later)

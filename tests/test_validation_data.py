@@ -262,7 +262,9 @@ def test_lbfgs_scores_x_val_once_after_the_fit(data):
     assert clf.validation_loss_curve_ == [pytest.approx(log_loss(yv, clf.predict_proba(Xv)))]
     assert clf.best_validation_score_ == clf.validation_scores_[0]
     assert clf.best_loss_ is not None  # lbfgs ignores early stopping
-    assert all(r["validation_score"] is None for r in clf.history_)
+    # the one score is the final model's: the last record's, and no other's
+    assert clf.history_[-1]["validation_score"] == clf.validation_scores_[0]
+    assert all(r["validation_score"] is None for r in clf.history_[:-1])
 
 
 def test_linear_svm_with_x_val(data):
@@ -323,8 +325,12 @@ def test_models_pickled_before_the_validation_loss_load(data):
     clf = _clf(max_iter=2).fit(X, y)
     state = clf.__getstate__()
     del state["validation_loss_curve_"]
+    # the log as it was pickled then: separate lists, records without the loss
     log_state = dict(vars(state["_log"]))
-    del log_state["validation_losses"]
+    log_state["history"] = [{k: v for k, v in r.items() if k != "validation_loss"}
+                            for r in log_state["history"]]
+    log_state["loss_curve"] = [r["loss"] for r in log_state["history"]]
+    log_state["validation_scores"] = []
     old_log = TrainingLog.__new__(TrainingLog)
     old_log.__setstate__(log_state)
     state["_log"] = old_log
