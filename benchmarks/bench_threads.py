@@ -7,14 +7,14 @@ Two workloads, each on a quiet and on a busy machine:
   the first rows of the real Fashion-MNIST with ``--data``).
 
 Each is fitted with ``n_threads=None`` (the default), ``n_threads=1`` and
-``n_threads=<all cores>``, interleaved (default, one, all, default, one, all,
-...), ``--repeats`` times; the table gives the median seconds of each and the
-default's ratio to the best of one thread and all cores (the target is at
-most 1.3). "Busy" is the same with ``--busy`` other processes (one per core by
-default) spinning pure-Python loops, started and stopped here. The machine's
-load (``/proc/loadavg`` and the running processes of ``/proc/stat``) is
-recorded before each state: on a shared machine "quiet" is only as quiet as
-the other users leave it.
+``n_threads=<all cores>``, interleaved in a rotating order (default, one,
+all; one, all, default; ...), ``--repeats`` times; the table gives the median
+seconds of each and the default's ratio to the best of one thread and all
+cores (the target is at most 1.3). "Busy" is the same with ``--busy`` other
+processes (one per core by default) spinning pure-Python loops, started and
+stopped here. The machine's load (``/proc/loadavg`` and the running processes
+of ``/proc/stat``) is recorded before each state: on a shared machine "quiet"
+is only as quiet as the other users leave it.
 
 ``--sweep`` also times one-hidden-layer networks of growing width with one
 thread and all cores on the quiet machine: the multiply-adds per step where a
@@ -96,12 +96,17 @@ def machine_load():
 
 
 def time_modes(X, y, hidden, epochs, cores, repeats):
-    """Median seconds of each mode, interleaved repeats."""
-    modes = {"default": None, "one_thread": 1, "all_cores": cores}
-    times = {mode: [] for mode in modes}
+    """Median seconds of each mode, interleaved repeats.
+
+    The order rotates with each repeat (default, one, all; one, all, default;
+    ...): OpenBLAS's threads spin for a while after an all-core fit, which
+    slows whatever fit comes next, so no mode may always follow the same one.
+    """
+    modes = [("default", None), ("one_thread", 1), ("all_cores", cores)]
+    times = {mode: [] for mode, _ in modes}
     fit_seconds(X[: BATCH * 2], y[: BATCH * 2], hidden, 1, None)  # warm the BLAS up
-    for _ in range(repeats):
-        for mode, n in modes.items():
+    for r in range(repeats):
+        for mode, n in modes[r % 3 :] + modes[: r % 3]:
             times[mode].append(fit_seconds(X, y, hidden, epochs, n))
     return {mode: statistics.median(t) for mode, t in times.items()}, times
 

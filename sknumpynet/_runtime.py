@@ -38,11 +38,11 @@ CHUNK_ROWS = 4096
 SMALL_ROWS = 64
 
 #: Multiply-adds per step (see :func:`matmul_work`) below which a fit or
-#: prediction with the default ``n_threads=None`` runs on one BLAS thread. On
-#: a 2-core machine a second core sped steps of 41e6 multiply-adds up 1.5x
-#: (and 1.5-1.7x above), the tabular recipe's (some 34e6) at most 1.3x, and
-#: below 20e6 nothing measurable, while on a busy machine it slowed the
-#: digits network (1.5e6) 5x: ``benchmarks/bench_threads.py --sweep``.
+#: prediction with the default ``n_threads=None`` runs on one BLAS thread: on a
+#: quiet 2-core machine a second core sped steps of this size and above up
+#: about 1.5x and nothing measurable below half of it, while on a busy machine
+#: it slowed small fits several times over (``benchmarks/bench_threads.py
+#: --sweep``, ``benchmarks/results/threads_quieter.json``).
 SMALL_WORK = 40_000_000
 
 #: The request of a fit whose products are small (see :func:`blas_threads`).
