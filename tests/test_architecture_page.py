@@ -16,7 +16,7 @@ LAYERS = [
     {"_training", "_epoch_hooks"},
     {"_base", "_classifier"},
     {"_mlp", "_tabular", "_tabular_data", "_linear_svm"},
-    {"io", "onnx"},
+    {"io", "onnx", "_onnx_tabular"},
     {"__init__", "_demo", "__main__"},
 ]
 #: Modules that import nothing from the package.
