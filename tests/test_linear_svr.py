@@ -86,7 +86,12 @@ def tight_plain_solve(X, y, C, epsilon):
         bounds=[(None, None)] * (d + 1) + [(0.0, None)] * n,
         options={"ftol": 1e-12, "maxiter": 1000},
     )
-    assert result.success
+    # status 8 ("positive directional derivative for linesearch": no descent
+    # left at this precision) is how scipy 1.11's SLSQP ends at epsilon=0, at
+    # the value newer scipy reports as a success (to 1e-12); a feasible point
+    # either way
+    assert result.status in (0, 8), result.message
+    assert (A @ result.x - low).min() > -1e-9
     return result.fun * C
 
 
