@@ -322,7 +322,6 @@ def test_best_weights_keeps_the_earlier_or_later_of_tied_epochs():
 
     from sknumpynet import nn
     from sknumpynet._epoch_hooks import BestWeights
-
     from sknumpynet._training import TrainingLog
 
     layer = nn.Linear(2, 1, rng=np.random.default_rng(0))
