@@ -424,7 +424,13 @@ def test_n_threads_1_limits_blas_during_fit(blas_during_forward, name):
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)
-def test_without_n_threads_fit_uses_the_default_blas_threads(blas_during_forward, name):
+def test_without_n_threads_fit_uses_the_default_blas_threads(blas_during_forward, name,
+                                                             monkeypatch):
+    """A fit whose products count as large keeps the BLAS's threads (small ones get
+    one: tests/test_blas_threads.py)."""
+    from sknumpynet import _runtime
+
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)  # this fit's products count as large
     before = _blas_threads()
     if max(before) <= 1:
         pytest.skip("BLAS runs one thread here anyway; nothing to compare with")
