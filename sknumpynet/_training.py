@@ -37,6 +37,7 @@ __all__ = [
     "SecondInterrupt",
     "Trainer",
     "TrainingLog",
+    "IterationEpochs",
     "end_epoch",
     "end_iteration",
     "interrupt_guard",
@@ -699,6 +700,54 @@ def end_iteration(run, hooks, value, clock):
     return end_epoch(run, hooks, record)
 
 
+class IterationEpochs:
+    """The hooks' view of a full-batch solve: every iteration is an epoch.
+
+    One driver for every full-batch solver (the MLPs' L-BFGS, the linear SVMs'
+    Newton and L-BFGS). An iteration is known only once the solver reports it,
+    so each epoch is begun, recorded and ended at that report: no epoch is
+    begun that never runs.
+
+    Parameters
+    ----------
+    run : Run
+    hooks : sequence of EpochHook
+
+    Attributes
+    ----------
+    reason : str or None
+        Why a hook asked to stop, once one has.
+    """
+
+    def __init__(self, run, hooks):
+        self.run, self.hooks = run, list(hooks)
+        self.clock = {"start": time.perf_counter()}
+        self.reason = None
+
+    def iteration(self, value):
+        """Record one finished iteration of objective ``value`` as an epoch.
+
+        Parameters
+        ----------
+        value : float
+
+        Returns
+        -------
+        reason : str or None
+            Why a hook asks to stop, if one does.
+        """
+        for hook in self.hooks:
+            hook.on_epoch_begin(self.run)
+        self.reason = end_iteration(self.run, self.hooks, value, self.clock)
+        return self.reason
+
+    def finish(self, outcome):
+        """Tell the hooks the fit ended with ``outcome``, and return it."""
+        for hook in self.hooks:
+            hook.on_fit_end(self.run, outcome)
+        return outcome
+
+
 def interrupted_message(log, unit="epoch", finished=False):
     """The warning of a fit that a Ctrl-C stopped.
 
@@ -805,32 +854,21 @@ class LbfgsSolver:
             reason "converged", "max_iter" (iterations or evaluations ran out),
             "interrupted" or "callback"; the message is scipy's.
         """
-        run = Run(problem, None, log, self.max_iter)
+        epochs = IterationEpochs(Run(problem, None, log, self.max_iter), self.hooks)
         objective = _FullBatchObjective(problem)
         with interrupt_guard() as flag:
             objective.flag = flag
-            outcome = self._minimize(run, objective)
+            outcome = self._minimize(epochs, objective)
         objective.set(objective.best_x)  # the last accepted iterate
         refresh_batch_norm(problem.network, problem.X, problem.sample_weight)
-        for hook in self.hooks:
-            hook.on_fit_end(run, outcome)
-        return outcome
+        return epochs.finish(outcome)
 
-    def _minimize(self, run, objective):
-        state = {"start": time.perf_counter(), "reason": None, "iterations": 0}
-
+    def _minimize(self, epochs, objective):
         def callback(intermediate_result):
             objective.best_x = intermediate_result.x.copy()
-            state["reason"] = end_iteration(run, self.hooks, float(intermediate_result.fun), state)
-            if state["reason"]:
+            if epochs.iteration(float(intermediate_result.fun)):
                 raise StopIteration
-            state["iterations"] += 1
-            if state["iterations"] < self.max_iter:  # no iteration begins past max_iter
-                for hook in self.hooks:
-                    hook.on_epoch_begin(run)
 
-        for hook in self.hooks:
-            hook.on_epoch_begin(run)
         try:
             result = scipy.optimize.minimize(
                 objective, objective.best_x, method="L-BFGS-B", jac=True, callback=callback,
@@ -839,9 +877,9 @@ class LbfgsSolver:
         except (Interrupted, KeyboardInterrupt) as exc:
             if isinstance(exc, SecondInterrupt):
                 raise
-            return Outcome("interrupted", interrupted_message(run.log))
-        if state["reason"]:
-            return Outcome(state["reason"])
+            return Outcome("interrupted", interrupted_message(epochs.run.log))
+        if epochs.reason:
+            return Outcome(epochs.reason)
         if result.status == 0:
             return Outcome("converged")
         return Outcome(

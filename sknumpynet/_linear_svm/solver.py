@@ -7,15 +7,13 @@ iteration as an epoch: it records the mean-form objective in the training
 log and calls the progress and scikit-learn callback hooks.
 """
 
-import time
-
 import numpy as np
 
 from .._training import (
+    IterationEpochs,
     Outcome,
     Run,
     SecondInterrupt,
-    end_iteration,
     interrupt_guard,
     interrupted_message,
 )
@@ -56,26 +54,18 @@ class FullBatchSolver:
         outcome : Outcome
         """
         linear = problem.network[0]
-        run = Run(problem, None, log, self.max_iter)
-        state = {"start": time.perf_counter(), "reason": None}
+        epochs = IterationEpochs(Run(problem, None, log, self.max_iter), self.hooks)
 
         def callback(W, b, value):
-            # an iteration is known only once the solver reports it: each epoch
-            # is begun and ended here, so that no epoch is begun that never runs
-            for hook in self.hooks:
-                hook.on_epoch_begin(run)
             _write(linear, W, b)
-            state["reason"] = end_iteration(run, self.hooks, value, state)
+            reason = epochs.iteration(value)
             if flag.stop:  # a first Ctrl-C: stop after this iteration
-                state["reason"] = "interrupted"
-            return bool(state["reason"])
+                reason = epochs.reason = "interrupted"
+            return bool(reason)
 
         with interrupt_guard() as flag:
             result = self._minimize(linear, callback)
-        outcome = self._outcome(state["reason"], result, log, linear)
-        for hook in self.hooks:
-            hook.on_fit_end(run, outcome)
-        return outcome
+        return epochs.finish(self._outcome(epochs.reason, result, log, linear))
 
     def _minimize(self, linear, callback):
         """The solve, its result left in ``linear``; None after a KeyboardInterrupt.
