@@ -338,3 +338,35 @@ def test_best_weights_keeps_the_earlier_or_later_of_tied_epochs():
         hook.on_fit_end(run, None)
         kept[later] = (hook.best_epoch, float(layer.weight.value[0, 0]))
     assert kept == {False: (2, 2.0), True: (3, 3.0)}
+
+
+@pytest.mark.parametrize("kind", ["mlp_lbfgs", "svm_full_batch"])
+def test_full_batch_epochs_are_begun_only_when_they_run(monkeypatch, kind):
+    """Every epoch a full-batch solver begins it also ends, one per iteration (the
+    MLP's L-BFGS used to begin one more after scipy converged)."""
+    from sknumpynet import LinearSVM, MLPClassifier
+    from sknumpynet._base import BaseNetwork
+    from sknumpynet._epoch_hooks import EpochHook
+
+    events = []
+
+    class Count(EpochHook):
+        def on_epoch_begin(self, run):
+            events.append("begin")
+
+        def on_epoch_end(self, run, record):
+            events.append("end")
+
+    hooks = BaseNetwork._hooks
+    monkeypatch.setattr(BaseNetwork, "_hooks",
+                        lambda self, *a, **k: [*hooks(self, *a, **k), Count()])
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    if kind == "mlp_lbfgs":
+        est = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=500,
+                            random_state=0).fit(X, y)
+    else:
+        est = LinearSVM(solver="newton", random_state=0).fit(X, y)
+    assert est.n_iter_ >= 1
+    assert events == ["begin", "end"] * est.n_iter_
