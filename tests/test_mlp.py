@@ -15,6 +15,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from estimator_cases import Y_CLASS, X, assert_outputs_finite, mlp_classifier, outputs
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -853,3 +854,22 @@ def test_introspection_of_a_model_without_that_embedding_layer(params):
         inspect.getmembers(clf)
         with pytest.raises(ValueError, match="hidden layer"):
             clf.transform(X) if hasattr(clf, "network_") else clf._embedding_widths()
+
+
+# -- batch norm on constant features (moved from test_reliability.py) -----------------
+
+
+@pytest.mark.parametrize("data", ["constant_column", "all_constant"])
+def test_batchnorm_classifier_on_constant_features(data):
+    Xc = X.copy()
+    if data == "constant_column":
+        Xc[:, 2] = 5.0
+    else:
+        Xc[:] = 5.0  # every hidden unit then has zero batch variance
+    est = mlp_classifier(batch_norm=True, max_iter=20)
+    est.fit(Xc, Y_CLASS)
+    assert np.isfinite(est.loss_curve_).all()
+    out = outputs(est, Xc)
+    assert_outputs_finite(out)
+    if data == "constant_column":
+        assert est.score(Xc, Y_CLASS) > 0.6

@@ -4,7 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
+from sknumpynet import nn
 from sknumpynet.nn import (
     LeakyReLU,
     ReLU,
@@ -192,3 +194,36 @@ def test_activations_keep_the_dtype(name):
         out = layer(x)
         dx = layer.backward(np.ones_like(out) * 0.5 + x)
         assert out.dtype == dtype and dx.dtype == dtype
+
+
+# -- finite for extreme inputs (moved from test_reliability.py) ----------------------
+
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_log_softmax_sigmoid_finite_for_extreme_inputs(dtype):
+    big = float(np.finfo(dtype).max)
+    z = np.array(
+        [[-1e30, 1e30, 0.0], [1e30, 1e30, 1e30], [-1e30, -1e30, -1e30],
+         [-F32_MAX, F32_MAX, 1.0], [F32_MAX, F32_MAX, -F32_MAX], [-big, big, 0.0],
+         [-big, -big, -big], [0.0, 1e-30, -1e-30]],
+        dtype=dtype,
+    )
+    with np.errstate(all="ignore"):  # finiteness is the point, not warnings
+        p = nn.softmax(z)
+        log_p = nn.log_softmax(z)
+        sig = nn.Sigmoid().forward(z.copy())
+        sig_inplace = nn.Sigmoid(inplace=True).forward(z.copy())
+        soft = nn.Softmax().forward(z.copy())
+    assert p.dtype == dtype and log_p.dtype == dtype
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(soft, p)
+    assert np.isfinite(log_p).all(), f"log_softmax not finite:\n{log_p}"
+    assert (log_p <= 0).all()
+    np.testing.assert_allclose(np.exp(log_p), p, atol=1e-7)
+    assert np.isfinite(sig).all() and ((sig >= 0) & (sig <= 1)).all()
+    np.testing.assert_array_equal(sig, sig_inplace)
+    np.testing.assert_array_equal(sig, expit(z))

@@ -1,8 +1,10 @@
-"""The engine's layers take floating-point dtypes only (issue 14, item 8)."""
+"""The engine's layers take floating-point dtypes only (issue 14, item 8), and
+BatchNorm1d stays finite in either of them on a constant feature."""
 
 import numpy as np
 import pytest
 
+from sknumpynet import nn
 from sknumpynet.nn import BatchNorm1d, Linear
 
 NOT_FLOAT = [
@@ -57,3 +59,25 @@ def test_linear_weights_are_not_truncated():
     values = layer.weight.value
     assert np.count_nonzero(values) == values.size
     assert np.all(np.abs(values) < 1)
+
+
+# -- BatchNorm1d stays finite on a constant feature, in either float dtype --------------
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0, 1e4, -1e6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_constant_feature_is_finite(dtype, value):
+    rng = np.random.default_rng(0)
+    bn = nn.BatchNorm1d(3, dtype=dtype)
+    x = rng.standard_normal((8, 3)).astype(dtype)
+    x[:, 1] = value
+    for _ in range(60):  # the running variance of the constant column decays to 0
+        out = bn.forward(x)
+        grad = bn.backward(rng.standard_normal(out.shape).astype(dtype))
+        assert np.isfinite(out).all() and np.isfinite(grad).all()
+        assert all(np.isfinite(p.grad).all() for p in bn.parameters())
+    assert abs(out[:, 1]).max() < 1e-2  # a constant normalises to (about) zero
+    bn.eval()
+    out = bn.forward(x)
+    assert np.isfinite(out).all()
+    assert np.isfinite(bn.backward(np.ones_like(out))).all()

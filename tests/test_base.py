@@ -1,11 +1,11 @@
-"""Reliability: bad input, divergence, interruption, persistence, concurrency, numerics.
+"""The estimator core (sknumpynet/_base.py): fit, commit and rollback.
 
-Every estimator-level test runs on MLPClassifier, MLPRegressor (where a
-regressor makes sense) and LinearSVM (with and without ``probability=True``,
-which validates and trains through its own path). What "nothing lost" means
-is checked bit for bit: a failed call must leave every attribute pickling to
-the same bytes and every prediction equal; an interrupted or diverged fit must
-hold exactly the weights of a twin fitted for fewer epochs with the same seed.
+Bad input is a clear error before any state changes; a failed, interrupted or
+diverged fit keeps exactly what it should; warm starts and partial_fit resume
+only what they may; models pickle and load across format versions; fits and
+predictions run concurrently; a fit takes a known amount of memory. The
+estimator-level tests run on every estimator of tests/estimator_cases.py, which
+says what "nothing lost" means, bit for bit.
 
 Real Ctrl-C is simulated with ``os.kill(os.getpid(), SIGINT)`` sent from inside
 a batch. While those tests run, SIGINT is routed to a handler that raises an
@@ -29,150 +29,35 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
+from estimator_cases import (
+    ESTIMATORS,
+    N_FEATURES,
+    N_SAMPLES,
+    Y_CLASS,
+    Y_REG,
+    X,
+    assert_outputs_equal,
+    assert_outputs_finite,
+    assert_same_state,
+    assert_unchanged,
+    batch_number,
+    fingerprint,
+    fitted,
+    make_data,
+    mlp_classifier,
+    mlp_regressor,
+    outputs,
+    patch_train_batch,
+    target,
+)
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import sknumpynet
-from sknumpynet import MLPClassifier, MLPRegressor, nn
 from sknumpynet._base import FORMAT_VERSION
-from sknumpynet._training import Trainer
-
-HAS_SVM = hasattr(sknumpynet, "LinearSVM")
-needs_svm = pytest.mark.skipif(not HAS_SVM, reason="sknumpynet.LinearSVM is not available yet")
-
-N_SAMPLES, N_FEATURES, BATCH_SIZE = 60, 4, 20
-BATCHES_PER_EPOCH = N_SAMPLES // BATCH_SIZE
-
-
-# -- estimators ----------------------------------------------------------------------
-
-COMMON = dict(batch_size=BATCH_SIZE, random_state=0, n_threads=1, max_iter=6)
-
-
-def mlp_classifier(**params):
-    return MLPClassifier(**{"hidden_layer_sizes": (6,), "learning_rate_init": 0.01,
-                            **COMMON, **params})
-
-
-def mlp_regressor(**params):
-    return MLPRegressor(**{"hidden_layer_sizes": (6,), "learning_rate_init": 0.01,
-                           **COMMON, **params})
-
-
-def linear_svm(**params):
-    # a constant rate: the default cosine schedule depends on max_iter, and the
-    # twins below compare a long fit with a shorter one epoch by epoch. Adam:
-    # these tests are of the minibatch epochs (solver="auto" would train this
-    # small data with the full-batch solver, which has no batches to interrupt)
-    return sknumpynet.LinearSVM(**{"solver": "adam", "learning_rate": "constant",
-                                   "learning_rate_init": 0.01, **COMMON, **params})
-
-
-linear_svm_proba = functools.partial(linear_svm, probability=True)
-
-CLASSIFIERS = [
-    pytest.param(mlp_classifier, id="MLPClassifier"),
-    pytest.param(linear_svm, id="LinearSVM", marks=needs_svm),
-    pytest.param(linear_svm_proba, id="LinearSVM-proba", marks=needs_svm),
-]
-ESTIMATORS = [*CLASSIFIERS[:1], pytest.param(mlp_regressor, id="MLPRegressor"), *CLASSIFIERS[1:]]
-OUTPUT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function",
-                  "transform")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-# -- data and helpers ------------------------------------------------------------------
-
-
-def make_data(seed=0, n_samples=N_SAMPLES):
-    """Standardised X, three balanced-ish classes from it, and a linear target."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, N_FEATURES))
-    y_class = np.argmax(X[:, :3], axis=1)
-    y_reg = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.standard_normal(n_samples)
-    return X, y_class, y_reg
-
-
-X, Y_CLASS, Y_REG = make_data()
-
-
-def target(est, y_class=Y_CLASS, y_reg=Y_REG):
-    return y_class if is_classifier(est) else y_reg
-
-
-def fitted(factory, X=X, **params):
-    est = factory(**params)
-    return est.fit(X, target(est))
-
-
-def outputs(est, X):
-    """Every output method the estimator offers, by name."""
-    return {name: getattr(est, name)(X) for name in OUTPUT_METHODS if hasattr(est, name)}
-
-
-def assert_outputs_equal(a, b):
-    assert a.keys() == b.keys()
-    for name in a:
-        assert a[name].dtype == b[name].dtype, name
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-
-
-def assert_outputs_finite(out):
-    for name, value in out.items():
-        if name == "predict_log_proba":  # log of a probability that rounds to 0 is -inf
-            assert not np.isnan(value).any() and (value <= 0).all(), f"{name} is not a log"
-        elif value.dtype.kind == "f":
-            assert np.isfinite(value).all(), f"{name} is not finite"
-
-
-def fingerprint(est):
-    """Each attribute of the estimator as pickled bytes (caches are not pickled)."""
-    return {name: pickle.dumps(value) for name, value in vars(est).items()}
-
-
-def assert_unchanged(est, before):
-    after = fingerprint(est)
-    assert after.keys() == before.keys(), (
-        f"attributes added {sorted(after.keys() - before.keys())}, "
-        f"removed {sorted(before.keys() - after.keys())}"
-    )
-    changed = sorted(k for k in before if before[k] != after[k])
-    assert not changed, f"attributes changed: {changed}"
-
-
-def state(est):
-    """Copies of every array of the fitted network: weights, biases, BatchNorm buffers."""
-    return [a.copy() for a in est.network_.state_arrays()]
-
-
-def assert_same_state(a, b):
-    sa, sb = state(a), state(b)
-    assert len(sa) == len(sb)
-    for i, (x, y) in enumerate(zip(sa, sb)):
-        assert x.dtype == y.dtype
-        np.testing.assert_array_equal(x, y, err_msg=f"state array {i}")
-
-
-def patch_train_batch(monkeypatch, hook):
-    """Wrap Trainer.train_batch; ``hook(trainer, call_number, run)`` does the batch."""
-    original = Trainer.train_batch
-    calls = []
-
-    def train_batch(self, *args, **kwargs):
-        calls.append(len(calls) + 1)
-        return hook(self, len(calls), lambda: original(self, *args, **kwargs))
-
-    monkeypatch.setattr(Trainer, "train_batch", train_batch)
-    return calls
-
-
-def batch_number(epoch, batch):
-    """1-based number of a batch counted over the whole fit."""
-    return (epoch - 1) * BATCHES_PER_EPOCH + batch
 
 
 # -- bad input: a clear ValueError before any state changes ----------------------------
@@ -195,22 +80,52 @@ BAD_FIT_INPUTS = {
     "nan_in_X": (_with(X, np.nan), Y_CLASS, Y_REG, None, r"Input X contains NaN"),
     "inf_in_X": (_with(X, np.inf), Y_CLASS, Y_REG, None, r"Input X contains infinity"),
     "neg_inf_in_X": (_with(X, -np.inf), Y_CLASS, Y_REG, None, r"Input X contains infinity"),
-    "nan_in_y": (X, np.where(Y_CLASS == 1, np.nan, Y_CLASS), np.where(Y_CLASS == 1, np.nan, Y_REG),
-                 None, r"Input y contains NaN"),
-    "inf_in_y": (X, np.where(Y_CLASS == 1, np.inf, Y_CLASS), np.where(Y_CLASS == 1, np.inf, Y_REG),
-                 None, r"Input y contains infinity"),
-    "nan_in_sample_weight": (X, Y_CLASS, Y_REG, np.where(Y_CLASS == 1, np.nan, 1.0),
-                             r"sample_weight contains NaN"),
-    "empty_X": (X[:0], Y_CLASS[:0], Y_REG[:0], None,
-                r"Found array with 0 sample\(s\) \(shape=\(0, 4\)\) while a minimum of 1"),
+    "nan_in_y": (
+        X,
+        np.where(Y_CLASS == 1, np.nan, Y_CLASS),
+        np.where(Y_CLASS == 1, np.nan, Y_REG),
+        None,
+        r"Input y contains NaN",
+    ),
+    "inf_in_y": (
+        X,
+        np.where(Y_CLASS == 1, np.inf, Y_CLASS),
+        np.where(Y_CLASS == 1, np.inf, Y_REG),
+        None,
+        r"Input y contains infinity",
+    ),
+    "nan_in_sample_weight": (
+        X,
+        Y_CLASS,
+        Y_REG,
+        np.where(Y_CLASS == 1, np.nan, 1.0),
+        r"sample_weight contains NaN",
+    ),
+    "empty_X": (
+        X[:0],
+        Y_CLASS[:0],
+        Y_REG[:0],
+        None,
+        r"Found array with 0 sample\(s\) \(shape=\(0, 4\)\) while a minimum of 1",
+    ),
     "3d_X": (X[:, :, None], Y_CLASS, Y_REG, None, r"Found array with dim 3"),
-    "string_feature": (_object_column(X), Y_CLASS, Y_REG, None,
-                       r"could not convert string to float: 'seven'"),
+    "string_feature": (
+        _object_column(X),
+        Y_CLASS,
+        Y_REG,
+        None,
+        r"could not convert string to float: 'seven'",
+    ),
     "one_class": (X, np.full(N_SAMPLES, 2), None, None, r"at least 2 classes"),
     "one_sample": (X[:1], Y_CLASS[:1], None, None, r"at least 2 classes"),
     "continuous_y_to_classifier": (X, Y_REG, None, None, r"Unknown label type: continuous"),
-    "2_rows_of_y_for_3_of_X": (X[:3], Y_CLASS[:2], Y_REG[:2], None,
-                               r"inconsistent numbers of samples"),
+    "2_rows_of_y_for_3_of_X": (
+        X[:3],
+        Y_CLASS[:2],
+        Y_REG[:2],
+        None,
+        r"inconsistent numbers of samples",
+    ),
 }
 
 
@@ -301,35 +216,6 @@ def test_other_feature_names_at_predict(factory):
     renamed = frame.rename(columns={"d": "e"})
     with pytest.raises(ValueError, match="feature names should match"):
         est.predict(renamed)
-
-
-@pytest.mark.parametrize("factory", CLASSIFIERS)
-def test_partial_fit_labels_outside_classes(factory):
-    est = factory()
-    y_new = np.where(Y_CLASS == 2, 7, Y_CLASS)
-    params = dict(vars(est))
-    with pytest.raises(ValueError, match=r"\[7\].*not in classes \[0, 1, 2\]"):
-        est.partial_fit(X, y_new, classes=[0, 1, 2])
-    assert vars(est) == params
-
-    est.partial_fit(X, Y_CLASS, classes=[0, 1, 2])
-    before, predictions = fingerprint(est), outputs(est, X)
-    with pytest.raises(ValueError, match=r"\[7\].*not in classes \[0, 1, 2\]"):
-        est.partial_fit(X, y_new)
-    with pytest.raises(ValueError, match=r"classes"):
-        est.partial_fit(X, Y_CLASS, classes=[0, 1, 2, 3])
-    assert_unchanged(est, before)
-    assert_outputs_equal(outputs(est, X), predictions)
-
-
-@pytest.mark.parametrize("factory", CLASSIFIERS)
-def test_partial_fit_needs_classes_and_two_of_them(factory):
-    est = factory()
-    with pytest.raises(ValueError, match=r"classes must be passed"):
-        est.partial_fit(X, Y_CLASS)
-    with pytest.raises(ValueError, match=r"at least 2 classes"):
-        est.partial_fit(X, np.zeros(N_SAMPLES, int), classes=[0])
-    assert not hasattr(est, "n_features_in_")
 
 
 @pytest.mark.parametrize("method", ["fit", "partial_fit", "warm_start"])
@@ -620,8 +506,13 @@ def test_model_from_format_1_predicts_as_before_and_resumes(factory):
 
 @pytest.mark.parametrize(
     "factory",
-    [*ESTIMATORS, pytest.param(functools.partial(mlp_classifier, batch_norm=True, dropout=0.2),
-                               id="MLPClassifier-bn-dropout")],
+    [
+        *ESTIMATORS,
+        pytest.param(
+            functools.partial(mlp_classifier, batch_norm=True, dropout=0.2),
+            id="MLPClassifier-bn-dropout",
+        ),
+    ],
 )
 def test_concurrent_inference_equals_serial(factory):
     Xbig, y_class, y_reg = make_data(seed=1, n_samples=400)
@@ -710,71 +601,7 @@ def test_concurrent_fits_equal_serial_fits(factory):
         assert_outputs_equal(outputs(est, Xd), outputs(ref, Xd))
 
 
-# -- numerics -----------------------------------------------------------------------------
-
-F32_MAX = float(np.finfo(np.float32).max)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_log_softmax_sigmoid_finite_for_extreme_inputs(dtype):
-    big = float(np.finfo(dtype).max)
-    z = np.array(
-        [[-1e30, 1e30, 0.0], [1e30, 1e30, 1e30], [-1e30, -1e30, -1e30],
-         [-F32_MAX, F32_MAX, 1.0], [F32_MAX, F32_MAX, -F32_MAX], [-big, big, 0.0],
-         [-big, -big, -big], [0.0, 1e-30, -1e-30]],
-        dtype=dtype,
-    )
-    with np.errstate(all="ignore"):  # finiteness is the point, not warnings
-        p = nn.softmax(z)
-        log_p = nn.log_softmax(z)
-        sig = nn.Sigmoid().forward(z.copy())
-        sig_inplace = nn.Sigmoid(inplace=True).forward(z.copy())
-        soft = nn.Softmax().forward(z.copy())
-    assert p.dtype == dtype and log_p.dtype == dtype
-    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_array_equal(soft, p)
-    assert np.isfinite(log_p).all(), f"log_softmax not finite:\n{log_p}"
-    assert (log_p <= 0).all()
-    np.testing.assert_allclose(np.exp(log_p), p, atol=1e-7)
-    assert np.isfinite(sig).all() and ((sig >= 0) & (sig <= 1)).all()
-    np.testing.assert_array_equal(sig, sig_inplace)
-    np.testing.assert_array_equal(sig, expit(z))
-
-
-@pytest.mark.parametrize("value", [0.0, 3.0, 1e4, -1e6])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batchnorm_constant_feature_is_finite(dtype, value):
-    rng = np.random.default_rng(0)
-    bn = nn.BatchNorm1d(3, dtype=dtype)
-    x = rng.standard_normal((8, 3)).astype(dtype)
-    x[:, 1] = value
-    for _ in range(60):  # the running variance of the constant column decays to 0
-        out = bn.forward(x)
-        grad = bn.backward(rng.standard_normal(out.shape).astype(dtype))
-        assert np.isfinite(out).all() and np.isfinite(grad).all()
-        assert all(np.isfinite(p.grad).all() for p in bn.parameters())
-    assert abs(out[:, 1]).max() < 1e-2  # a constant normalises to (about) zero
-    bn.eval()
-    out = bn.forward(x)
-    assert np.isfinite(out).all()
-    assert np.isfinite(bn.backward(np.ones_like(out))).all()
-
-
-@pytest.mark.parametrize("data", ["constant_column", "all_constant"])
-def test_batchnorm_classifier_on_constant_features(data):
-    Xc = X.copy()
-    if data == "constant_column":
-        Xc[:, 2] = 5.0
-    else:
-        Xc[:] = 5.0  # every hidden unit then has zero batch variance
-    est = mlp_classifier(batch_norm=True, max_iter=20)
-    est.fit(Xc, Y_CLASS)
-    assert np.isfinite(est.loss_curve_).all()
-    out = outputs(est, Xc)
-    assert_outputs_finite(out)
-    if data == "constant_column":
-        assert est.score(Xc, Y_CLASS) > 0.6
+# -- numerics: large inputs train or fail clearly ------------------------------------
 
 
 # The only refusal a fit on large but finite data may give: divergence from the
