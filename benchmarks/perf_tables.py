@@ -290,10 +290,9 @@ TABLES = {
     "mlp_before_after": ("mlp_before_after.json", mlp_before_after),
     "threads": ("threads.json", threads),
     "threads_sweep": ("threads.json", threads_sweep),
-    # the same benchmark at a quieter hour (load 1.7; SMALL_WORK was 64e6 then,
-    # which splits these networks as 40e6 does)
-    "threads_quieter": ("threads_quieter.json", threads),
-    "threads_quieter_sweep": ("threads_quieter.json", threads_sweep),
+    # the same benchmark while other work loaded the shared machine (load 5-6)
+    "threads_loaded": ("threads_loaded.json", threads),
+    "threads_loaded_sweep": ("threads_loaded.json", threads_sweep),
     "memory": ("memory.json", memory),
     "inference": ("inference.json", inference),
     "sparse": ("sparse.json", sparse),

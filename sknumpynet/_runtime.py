@@ -42,7 +42,7 @@ SMALL_ROWS = 64
 #: quiet 2-core machine a second core sped steps of this size and above up
 #: about 1.5x and nothing measurable below half of it, while on a busy machine
 #: it slowed small fits several times over (``benchmarks/bench_threads.py
-#: --sweep``, ``benchmarks/results/threads_quieter.json``).
+#: --sweep``, ``benchmarks/results/threads.json``).
 SMALL_WORK = 40_000_000
 
 #: The request of a fit whose products are small (see :func:`blas_threads`).
