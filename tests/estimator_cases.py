@@ -11,10 +11,12 @@ of a twin fitted for fewer epochs with the same seed.
 
 import functools
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
 
 import sknumpynet
 from sknumpynet import MLPClassifier, MLPRegressor
@@ -158,3 +160,11 @@ def patch_train_batch(monkeypatch, hook):
 def batch_number(epoch, batch):
     """1-based number of a batch counted over the whole fit."""
     return (epoch - 1) * BATCHES_PER_EPOCH + batch
+
+
+def caught(fit):
+    """The model ``fit()`` returns, and the messages of the ConvergenceWarnings it gave."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model = fit()
+    return model, [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]

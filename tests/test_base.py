@@ -41,6 +41,7 @@ from estimator_cases import (
     assert_same_state,
     assert_unchanged,
     batch_number,
+    caught,
     fingerprint,
     fitted,
     make_data,
@@ -51,10 +52,12 @@ from estimator_cases import (
     target,
 )
 from sklearn.base import clone, is_classifier
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor
 from sknumpynet._base import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -307,6 +310,72 @@ def test_huge_learning_rate(factory, lr, dtype, monkeypatch):
         twin.fit(Xd, target(twin))
         assert_same_state(est, twin)
         assert est.loss_curve_ == twin.loss_curve_
+
+
+def test_regression_whose_loss_runs_away_finitely_is_rolled_back_and_says_so(iris):
+    """Issue 14 item 1: a divergence that stays finite."""
+    # reported: loss 3.8e208, predictions all NaN, only "maximum iterations" shown
+    X, y = iris
+    reg, messages = caught(
+        lambda: MLPRegressor(
+            solver="sgd",
+            learning_rate_init=1,
+            activation="identity",
+            max_iter=5,
+            random_state=0,
+        ).fit(X, y)
+    )
+    assert any("diverged" in m for m in messages), messages
+    assert not any("Maximum iterations" in m for m in messages)
+    assert np.isfinite(reg.predict(X)).all()
+    assert np.isfinite(reg.loss_curve_).all() and max(reg.loss_curve_) < 1e6 * 10
+
+
+def test_classifier_whose_loss_runs_away_keeps_its_last_good_epoch():
+    """Issue 14 item 1: a divergence that stays finite."""
+    # reported: loss 7e52 and accuracy 0.10 with the maximum-iterations message
+    X, y = load_digits(return_X_y=True)
+    X = X * 1e4
+    clf, messages = caught(
+        lambda: MLPClassifier(
+            learning_rate_init=1e3,
+            solver="sgd",
+            max_iter=5,
+            random_state=0,
+        ).fit(X, y)
+    )
+    assert any("diverged" in m for m in messages), messages
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert clf.n_iter_ < 5 and np.isfinite(clf.loss_curve_).all()
+
+
+def scores(model, X):
+    return model.decision_function(X) if isinstance(model, LinearSVM) else model.predict_proba(X)
+
+
+@pytest.mark.parametrize(
+    "make, scale_free",
+    [
+        # alpha=0: a uniform weight cancels out of the weighted mean loss
+        (lambda w: MLPClassifier((16,), alpha=0.0, max_iter=5, random_state=0), True),
+        # LinearSVM: 0.5 ||W||^2 + C sum(s_i l_i); C / 1e37 with weights 1e37 is C with 1
+        (lambda w: LinearSVM(C=1.0 / w, max_iter=5, random_state=0), True),
+        # batch norm counts weights as frequencies (unbiased variance): not scale-free
+        (lambda w: MLPClassifier((16,), batch_norm=True, max_iter=5, random_state=0), False),
+    ],
+)
+def test_huge_float32_sample_weights_do_not_overflow(make, scale_free, iris_standardized):
+    """Issue 14 item 2: float32 overflow in the bookkeeping."""
+    # reported: uniform sample_weight=1e37 on float32 X overflowed the batch sums
+    # (float(wb.sum()) in float32) and was reported as divergence
+    X, y = iris_standardized
+    X = X.astype(np.float32)
+    big, messages = caught(lambda: make(1e37).fit(X, y, sample_weight=np.full(len(y), 1e37)))
+    assert not any("diverged" in m for m in messages), messages
+    assert np.isfinite(big.loss_curve_).all() and np.isfinite(scores(big, X)).all()
+    if scale_free:
+        ones, _ = caught(lambda: make(1.0).fit(X, y, sample_weight=np.ones(len(y))))
+        np.testing.assert_allclose(scores(big, X), scores(ones, X), rtol=1e-4, atol=1e-5)
 
 
 # -- interruption ------------------------------------------------------------------------
@@ -643,3 +712,45 @@ def test_huge_feature_scale_trains_or_fails_clearly(factory, scale):
         return
     assert np.isfinite(est.loss_curve_).all()
     assert_outputs_finite(outputs(est, Xs))
+
+
+# -- resuming: warm_start and partial_fit refuse a changed architecture ----------------
+
+
+@pytest.mark.parametrize(
+    "change, name",
+    [
+        ({"hidden_layer_sizes": (7,)}, "hidden_layer_sizes"),
+        ({"activation": "tanh"}, "activation"),
+        ({"batch_norm": True}, "batch_norm"),
+        ({"dropout": 0.3}, "dropout"),
+    ],
+)
+@pytest.mark.parametrize("method", ["warm_start", "partial_fit"])
+def test_resuming_after_changing_the_architecture_is_refused(change, name, method, iris):
+    """Issue 14 item 5: warm starts after changing the architecture."""
+    X, y = iris
+    clf = MLPClassifier((5,), max_iter=3, random_state=0, warm_start=True)
+    caught(lambda: clf.fit(X, y))
+    coefs = [c.copy() for c in clf.coefs_]
+    clf.set_params(**change)
+    with pytest.raises(ValueError, match=rf"{name} changed since the network was built"):
+        if method == "warm_start":
+            clf.fit(X, y)
+        else:
+            clf.partial_fit(X, y)
+    for a, b in zip(coefs, clf.coefs_):
+        np.testing.assert_array_equal(a, b)
+    clf.set_params(warm_start=False)
+    caught(lambda: clf.fit(X, y))  # a cold fit builds the new network
+    assert clf.get_feature_names_out().shape[0] == clf.transform(X).shape[1]
+
+
+def test_linear_svm_refuses_resuming_with_another_intercept_setting(iris):
+    """Issue 14 item 5: warm starts after changing the architecture."""
+    X, y = iris
+    svm = LinearSVM(max_iter=2, random_state=0, warm_start=True)
+    caught(lambda: svm.fit(X, y))
+    svm.set_params(fit_intercept=False)
+    with pytest.raises(ValueError, match="fit_intercept changed"):
+        svm.fit(X, y)

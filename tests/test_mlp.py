@@ -15,7 +15,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from estimator_cases import Y_CLASS, X, assert_outputs_finite, mlp_classifier, outputs
+from estimator_cases import Y_CLASS, X, assert_outputs_finite, caught, mlp_classifier, outputs
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -873,3 +873,17 @@ def test_batchnorm_classifier_on_constant_features(data):
     assert_outputs_finite(out)
     if data == "constant_column":
         assert est.score(Xc, Y_CLASS) > 0.6
+
+
+def test_batch_norm_with_a_huge_constant_column_predicts_as_it_trained():
+    """Issue 14 item 6: batch-norm statistics that lag the final weights."""
+    # reported: training loss 0.94 but eval-mode accuracy 0.10: the running
+    # statistics lagged the batch statistics
+    X, y = load_digits(return_X_y=True)
+    X = np.hstack([X / 16, np.full((len(y), 1), 1e15)])
+    clf, _ = caught(lambda: MLPClassifier((32,), batch_norm=True, max_iter=30,
+                                          random_state=0).fit(X, y))
+    assert clf.score(X, y) > 0.9
+    bn = clf.network_[0][1]
+    hidden = X @ clf.coefs_[0] + clf.intercepts_[0]
+    np.testing.assert_allclose(bn.running_mean, hidden.mean(0), rtol=1e-6)
