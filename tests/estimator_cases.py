@@ -19,7 +19,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 import sknumpynet
-from sknumpynet import MLPClassifier, MLPRegressor
+from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor
 from sknumpynet._training import Trainer
 
 HAS_SVM = hasattr(sknumpynet, "LinearSVM")
@@ -168,3 +168,15 @@ def caught(fit):
         warnings.simplefilter("always")
         model = fit()
     return model, [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+
+
+def weights(est):
+    """The fitted weights and biases of an MLPClassifier or a LinearSVM, as a list."""
+    if isinstance(est, LinearSVM):
+        return [est.coef_, est.intercept_]
+    return [*est.coefs_, *est.intercepts_]
+
+
+def assert_same_weights(a, b):
+    for wa, wb in zip(weights(a), weights(b), strict=True):
+        np.testing.assert_array_equal(wa, wb)

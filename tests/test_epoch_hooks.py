@@ -6,11 +6,14 @@ checks, independently of what an estimator's fit does around it.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+from estimator_cases import assert_same_weights, weights
+from sklearn.datasets import load_digits
 
-from sknumpynet import nn
+from sknumpynet import LinearSVM, MLPClassifier, nn
 from sknumpynet._epoch_hooks import BestWeights, LearningRate, Progress, Stopping
 from sknumpynet._training import (
     RUNAWAY_FACTOR,
@@ -370,3 +373,54 @@ def test_full_batch_epochs_are_begun_only_when_they_run(monkeypatch, kind):
         est = LinearSVM(solver="newton", random_state=0).fit(X, y)
     assert est.n_iter_ >= 1
     assert events == ["begin", "end"] * est.n_iter_
+
+
+# -- the hooks inside an estimator's fit ----------------------------------------------
+
+
+def _noisy_digits():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    rng = np.random.default_rng(0)
+    return X, np.where(rng.random(len(y)) < 0.3, rng.integers(0, 10, len(y)), y)
+
+
+EARLY = dict(early_stopping=True, n_iter_no_change=4, max_iter=60, validation_fraction=0.2,
+             random_state=0)
+
+
+def _early_svm(**params):
+    return LinearSVM(**{**EARLY, "learning_rate": "constant", "learning_rate_init": 0.05,
+                        **params})
+
+
+def _early_mlp(**params):
+    # random_state=2: a seed whose validation scores tie at their best before the end
+    return MLPClassifier(**{**EARLY, "hidden_layer_sizes": (16,), "learning_rate_init": 0.02,
+                            "random_state": 2, **params})
+
+
+@pytest.mark.parametrize("factory", [_early_svm, _early_mlp], ids=["LinearSVM", "MLPClassifier"])
+def test_early_stopping_keeps_the_first_best_epoch(factory):
+    """The kept weights are those of a twin stopped at the first best epoch
+    (issue 14 item 11).
+
+    Seeded fits repeat bit for bit, so a twin with ``max_iter`` = that epoch
+    holds exactly the weights the early-stopped fit had then. The data are
+    chosen so that the best score is tied by a later epoch and is not the
+    last epoch: keeping the last or the later tied epoch both fail.
+    """
+    X, y = _noisy_digits()
+    est = factory().fit(X, y)
+    scores = np.array(est.validation_scores_)
+    best = int(np.argmax(scores))  # the first of the best
+    assert (scores == scores.max()).sum() >= 2, "the data must give a tie"
+    assert best < len(scores) - 1
+    assert est.best_validation_score_ == scores[best]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twin = factory(max_iter=best + 1).fit(X, y)
+    np.testing.assert_array_equal(twin.validation_scores_, scores[: best + 1])
+    assert_same_weights(est, twin)
+    last = factory(restore_best_weights=False).fit(X, y)
+    assert any(not np.array_equal(a, b) for a, b in zip(weights(est), weights(last)))

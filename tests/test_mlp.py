@@ -7,8 +7,13 @@ The networks are small and ``n_threads=1`` keeps BLAS from oversubscribing the
 machine, so the whole file runs in well under a minute.
 """
 
+import os
 import pickle
 import re
+import subprocess
+import sys
+import textwrap
+import tracemalloc
 import warnings
 
 import joblib
@@ -887,3 +892,61 @@ def test_batch_norm_with_a_huge_constant_column_predicts_as_it_trained():
     bn = clf.network_[0][1]
     hidden = X @ clf.coefs_[0] + clf.intercepts_[0]
     np.testing.assert_allclose(bn.running_mean, hidden.mean(0), rtol=1e-6)
+
+
+# -- memory needs checked before allocating (issue 14 item 9) ----------------------------------
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("sizes", [(10**9,), (10**5, 10**5), 10**10])
+def test_huge_hidden_layers_are_a_value_error_before_allocating(estimator, sizes, iris):
+    X_IRIS, Y_IRIS = iris
+    est = estimator(hidden_layer_sizes=sizes, max_iter=1)
+    y = Y_IRIS if estimator is MLPClassifier else X_IRIS[:, 0]
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            est.fit(X_IRIS, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    sizes = sizes if isinstance(sizes, tuple) else (sizes,)
+    message = str(info.value)
+    assert message.startswith(f"hidden_layer_sizes={sizes} with 4 features and ")
+    assert "GiB" in message and "parameters" in message
+    assert peak < 20 << 20, peak
+    assert not hasattr(est, "network_")
+
+
+def test_memory_check_follows_the_dtype_and_the_optimizer():
+    from sknumpynet._mlp import check_network_memory
+
+    available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    # (n + 1) * h + (h + 1) parameters, 5 arrays (adam) of 8 bytes: just above the memory
+    h = available // (5 * 8 * 4) + 1
+    with pytest.raises(ValueError, match=r"\(5 arrays of float64"):
+        check_network_memory(2, [h], 1, np.float64, "adam", False)
+    check_network_memory(2, [h], 1, np.float32, "adam", False)  # half: fits
+    check_network_memory(2, [h], 1, np.float64, "sgd", False)  # 3 arrays: fits
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource.setrlimit is POSIX")
+def test_huge_hidden_layer_under_an_address_space_limit():
+    """Under RLIMIT_AS of 3 GiB, a 6 GB network is refused with the limit, not MemoryError."""
+    code = textwrap.dedent("""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        from sklearn.datasets import load_digits
+        from sknumpynet import MLPClassifier
+        X, y = load_digits(return_X_y=True)
+        try:
+            MLPClassifier(hidden_layer_sizes=(2_000_000,), max_iter=1).fit(X, y)
+        except ValueError as exc:
+            print("ValueError:", exc)
+    """)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ValueError: hidden_layer_sizes=(2000000,) with 64 features")
+    assert "more than the 3.0 GiB of memory available" in result.stdout
