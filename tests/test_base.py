@@ -22,6 +22,7 @@ import re
 import signal
 import threading
 import time
+import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -495,6 +496,83 @@ def test_second_sigint_propagates_and_keeps_the_previous_state(
             check_is_fitted(est)
 
 
+def _lbfgs(**params):
+    return MLPClassifier(
+        **{
+            "hidden_layer_sizes": (5,),
+            "solver": "lbfgs",
+            "max_iter": 30,
+            "random_state": 0,
+            **params,
+        }
+    )
+
+
+def test_lbfgs_ctrl_c_inside_a_line_search_keeps_the_last_accepted_iterate(monkeypatch, digits):
+    """Planted bugs: the L-BFGS solver not putting back the last accepted weights,
+    or keeping scipy's work array without copying it (a Ctrl-C during a line
+    search kept an untried step)."""
+    X_DIGITS, Y_DIGITS = digits
+    from sknumpynet import _training
+
+    X, y = X_DIGITS[:300], Y_DIGITS[:300]
+    call, end = _training._FullBatchObjective.__call__, _training.end_iteration
+    events = []
+    monkeypatch.setattr(
+        _training._FullBatchObjective,
+        "__call__",
+        lambda self, x: (events.append("f"), call(self, x))[1],
+    )
+    monkeypatch.setattr(
+        _training, "end_iteration", lambda *a, **k: (events.append("|"), end(*a, **k))[1]
+    )
+    _lbfgs().fit(X, y)
+    # an evaluation that follows a rejected trial (one no iteration ended after)
+    trace = "".join(events)
+    evaluations = [i for i, e in enumerate(trace) if e == "f"]
+    target = next(
+        n for n, (a, b) in enumerate(zip(evaluations, evaluations[1:]), 1) if b == a + 1 and n > 1
+    )
+    count = {"n": 0}
+
+    def interrupted_call(self, x):
+        count["n"] += 1
+        if count["n"] == target + 1:  # a real Ctrl-C, at the start of this evaluation
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.001)
+        return call(self, x)
+
+    monkeypatch.setattr(_training._FullBatchObjective, "__call__", interrupted_call)
+
+    def stray(signum, frame):
+        raise RuntimeError("SIGINT reached the test's handler: the fit did not catch it")
+
+    previous = signal.signal(signal.SIGINT, stray)
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            est = _lbfgs().fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert est.interrupted_ and 0 < est.n_iter_ < 30
+    monkeypatch.setattr(_training._FullBatchObjective, "__call__", call)
+    twin = _lbfgs(max_iter=est.n_iter_).fit(X, y)
+    for a, b in zip(est.network_.state_arrays(), twin.network_.state_arrays()):
+        np.testing.assert_array_equal(a, b)
+    assert est.loss_ == twin.loss_
+    # the kept weights are those whose objective loss_ reports
+    objective = _training._FullBatchObjective(_problem_of(est, X, y))
+    value, _ = objective(objective.best_x)
+    assert value == pytest.approx(est.loss_, rel=1e-12)
+
+
+def _problem_of(est, X, y):
+    """The L-BFGS objective of ``est``'s fitted network on (X, y)."""
+    data = est._validate_fit_data(X, y, None, False, None)
+    model = est._build_or_resume(data)
+    model.network = est.network_
+    return est._problem(model, data)
+
+
 # -- persistence ------------------------------------------------------------------------
 
 
@@ -754,3 +832,228 @@ def test_linear_svm_refuses_resuming_with_another_intercept_setting(iris):
     svm.set_params(fit_intercept=False)
     with pytest.raises(ValueError, match="fit_intercept changed"):
         svm.fit(X, y)
+
+
+def test_a_warm_start_begins_a_fresh_optimizer(digits):
+    """Planted bug: a warm start reusing the old optimizer's moments and step count."""
+    X_DIGITS, Y_DIGITS = digits
+    X, y = X_DIGITS[:300], Y_DIGITS[:300]
+    est = MLPClassifier((16,), warm_start=True, max_iter=3, random_state=0).fit(X, y)
+    other = copy.deepcopy(est)
+    other._optimizer.t = 1000  # the old optimizer's state must not matter
+    for state in other._optimizer.state_arrays():
+        state[...] = 5.0
+    est.fit(X, y)
+    other.fit(X, y)
+    assert est._optimizer.t == est.n_iter_ * 2  # this fit's steps only (2 batches an epoch)
+    for a, b in zip(est.network_.state_arrays(), other.network_.state_arrays()):
+        np.testing.assert_array_equal(a, b)
+    assert len(est.loss_curve_) == 6 and est.loss_curve_ == other.loss_curve_
+
+
+def test_a_warm_start_remembers_the_best_validation_score_of_earlier_fits(digits):
+    """Planted bug: a warm start forgetting the earlier fits' best validation score."""
+    X_DIGITS, Y_DIGITS = digits
+    X, y, X_val, y_val = X_DIGITS[:1000], Y_DIGITS[:1000], X_DIGITS[1000:], Y_DIGITS[1000:]
+    est = MLPRegressor(
+        hidden_layer_sizes=(16,),
+        early_stopping=True,
+        warm_start=True,
+        learning_rate_init=0.01,
+        max_iter=300,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    first, best = len(est.validation_scores_), est.best_validation_score_
+    # a rate that makes every epoch of the next fit worse than that best, the
+    # last of them not the best of them
+    est.set_params(learning_rate_init=0.03).fit(X, y, X_val=X_val, y_val=y_val)
+    assert est.best_validation_score_ == best  # the log kept it
+    assert est.n_iter_ == 3 + 1  # the stopping rule counted from it: no epoch improved
+    scores = est.validation_scores_[first:]
+    assert max(scores) < best and np.argmax(scores) != len(scores) - 1
+    # best weights started from it: no epoch beat it, so none was restored
+    assert est.score(X_val, y_val) == pytest.approx(scores[-1], rel=1e-12)
+
+
+# -- the parameters reach the optimizer --------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, LinearSVM])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (
+            {
+                "solver": "sgd",
+                "momentum": 0.7,
+                "nesterovs_momentum": False,
+                "learning_rate_init": 0.03,
+            },
+            {"type": "SGD", "momentum": 0.7, "nesterov": False, "lr": 0.03},
+        ),
+        (
+            {"solver": "sgd", "momentum": 0.7, "nesterovs_momentum": True},
+            {"type": "SGD", "momentum": 0.7, "nesterov": True},
+        ),
+        ({"solver": "sgd", "momentum": 0.0}, {"type": "SGD", "momentum": 0.0, "nesterov": False}),
+        (
+            {
+                "solver": "adam",
+                "beta_1": 0.8,
+                "beta_2": 0.99,
+                "epsilon": 1e-6,
+                "learning_rate_init": 0.02,
+            },
+            {"type": "Adam", "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6, "lr": 0.02},
+        ),
+        (
+            {"solver": "nadam", "beta_1": 0.85, "beta_2": 0.98, "epsilon": 1e-7},
+            {"type": "Nadam", "beta_1": 0.85, "beta_2": 0.98, "epsilon": 1e-7},
+        ),
+        (
+            {"solver": "rmsprop", "beta_2": 0.95, "epsilon": 1e-7, "learning_rate_init": 0.004},
+            {"type": "RMSProp", "rho": 0.95, "eps": 1e-7, "lr": 0.004},
+        ),
+    ],
+)
+def test_estimator_parameters_reach_its_optimizer(estimator, params, expected, digits):
+    """Planted bug: nesterovs_momentum=False silently ignored in _make_optimizer."""
+    X_DIGITS, Y_DIGITS = digits
+    X, y = X_DIGITS[:200], Y_DIGITS[:200]
+    if any(k not in estimator().get_params() for k in params):
+        pytest.skip(f"{estimator.__name__} does not take all of {sorted(params)}")
+    est = estimator(max_iter=1, random_state=0, **params).fit(X, y)
+    optimizer = est._optimizer
+    assert type(optimizer).__name__ == expected["type"]
+    for name, value in expected.items():
+        if name != "type":
+            assert getattr(optimizer, name) == value, name
+
+
+def test_nesterov_changes_the_fit(digits):
+    """The same planted bug seen from the outside: the two settings train differently."""
+    X_DIGITS, Y_DIGITS = digits
+    X, y = X_DIGITS[:200], Y_DIGITS[:200]
+    fits = [
+        MLPClassifier(
+            (8,),
+            solver="sgd",
+            momentum=0.9,
+            nesterovs_momentum=nesterov,
+            max_iter=3,
+            random_state=0,
+        )
+        .fit(X, y)
+        .loss_curve_
+        for nesterov in (True, False)
+    ]
+    assert fits[0] != fits[1]
+
+
+# -- the early-stopping split ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, LinearSVM])
+def test_too_many_classes_for_the_validation_split_names_validation_fraction(estimator):
+    """Issue 21 item 21: early stopping with more classes than validation rows."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2000, 3)), np.arange(2000) % 300
+    est = estimator(early_stopping=True, max_iter=2, random_state=0)
+    with pytest.raises(ValueError) as info:
+        est.fit(X, y)
+    message = str(info.value)
+    assert message.startswith(
+        "early_stopping=True holds out validation_fraction=0.1 of the "
+        "2000 samples, 200 rows, stratified by class"
+    )
+    assert "validation_fraction between 0.15 and 0.85" in message
+    assert "X_val=" in message and "early_stopping=False" in message
+    assert not hasattr(est, "n_features_in_")
+    for fraction in (0.15, 0.85):  # the advice holds at both ends
+        est.set_params(validation_fraction=fraction).fit(X, y)
+    # X_val replaces the split: no class constraint
+    est.set_params(validation_fraction=0.1).fit(X[:1500], y[:1500], X_val=X[1500:], y_val=y[1500:])
+    # a class of one sample keeps scikit-learn's message, with the way out appended
+    with pytest.raises(ValueError, match=r"only 1 member.*\(early_stopping=True .*X_val="):
+        estimator(early_stopping=True).fit(X[:4], [0, 0, 0, 1])
+
+
+# -- the memory of a fit ----------------------------------------------------------------------
+
+
+def _peak_growth(call):
+    """The peak of traced memory during ``call()``, above what was traced before it."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        call()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def _wide_data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((5, 20_000)), np.array([0, 1, 0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "params, copies",
+    [
+        # parameters, gradient, Adam's two moments; rollback snapshots of the
+        # parameters at the starts of the last two epochs, of the moments at
+        # the last one's
+        ({}, 8),
+        # SGD with momentum: parameters, gradient, velocity; two snapshots of
+        # the parameters, one of the velocity
+        ({"solver": "sgd"}, 6),
+        # Nadam's second scratch array is one block, not a copy of the parameters
+        ({"solver": "nadam"}, 8),
+        # one epoch: one snapshot, and a fresh optimizer's zero moments are not copied
+        ({"max_iter": 1}, 5),
+    ],
+)
+def test_peak_memory_of_a_fit_in_copies_of_the_parameters(params, copies):
+    """Issue 21 item 20: the memory a fit takes, in copies of the parameters."""
+    X, y = _wide_data()
+    est = MLPClassifier(
+        **{"hidden_layer_sizes": (100,), "max_iter": 5, "random_state": 0, **params}
+    )
+    peak = _peak_growth(lambda: est.fit(X, y))
+    n_bytes = sum(p.value.nbytes for p in est.network_.parameters())
+    assert peak < (copies + 0.5) * n_bytes, peak / n_bytes
+
+
+def test_peak_memory_of_partial_fit_and_early_stopping():
+    """Issue 21 item 20: the memory a fit takes, in copies of the parameters."""
+    X, y = _wide_data()
+    est = MLPClassifier((100,), max_iter=2, random_state=0).fit(X, y)
+    n_bytes = sum(p.value.nbytes for p in est.network_.parameters())
+    # beside the old model (kept until the new one is committed): a copy of the
+    # parameters, gradient and moments, and one snapshot of the three
+    peak = _peak_growth(lambda: est.partial_fit(X, y))
+    assert peak < 7.5 * n_bytes, peak / n_bytes
+    X10, y10 = np.vstack([X, X + 0.1]), np.tile(y, 2)
+    est = MLPClassifier(
+        (100,),
+        max_iter=5,
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.5,
+        n_iter_no_change=100,
+    )
+    peak = _peak_growth(lambda: est.fit(X10, y10))
+    # one more copy: the best epoch's weights, overwritten in place
+    assert peak < 9.5 * n_bytes, peak / n_bytes
+
+
+def test_a_fitted_optimizer_keeps_no_scratch_copy_of_the_parameters():
+    """Issue 21 item 20: the memory a fit takes, in copies of the parameters."""
+    X, y = _wide_data()
+    for solver in ("adam", "nadam", "sgd", "rmsprop"):
+        est = MLPClassifier((100,), max_iter=2, random_state=0, solver=solver).fit(X, y)
+        optimizer = est._optimizer
+        for block in optimizer._blocks:
+            for name in optimizer._scratch_names:
+                assert getattr(block, name).base.size <= optimizer.block_size, (solver, name)

@@ -473,3 +473,48 @@ def test_failed_download_leaves_no_folders_behind(tmp_path, monkeypatch, capsys)
     assert status == 1
     assert "could not load Fashion-MNIST" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept", "sklearn-cache"]
+
+
+# -- a missing dependency and Ctrl-C -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error, status, line",
+    [
+        (ImportError("No module named 'matplotlib'"), 1,
+         "sknumpynet demo: error: No module named 'matplotlib'"),
+        (KeyboardInterrupt(), 130, "sknumpynet demo: interrupted"),
+    ],
+)
+def test_cli_status_when_a_dependency_is_missing_or_on_ctrl_c(monkeypatch, capsys, tmp_path,
+                                                              error, status, line):
+    """Planted bug: the CLI exiting 0 when a dependency fails to import (and 130
+    on Ctrl-C was untested)."""
+    from sknumpynet import _demo
+    from sknumpynet.__main__ import main
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(_demo, "run_demo", fail)
+    assert main(["demo", "--out", str(tmp_path)]) == status
+    captured = capsys.readouterr()
+    assert captured.err.strip() == line and "Traceback" not in captured.err
+
+
+def test_cli_without_matplotlib_exits_1_in_a_subprocess(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["matplotlib"] = None  # import matplotlib now raises ImportError
+        from sknumpynet.__main__ import main
+        sys.exit(main(["demo", "--out", {str(tmp_path)!r}, "--epochs", "1"]))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "matplotlib" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ import pytest
 from estimator_cases import assert_same_weights, weights
 from sklearn.datasets import load_digits
 
-from sknumpynet import LinearSVM, MLPClassifier, nn
+from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor, nn
 from sknumpynet._epoch_hooks import BestWeights, LearningRate, Progress, Stopping
 from sknumpynet._training import (
     RUNAWAY_FACTOR,
@@ -424,3 +424,38 @@ def test_early_stopping_keeps_the_first_best_epoch(factory):
     assert_same_weights(est, twin)
     last = factory(restore_best_weights=False).fit(X, y)
     assert any(not np.array_equal(a, b) for a, b in zip(weights(est), weights(last)))
+
+
+@pytest.mark.parametrize("patience", [1, 3])
+def test_n_iter_no_change_and_tol_reach_the_stopping_rule(patience, digits):
+    # every epoch after the first is "no improvement" when tol is huge
+    X_DIGITS, Y_DIGITS = digits
+    est = MLPClassifier((8,), max_iter=50, tol=1e9, n_iter_no_change=patience,
+                        random_state=0).fit(X_DIGITS[:200], Y_DIGITS[:200])
+    assert est.n_iter_ == patience + 2  # the first epoch sets the best, as scikit-learn's
+
+
+def test_hooks_after_the_stopping_rule_see_the_epoch_it_stops_at(capsys, digits):
+    """Planted bug: end_epoch returning at the first stop, so progress, best
+    weights and callbacks never saw the last epoch."""
+    X_DIGITS, Y_DIGITS = digits
+    X, y = X_DIGITS, Y_DIGITS
+    X_val, y_val = X[1000:], y[1000:]
+    params = dict(hidden_layer_sizes=(16,), early_stopping=True, learning_rate_init=1e-3,
+                  random_state=0)
+    # tol=1: no epoch after the first counts as an improvement, so the rule
+    # stops after the third; validation scores still rise: that last is the best
+    est = MLPRegressor(tol=1.0, n_iter_no_change=1, max_iter=50, verbose=1, **params)
+    est.fit(X[:1000], y[:1000], X_val=X_val, y_val=y_val)
+    scores = est.validation_scores_
+    assert est.n_iter_ == 3 and scores[0] < scores[1] < scores[2]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Iteration")]
+    assert len(lines) == 3  # progress saw every epoch
+    # best weights saw the last epoch: the model is the twin's that ran three
+    # epochs without a stopping rule (its best epoch is the same)
+    twin = MLPRegressor(tol=0.0, n_iter_no_change=100, max_iter=3, **params)
+    twin.fit(X[:1000], y[:1000], X_val=X_val, y_val=y_val)
+    assert twin.validation_scores_ == scores
+    np.testing.assert_array_equal(est.predict(X_val), twin.predict(X_val))
+    assert est.best_validation_score_ == scores[2]
+    assert est.score(X_val, y_val) == pytest.approx(scores[2], rel=1e-12)

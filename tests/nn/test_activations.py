@@ -1,6 +1,7 @@
 """Tests of ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, softmax and log_softmax."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -206,9 +207,16 @@ F32_MAX = float(np.finfo(np.float32).max)
 def test_softmax_log_softmax_sigmoid_finite_for_extreme_inputs(dtype):
     big = float(np.finfo(dtype).max)
     z = np.array(
-        [[-1e30, 1e30, 0.0], [1e30, 1e30, 1e30], [-1e30, -1e30, -1e30],
-         [-F32_MAX, F32_MAX, 1.0], [F32_MAX, F32_MAX, -F32_MAX], [-big, big, 0.0],
-         [-big, -big, -big], [0.0, 1e-30, -1e-30]],
+        [
+            [-1e30, 1e30, 0.0],
+            [1e30, 1e30, 1e30],
+            [-1e30, -1e30, -1e30],
+            [-F32_MAX, F32_MAX, 1.0],
+            [F32_MAX, F32_MAX, -F32_MAX],
+            [-big, big, 0.0],
+            [-big, -big, -big],
+            [0.0, 1e-30, -1e-30],
+        ],
         dtype=dtype,
     )
     with np.errstate(all="ignore"):  # finiteness is the point, not warnings
@@ -227,3 +235,21 @@ def test_softmax_log_softmax_sigmoid_finite_for_extreme_inputs(dtype):
     assert np.isfinite(sig).all() and ((sig >= 0) & (sig <= 1)).all()
     np.testing.assert_array_equal(sig, sig_inplace)
     np.testing.assert_array_equal(sig, expit(z))
+
+
+def test_softmax_of_infinite_scores_is_their_limit():
+    from sknumpynet import nn
+
+    z = np.array(
+        [[np.inf, 1.0, np.inf], [-np.inf] * 3, [1.0, 2.0, 3.0], [np.inf, -np.inf, 0.0]],
+        dtype=np.float32,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p, log_p = nn.softmax(z), nn.log_softmax(z)
+    np.testing.assert_allclose(p[0], [0.5, 0, 0.5])
+    np.testing.assert_allclose(p[1], [1 / 3] * 3)
+    np.testing.assert_allclose(p[3], [1, 0, 0])
+    np.testing.assert_allclose(p[2], nn.softmax(z[2:3])[0])
+    assert np.isfinite(log_p).all() and p.dtype == log_p.dtype == np.float32
+    np.testing.assert_allclose(log_p[0, [0, 2]], np.log(0.5), rtol=1e-6)
