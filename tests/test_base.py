@@ -25,6 +25,7 @@ import time
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -58,7 +59,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor
+from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor, TabularMLPClassifier
 from sknumpynet._base import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -1057,3 +1058,21 @@ def test_a_fitted_optimizer_keeps_no_scratch_copy_of_the_parameters():
         for block in optimizer._blocks:
             for name in optimizer._scratch_names:
                 assert getattr(block, name).base.size <= optimizer.block_size, (solver, name)
+
+
+# -- the HTML repr links to the documentation -------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor, LinearSVM, TabularMLPClassifier])
+def test_html_repr_links_to_sknumpynet_docs(cls):
+    """Issue 23 item 4 (a newcomer's friction)."""
+    from sklearn.utils import estimator_html_repr
+
+    from sknumpynet._base import DOCS_URL
+
+    link = f"{DOCS_URL}api/estimators.html#sknumpynet.{cls.__name__}"
+    assert cls()._get_doc_link() == link
+    assert re.search(rf'href="{re.escape(link)}"', estimator_html_repr(cls()))
+    # the anchor is the one Sphinx gives the class in docs/api/estimators.rst
+    api = Path(__file__).resolve().parents[1] / "docs" / "api" / "estimators.rst"
+    assert f".. autoclass:: {cls.__name__}\n" in api.read_text()

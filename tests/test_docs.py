@@ -408,3 +408,33 @@ def test_readme_performance_numbers_are_the_benchmarks():
         assert text in readme, f"README.md should say {text!r} (from the benchmark JSON)"
     # the test suite's time is measured nowhere the tests can read: no number
     assert not re.search(r"suite takes about [0-9]", readme)
+
+
+# -- the pages a newcomer reads first ---------------------------------------------------
+
+
+REPO = REPO_ROOT
+
+
+def test_progress_extra_brings_what_the_monitoring_page_uses():
+    """Issue 23 item 4 (a newcomer's friction)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    names = {re.split(r"[<>=\[ ]", req)[0] for req in extras["progress"]}
+    assert {"tqdm", "rich"} <= names  # verbose=2's bar; sklearn.callback.ProgressBar
+    page = (REPO / "docs" / "monitoring.rst").read_text()
+    assert "ProgressBar()" in page and '".[progress]"' in page
+
+
+def test_monitoring_page_shows_the_code_of_its_plots():
+    """Issue 23 item 4 (a newcomer's friction)."""
+    # conf.py hides plot sources by default; the ScoringMonitor block defines
+    # the variables the next blocks use, so the reader must see it
+    page = (REPO / "docs" / "monitoring.rst").read_text()
+    plots = page.split(".. plot::")[1:]
+    assert plots
+    for plot in plots:
+        options = plot.split("\n\n")[0]
+        assert ":include-source: true" in options, options

@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 from sklearn.base import is_classifier
 from sklearn.datasets import make_classification
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import sknumpynet
 from sknumpynet import LinearSVM, MLPClassifier, MLPRegressor, nn
@@ -633,3 +635,17 @@ def test_realmlp_modules_round_trip():
     np.testing.assert_array_equal(loaded(x.copy()), net(x.copy()))
     assert loaded[2].parametrization == "ntk" and loaded[6].inplace
     assert repr(loaded) == repr(net)
+
+
+# -- a pipeline is saved with skops -----------------------------------------------------
+
+
+def test_saving_a_pipeline_points_to_skops(tmp_path):
+    """Issue 23 item 4 (a newcomer's friction)."""
+    pipeline = make_pipeline(StandardScaler(), LinearSVM())
+    with pytest.raises(TypeError) as caught:
+        sknumpynet.save(pipeline, tmp_path / "model.skn")
+    message = str(caught.value)
+    assert "skops.io.dump(" in message
+    assert "trusted=sknumpynet.io.trusted_types()" in message
+    assert not (tmp_path / "model.skn").exists()

@@ -106,3 +106,22 @@ def test_linear_svm_partial_fit_recalibrates_on_each_call(digits):
     est.partial_fit(X, shuffled)
     assert est.calibration_temperature_ > 2 * first
     assert est.predict_proba(X).max(axis=1).mean() < confident - 0.2
+
+
+# -- without probability=True, predict_proba says what to set ---------------------------
+
+
+def test_linear_svm_predict_proba_says_to_set_probability():
+    """Issue 23 item 4 (a newcomer's friction)."""
+    svm = LinearSVM()
+    with pytest.raises(
+        AttributeError,
+        match=r"has no attribute 'predict_proba': it needs "
+        r"probability=True; set it and fit again",
+    ):
+        svm.predict_proba([[0.0]])
+    with pytest.raises(AttributeError, match="probability=True"):
+        svm.predict_log_proba([[0.0]])
+    assert not hasattr(svm, "predict_proba")  # introspection still sees no method
+    assert hasattr(LinearSVM(probability=True), "predict_proba")
+    assert "Calibrated probability" in LinearSVM.predict_proba.__doc__

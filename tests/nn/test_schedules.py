@@ -1,9 +1,11 @@
 """Tests of the learning-rate schedules, against values computed by hand."""
 
 import math
+from pathlib import Path
 
 import pytest
 
+from sknumpynet import LinearSVM, MLPClassifier
 from sknumpynet.nn import (
     ConstantLR,
     CosineLR,
@@ -150,3 +152,22 @@ def test_bad_schedule_arguments_raise():
         ReduceLROnPlateau(0.1, factor=0.0)
     with pytest.raises(ValueError, match="t_max"):
         CosineLR(0.1, t_max=0)
+
+
+# -- invscaling as the estimators step it and document it -------------------------------
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_invscaling_is_documented_as_decaying_with_samples_seen():
+    """Issue 23 item 4 (a newcomer's friction)."""
+    from sknumpynet import nn
+
+    schedule = nn.InverseScalingLR(1.0, power_t=0.5)
+    schedule.step(n_steps=99)  # one epoch of 99 samples, as the estimators step it
+    assert schedule.lr == pytest.approx(0.1)
+    for cls in (MLPClassifier, LinearSVM):
+        assert "(epoch + 1) ** power_t" not in cls.__doc__
+        assert "samples seen" in " ".join(cls.__doc__.split())
+    assert "(epoch + 1) ** power_t" not in (REPO / "docs" / "estimators.rst").read_text()
