@@ -38,13 +38,6 @@ def digits():
 
 
 @pytest.fixture(scope="session")
-def digits_subset(digits):
-    """The first 300 scaled digits (all ten classes): quick to fit many times."""
-    X, y = digits
-    return _read_only(X[:300].copy(), y[:300].copy())
-
-
-@pytest.fixture(scope="session")
 def binary_problem():
     """100 rows of 5 standard-normal features, y = 1 where a noisy linear score is positive."""
     rng = np.random.default_rng(0)

@@ -243,6 +243,23 @@ def test_exception_during_training_keeps_the_fitted_model(factory, method, monke
     assert_outputs_equal(outputs(est, X), predictions)
 
 
+@pytest.mark.parametrize("factory", ESTIMATORS)
+def test_fit_on_read_only_data_equals_the_fit_on_a_writeable_copy(
+    factory, binary_problem, regression_problem
+):
+    """conftest's data sets are read-only: a fit must neither write into X, y
+    or sample_weight nor fit any differently because it may not."""
+    est = factory()
+    X, y = binary_problem if is_classifier(est) else regression_problem
+    sample_weight = np.linspace(0.5, 2.0, len(y))
+    sample_weight.flags.writeable = False
+    read_only = factory().fit(X, y, sample_weight=sample_weight)
+    writeable = factory().fit(X.copy(), y.copy(), sample_weight=sample_weight.copy())
+    assert_same_state(read_only, writeable)
+    assert read_only.loss_curve_ == writeable.loss_curve_
+    assert_outputs_equal(outputs(read_only, X), outputs(writeable, X.copy()))
+
+
 # -- divergence ----------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from sklearn.datasets import load_digits, load_iris
 from sklearn.utils.class_weight import compute_sample_weight
 
 from sknumpynet import LinearSVM, MLPClassifier
+from sknumpynet._classifier import class_sample_weight, class_weight_vector, encode_class_labels
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -210,3 +211,39 @@ def test_balanced_class_weight_equals_the_balanced_sample_weights(factory):
     for a, b in zip(weights(balanced), weights(explicit), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
     assert max(np.abs(a - b).max() for a, b in zip(weights(balanced), weights(plain))) > 1e-3
+
+
+# -- the label functions, on their own ----------------------------------------------------
+
+
+def test_encode_class_labels_indexes_the_sorted_classes(binary_problem):
+    X, y = binary_problem
+    labels = np.array(["yes", "no"], dtype=object)[y]
+    index, known = encode_class_labels(labels, None, None, "Model")
+    assert known.tolist() == ["no", "yes"]
+    np.testing.assert_array_equal(known[index], labels)
+    again, same = encode_class_labels(labels[::-1], None, known, "Model")  # a later call
+    np.testing.assert_array_equal(again, index[::-1])
+    assert same is known
+    with pytest.raises(ValueError, match=r"y contains labels \['maybe'\] that are not in"):
+        encode_class_labels(np.append(labels, "maybe"), None, known, "Model")
+    with pytest.raises(ValueError, match=r"Model needs samples of at least 2 classes.*'yes'"):
+        encode_class_labels(labels[y == 0], None, None, "Model")
+
+
+def test_class_weights_by_hand():
+    classes = np.array([0, 1, 2])
+    np.testing.assert_array_equal(class_weight_vector({2: 3.0, 0: 0.5}, classes), [0.5, 1, 3])
+    y_encoded = np.array([0, 2, 1, 2])
+    np.testing.assert_array_equal(
+        class_sample_weight({2: 3.0, 0: 0.5}, y_encoded, classes, False), [0.5, 3, 1, 3]
+    )
+    # balanced: n / (n_classes present * count), over the classes in y: 4 / (2 * 3), 4 / (2 * 1)
+    np.testing.assert_allclose(
+        class_sample_weight("balanced", np.array([0, 0, 0, 1]), classes, False),
+        [2 / 3, 2 / 3, 2 / 3, 2],
+        rtol=1e-15,
+    )
+    assert class_sample_weight(None, y_encoded, classes, False) is None
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        class_sample_weight("balanced", y_encoded, classes, True)
