@@ -400,6 +400,7 @@ def _early_mlp(**params):
                             "random_state": 2, **params})
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("factory", [_early_svm, _early_mlp], ids=["LinearSVM", "MLPClassifier"])
 def test_early_stopping_keeps_the_first_best_epoch(factory):
     """The kept weights are those of a twin stopped at the first best epoch
@@ -426,6 +427,7 @@ def test_early_stopping_keeps_the_first_best_epoch(factory):
     assert any(not np.array_equal(a, b) for a, b in zip(weights(est), weights(last)))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("patience", [1, 3])
 def test_n_iter_no_change_and_tol_reach_the_stopping_rule(patience, digits):
     # every epoch after the first is "no improvement" when tol is huge
@@ -435,6 +437,7 @@ def test_n_iter_no_change_and_tol_reach_the_stopping_rule(patience, digits):
     assert est.n_iter_ == patience + 2  # the first epoch sets the best, as scikit-learn's
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_hooks_after_the_stopping_rule_see_the_epoch_it_stops_at(capsys, digits):
     """Planted bug: end_epoch returning at the first stop, so progress, best
     weights and callbacks never saw the last epoch."""
