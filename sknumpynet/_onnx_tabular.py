@@ -26,7 +26,7 @@ _INT64 = onnx_proto.TensorProto.INT64
 _HUGE = 1e150
 
 
-def emit_table(scope, operator, container, plan, embedding):
+def emit_table(scope, operator, container, plan, embedding, names=None):
     """Nodes from the graph's inputs to the network's input matrix (float64).
 
     Parameters
@@ -35,6 +35,8 @@ def emit_table(scope, operator, container, plan, embedding):
     plan : ColumnPlan
     embedding : sknumpynet.nn.CategoricalEmbedding or None
         The network's first module when ``plan`` embeds columns.
+    names : sequence of str or None, default=None
+        The table's column names (``feature_names_in_``): inputs match by name.
 
     Returns
     -------
@@ -42,7 +44,7 @@ def emit_table(scope, operator, container, plan, embedding):
         A float64 tensor of shape (N, n_dense + sum of the embedding widths).
     """
     g = _Graph(scope, container)
-    columns = _input_columns(g, operator.inputs, plan.n_columns)
+    columns = _input_columns(g, operator.inputs, plan.n_columns, names)
     parts = []
     if plan.numeric:
         parts += _numeric(g, plan, [columns[j] for j in plan.numeric])
@@ -77,8 +79,21 @@ class _Graph:
         return name
 
 
-def _input_columns(g, inputs, n_columns):
-    """One (N, 1) tensor name per column of the table, and its ONNX type."""
+def _input_columns(g, inputs, n_columns, names=None):
+    """One (N, 1) tensor name per column of the table, and its ONNX type.
+
+    With the table's column ``names`` (``feature_names_in_``), one input per
+    column is matched by name, in any order.
+    """
+    if len(inputs) == n_columns and n_columns > 1 and names is not None:
+        by_name = {x.raw_name: x for x in inputs}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ValueError(
+                f"The model's columns are {list(names)}; the converter's inputs are "
+                f"{list(by_name)} (missing {missing}). Give it a sample of the table."
+            )
+        return [(by_name[n].full_name, by_name[n].type) for n in names]
     if len(inputs) == n_columns:
         return [(x.full_name, x.type) for x in inputs]
     if len(inputs) == 1 and not isinstance(inputs[0].type, StringTensorType):
@@ -112,12 +127,24 @@ def _codes(g, column, categories):
     if not len(categories):
         return None
     if isinstance(kind, StringTensorType):
-        keys = {"keys_strings": [str(c) for c in categories]}
-    else:
-        keys = {"keys_floats": [_number(c, name) for c in categories]}
-        name = g.node("Cast", [name], to=onnx_proto.TensorProto.FLOAT)
-    return g.node("LabelEncoder", [name], domain="ai.onnx.ml",
-                  values_int64s=list(range(len(categories))), default_int64=-1, **keys)
+        return g.node("LabelEncoder", [name], domain="ai.onnx.ml",
+                      keys_strings=[str(c) for c in categories],
+                      values_int64s=list(range(len(categories))), default_int64=-1)
+    return _number_codes(g, name, [_number(c, name) for c in categories])
+
+
+def _number_codes(g, name, values):
+    """Codes of a numeric input, compared in float64 as Python compares the numbers.
+
+    ``Equal`` against every category gives a one-hot row (or none: NaN and
+    unknown values); its product with ``1, ..., K`` minus one is the code.
+    (float32 keys of a LabelEncoder would merge integers above 2**24.)
+    """
+    x = g.node("Cast", [name], to=_DOUBLE)
+    hot = g.node("Cast", [g.node("Equal", [x, g.const([values])])], to=_DOUBLE)
+    positions = g.const(np.arange(1, len(values) + 1, dtype=np.float64).reshape(-1, 1))
+    code = g.node("Sub", [g.node("MatMul", [hot, positions]), g.const(1.0)])
+    return g.node("Cast", [code], to=_INT64)
 
 
 def _number(category, name):

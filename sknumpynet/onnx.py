@@ -252,7 +252,8 @@ def _tabular_outputs(scope, operator, container, model):
     proto_dtype = guess_proto_type(_output_type(operator.inputs))
     network = list(model.network_)
     embedding = network[0] if isinstance(network[0], nn.CategoricalEmbedding) else None
-    table = emit_table(scope, operator, container, model.column_plan_, embedding)
+    names = getattr(model, "feature_names_in_", None)
+    table = emit_table(scope, operator, container, model.column_plan_, embedding, names)
     x = scope.get_unique_variable_name("cast_input")
     apply_cast(scope, table, x, container, to=proto_dtype)
     hidden = []

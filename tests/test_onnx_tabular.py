@@ -139,3 +139,29 @@ def test_numeric_categorical_codes_match_as_numbers():
     onx = skl2onnx.to_onnx(reg, M[:1])
     (out,) = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": test})
     np.testing.assert_allclose(out.ravel(), reg.predict(test), rtol=1e-5, atol=1e-5)
+
+
+def test_large_integer_ids_stay_apart():
+    """IDs above 2**24 (float32's exact integers) are different categories in the graph
+    too, and a value near a category is unknown, as in Python."""
+    rng = np.random.default_rng(0)
+    ids = rng.choice(np.arange(100_000_000, 100_000_040), 200)
+    X = pd.DataFrame({"a": rng.normal(size=200), "store": ids})
+    reg = TabularMLPRegressor(categorical_features=["store"], **FAST).fit(X, ids % 7.0)
+    assert len(reg.column_plan_.categories[0]) > 30  # embedded, not one-hot
+    (out,) = _run(reg, X, X[:1])
+    np.testing.assert_allclose(out.ravel(), reg.predict(X), rtol=1e-5, atol=1e-5)
+    near = pd.DataFrame({"a": [0.0, 0.0], "store": [100_000_001.0, 100_000_001.25]})
+    (out,) = _run(reg, near, X[:1].astype({"store": float}))
+    np.testing.assert_allclose(out.ravel(), reg.predict(near), rtol=1e-5, atol=1e-5)
+
+
+def test_inputs_are_matched_by_column_name():
+    X, signal = _table(n=80)
+    reg = TabularMLPRegressor(**FAST).fit(X, signal)
+    reordered = X[list(reversed(X.columns))]
+    (out,) = _run(reg, reordered, reordered[:1])
+    np.testing.assert_allclose(out.ravel(), reg.predict(X), rtol=1e-5, atol=1e-5)
+    renamed = X.rename(columns={"size": "length"})
+    with pytest.raises(ValueError, match=r"missing \['size'\]"):
+        skl2onnx.to_onnx(reg, renamed[:1])
