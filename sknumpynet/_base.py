@@ -473,8 +473,10 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     def _problem(self, model, data):
         X, y, sample_weight = data.X, data.y, data.sample_weight
         validation = data.validation  # X_val replaces the split: all of X trains
-        # as scikit-learn, lbfgs ignores early stopping: no split
-        if validation is None and self.early_stopping and self.solver != "lbfgs":
+        # as scikit-learn, lbfgs ignores early stopping: no split; so do the
+        # linear SVMs' full-batch solvers (data.full_batch: "newton" too)
+        full_batch = self.solver == "lbfgs" or data.full_batch
+        if validation is None and self.early_stopping and not full_batch:
             X, y, sample_weight, validation = self._split_validation(
                 X, y, sample_weight, data.labels, model.rng
             )

@@ -340,3 +340,14 @@ def test_models_pickled_before_the_validation_loss_load(data):
     assert old._log.validation_losses == []
     old.set_params(warm_start=True).fit(X, y)  # the log resumes
     assert len(old.loss_curve_) == 4
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_full_batch_linear_svm_ignores_early_stopping_as_lbfgs_does(data, solver):
+    """No 10% is held out for a solver that cannot stop early (newton held it out
+    and trained on the rest)."""
+    X, y, _, _ = data
+    plain = LinearSVM(solver=solver, random_state=0).fit(X, y)
+    stopped = LinearSVM(solver=solver, early_stopping=True, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(stopped.coef_, plain.coef_)
+    assert stopped.validation_scores_ is None
