@@ -229,10 +229,13 @@ class TrainingLog:
         return entry
 
     def record_validation(self, score, loss):
-        """Score the model of the last record (a full-batch fit's end).
+        """Score the final model of a full-batch fit.
 
-        The record is replaced by an updated copy: records are shared with the
-        logs of earlier fits (see :meth:`resumed`) and never change.
+        The score goes to this fit's last record, replaced by an updated copy:
+        records are shared with the logs of earlier fits (see :meth:`resumed`)
+        and never change. A fit that ran no iteration (already at its optimum)
+        has no record of its own: one is added for its final model, with a NaN
+        loss (none was computed) and no epoch counted.
 
         Parameters
         ----------
@@ -240,10 +243,12 @@ class TrainingLog:
             Higher is better.
         loss : float
         """
-        if not self.history:
-            return
-        self.history[-1] = {**self.history[-1], "validation_score": score,
-                            "validation_loss": loss}
+        scored = {"validation_score": score, "validation_loss": loss}
+        if self.n_iter > 0:
+            self.history[-1] = {**self.history[-1], **scored}
+        else:
+            self.history.append({"epoch": len(self.history) + 1, "loss": math.nan, **scored,
+                                 "learning_rate": math.nan, "seconds": 0.0})
         self.best_validation_score = max(self.best_validation_score, score)
 
     def resumed(self):

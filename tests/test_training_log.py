@@ -99,3 +99,17 @@ def test_file_format_1_models_get_their_log_from_the_curve_attributes(tmp_path):
         assert '"loss_curve"' not in z.read("sknumpynet.json").decode()
     np.testing.assert_array_equal(sknumpynet.load(tmp_path / "again.skn").loss_curve_,
                                   est.loss_curve_)
+
+
+def test_a_fit_with_no_iteration_scores_its_final_model_in_a_record_of_its_own():
+    """It must not overwrite the earlier fit's last record (a warm start already at
+    its optimum), nor drop the score (a fresh fit with nothing to do)."""
+    before = _log([(2.0, None), (1.0, 0.9)])
+    after = before.resumed()
+    after.record_validation(0.1, 3.0)
+    assert after.validation_scores == [0.9, 0.1]
+    assert after.history[1] is before.history[1] and len(after.history) == 3
+    assert math.isnan(after.history[-1]["loss"]) and after.n_iter == 0
+    fresh = TrainingLog()
+    fresh.record_validation(0.5, 1.0)
+    assert fresh.validation_scores == [0.5] and fresh.best_validation_score == 0.5
