@@ -163,7 +163,8 @@ def limit_blas(n_threads):
         if not _blas["requests"]:
             _blas_found()
         _blas["requests"].append((threading.get_ident(), n_threads))
-        if n_threads is None or n_threads == _SMALL:
+        if n_threads is None:  # a worker thread sharing the cores (not a small fit's:
+            # it counts while it runs, as a request, and the main thread never does)
             _blas["workers"] = {t for t in _blas["workers"] if t.is_alive()}
             _blas["workers"].add(threading.current_thread())
         _blas_apply()

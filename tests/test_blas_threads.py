@@ -252,3 +252,13 @@ def test_the_last_out_restores_while_other_workers_live_on(monkeypatch):
     if left != found:  # put the process back for the tests that follow
         threadpool_limits(limits=max(found), user_api="blas")
     assert left == found
+
+
+def test_a_small_fit_does_not_count_its_thread_as_a_worker_sharing_the_cores():
+    """A small fit's one thread counts while it runs; after it, a threaded search's
+    workers must still share all the cores (the main thread stayed a 'worker')."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 4)), np.array([0, 1] * 20)
+    with pytest.warns(Warning):  # two epochs do not converge
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    assert threading.main_thread() not in _runtime._blas["workers"]
