@@ -329,3 +329,15 @@ def test_objective_equals_the_engines_loss_and_penalty_in_mean_form(squared):
     np.testing.assert_allclose(
         grad, np.r_[linear.weight.grad[:, 0], linear.bias.grad], rtol=1e-10, atol=1e-14
     )
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-2, 1e-4])
+def test_plain_loss_reaches_the_optimum_whatever_the_scale_of_y(scale):
+    """The last smoothing stage is fine enough for the objective at hand: with a
+    fixed smoothing of 1e-3 (in units of y), small targets stopped 0.1-0.5% above
+    the optimum, where the issue's "within 1%" hid it; now to 1e-5."""
+    X, y = diabetes(n=120)
+    y = y * scale
+    model = LinearSVR(C=1.0, epsilon=0.0).fit(X, y)
+    tight = tight_plain_solve(X, y, 1.0, 0.0)
+    assert tight * (1 - 1e-6) <= model.objective_ <= tight * (1 + 1e-5)
