@@ -34,7 +34,7 @@ The problems are made equal where the two libraries differ:
   class balance). The same ``tol=1e-4`` therefore means different distances
   to the optimum: the objective ratios to the tight solve are what compare.
   (The tight solve of the plain hinge ends on a hinge smoothed by
-  ``mu = MU_MIN = 1e-9``; liblinear may land a hair below it.)
+  ``MU_FINAL=1e-3``, so liblinear may land a few 1e-5 below it.)
 
 Usage::
 

@@ -333,11 +333,13 @@ def test_objective_equals_the_engines_loss_and_penalty_in_mean_form(squared):
 
 @pytest.mark.parametrize("scale", [1.0, 1e-2, 1e-4])
 def test_plain_loss_reaches_the_optimum_whatever_the_scale_of_y(scale):
-    """The last smoothing stage is fine enough for the objective at hand: with a
-    fixed smoothing of 1e-3 (in units of y), small targets stopped 0.1-0.5% above
-    the optimum, where the issue's "within 1%" hid it; now to 1e-5."""
+    """The smoothing is in units of y's spread where it is below 1: with 1e-3 in
+    units of y, small targets stopped 0.1-0.5% above the optimum (coefficients
+    5-10% off), where the "within 1%" test above hid it. The fixed number of
+    stages leaves about 2e-5 at every scale (a number of stages chosen from the
+    data would break sample_weight equivalence)."""
     X, y = diabetes(n=120)
     y = y * scale
     model = LinearSVR(C=1.0, epsilon=0.0).fit(X, y)
     tight = tight_plain_solve(X, y, 1.0, 0.0)
-    assert tight * (1 - 1e-6) <= model.objective_ <= tight * (1 + 1e-5)
+    assert tight * (1 - 1e-6) <= model.objective_ <= tight * (1 + 1e-4)

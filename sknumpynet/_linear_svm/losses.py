@@ -11,9 +11,9 @@ gradient (:meth:`~MulticlassHinge.loss_gradient`) and the Hessian of the
 weighted sum as an operator (:meth:`~MulticlassHinge.curvature`). The plain
 (unsquared) losses are not differentiable at their kinks; with ``mu > 0``
 each kink ``max(0, z)`` is replaced by its Moreau envelope (a Huber-like
-smoothing within ``mu / 2`` of it), which the full-batch driver drives
-down until the smoothing's bound on the gap is below ``tol`` times the
-objective (:mod:`sknumpynet._linear_svm.full_batch`).
+smoothing within ``mu / 2`` of it), which the full-batch driver drives to
+:data:`~sknumpynet._linear_svm.full_batch.MU_FINAL` (for LinearSVR in units
+of the targets' spread where it is below 1).
 """
 
 import numpy as np
