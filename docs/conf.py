@@ -12,6 +12,7 @@ from pathlib import Path
 # Document the checkout these docs belong to, installed or not.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # md-table: the benchmarks' tables
 # The examples and the figures run at build time: files only, no window.
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The examples read Fashion-MNIST / MNIST from local files only (never a
@@ -44,6 +45,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
+    "mdtable",
 ]
 
 # docs/examples/ holds the gallery's sources; sphinx-gallery turns them into
