@@ -399,8 +399,8 @@ def test_readme_performance_numbers_are_the_benchmarks():
     fashion = _bench("docs/benchmarks/bench_linear_svm.json")["results"]
     expected.append(f"in {fashion[0]['fit_seconds']:.1f} s instead of "
                     f"{fashion[1]['fit_seconds']:.0f} s")
-    expected.append(f"({fashion[0]['test_accuracy']:.2f} against "
-                    f"{fashion[1]['test_accuracy']:.2f})")
+    expected.append(f"({fashion[0]['test_accuracy']:.4f} against "
+                    f"{fashion[1]['test_accuracy']:.4f})")
     for row in _bench("benchmarks/results/mlp.json")["results"]:
         expected.append(f"| {row['median_epoch_seconds']:.3f} |")
         expected.append(f"| {row['mean_test_accuracy']:.4f} | {row['predict_rows_per_s']:,.0f} |")
