@@ -14,11 +14,10 @@ import os
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_limits
+from snippets import run_snippet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
@@ -271,23 +270,7 @@ def check_claims(code, printed, name):
 def run_quietly(code, name):
     """Run ``code`` in a fresh namespace; fail on any warning it raises or a printed
     number that is not what a ``# about X`` comment on its line says."""
-    printed = {}
-
-    def record(*args, sep=" ", end="\n", **kwargs):
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename != name:
-            frame = frame.f_back
-        text = sep.join(str(a) for a in args)
-        if frame is not None:
-            printed.setdefault(frame.f_lineno, text)
-        print(text, end=end, **kwargs)
-
-    namespace = {"print": record}
-    # one BLAS thread: as fast for these small fits, and not many times slower
-    # when the machine running the tests is busy
-    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
-        warnings.simplefilter("always")
-        exec(compile(code, name, "exec"), namespace)
+    namespace, printed, caught = run_snippet(code, name)
     shown = [f"{w.category.__name__}: {w.message}" for w in caught]
     assert not shown, f"{name} printed {len(shown)} warnings, the first: {shown[0]}"
     check_claims(code, printed, name)

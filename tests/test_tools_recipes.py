@@ -12,11 +12,10 @@ are only in the ``tools`` extra (see ``HEAVY``).
 import importlib.util
 import re
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_limits
+from snippets import run_snippet
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "tools.rst"
 
@@ -79,21 +78,7 @@ def upstream_notice(caught):
 def run_recipe(code, name):
     """Run ``code`` in a fresh namespace; fail on a warning that is not an upstream
     notice, or on a ``print(...)  # True`` line that printed something else."""
-    printed = {}
-
-    def record(*args, sep=" ", end="\n", **kwargs):
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename != name:
-            frame = frame.f_back
-        text = sep.join(str(a) for a in args)
-        if frame is not None:
-            printed.setdefault(frame.f_lineno, text)
-        print(text, end=end, **kwargs)
-
-    namespace = {"print": record}
-    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, "blas"):
-        warnings.simplefilter("always")
-        exec(compile(code, name, "exec"), namespace)
+    namespace, printed, caught = run_snippet(code, name)
     shown = [f"{w.category.__name__}: {w.message}" for w in caught if not upstream_notice(w)]
     assert not shown, f"{name} printed {len(shown)} warnings, the first: {shown[0]}"
     for number, line in enumerate(code.splitlines(), start=1):
