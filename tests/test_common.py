@@ -80,6 +80,7 @@ def checks(estimators, names=None, **kwargs):
     keeping only the checks named in ``names`` (all if None)."""
     mark = parametrize_with_checks(estimators, **kwargs)
     argnames, params = mark.args
+    params = list(params)  # a generator on scikit-learn 1.6
     if names is not None:
         params = [p for p in params if check_name(getattr(p, "values", p)[1]) in names]
     return argnames, params, mark.kwargs["ids"]
