@@ -363,10 +363,11 @@ def _verdicts(by_key, models):
         theirs = by_key.get((model, "scikit-learn"))
         if not ours or not theirs or None in (ours.get("accuracy"), theirs.get("accuracy")):
             continue
-        if theirs["accuracy"] > ours["accuracy"]:
+        # a win shows in the numbers the table prints (0.02 s against 0.02 s is a tie)
+        if round(theirs["accuracy"], 4) > round(ours["accuracy"], 4):
             lines.append(f"scikit-learn wins {model} on accuracy ({theirs['accuracy']:.4f} "
                          f"against {ours['accuracy']:.4f}): {_WHY[(model, 'accuracy')]}.")
-        if theirs["fit_seconds"] < ours["fit_seconds"]:
+        if round(theirs["fit_seconds"], 2) < round(ours["fit_seconds"], 2):
             lines.append(f"scikit-learn wins {model} on fit time ({theirs['fit_seconds']:.2f} s "
                          f"against {ours['fit_seconds']:.2f} s): {_WHY[(model, 'fit')]}.")
     return lines
