@@ -83,11 +83,14 @@ def _input_columns(g, inputs, n_columns, names=None):
     """One (N, 1) tensor name per column of the table, and its ONNX type.
 
     With the table's column ``names`` (``feature_names_in_``), one input per
-    column is matched by name, in any order.
+    column is matched by name, in any order; inputs none of whose names is a
+    column's (named by hand in ``initial_types``) are taken in column order.
     """
     if len(inputs) == n_columns and n_columns > 1 and names is not None:
         by_name = {x.raw_name: x for x in inputs}
         missing = [n for n in names if n not in by_name]
+        if len(missing) == n_columns:  # inputs named by hand (initial_types): by position
+            return [(x.full_name, x.type) for x in inputs]
         if missing:
             raise ValueError(
                 f"The model's columns are {list(names)}; the converter's inputs are "
@@ -130,7 +133,13 @@ def _codes(g, column, categories):
         return g.node("LabelEncoder", [name], domain="ai.onnx.ml",
                       keys_strings=[str(c) for c in categories],
                       values_int64s=list(range(len(categories))), default_int64=-1)
-    return _number_codes(g, name, [_number(c, name) for c in categories])
+    values = [_number(c, name) for c in categories]
+    if len(set(values)) < len(values):
+        raise ValueError(
+            f"Input {name!r} is numeric, but the model's categories of that column "
+            f"({list(categories)}) are not distinct as numbers: give it as a string input."
+        )
+    return _number_codes(g, name, values)
 
 
 def _number_codes(g, name, values):

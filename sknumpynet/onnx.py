@@ -249,6 +249,11 @@ def _network_outputs(scope, operator, container, network):
 
 def _tabular_outputs(scope, operator, container, model):
     """The preprocessing (see :mod:`sknumpynet._onnx_tabular`), then the network."""
+    if container.target_opset < 12:
+        raise ValueError(
+            f"{type(model).__name__}'s graph compares float64 values (Equal, Clip), which "
+            f"needs target_opset >= 12; got {container.target_opset}."
+        )
     proto_dtype = guess_proto_type(_output_type(operator.inputs))
     network = list(model.network_)
     embedding = network[0] if isinstance(network[0], nn.CategoricalEmbedding) else None

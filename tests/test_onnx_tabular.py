@@ -165,3 +165,32 @@ def test_inputs_are_matched_by_column_name():
     renamed = X.rename(columns={"size": "length"})
     with pytest.raises(ValueError, match=r"missing \['size'\]"):
         skl2onnx.to_onnx(reg, renamed[:1])
+
+
+def test_inputs_named_by_hand_are_taken_in_column_order():
+    X, signal = _table(n=80)
+    M = X[["size", "rooms"]]
+    reg = TabularMLPRegressor(**FAST).fit(M, signal)
+    types = [("in0", FloatTensorType([None, 1])), ("in1", FloatTensorType([None, 1]))]
+    onx = skl2onnx.to_onnx(reg, initial_types=types)
+    feeds = {"in0": M[["size"]].to_numpy(np.float32),
+             "in1": M[["rooms"]].to_numpy(np.float32)}
+    (out,) = ort.InferenceSession(onx.SerializeToString()).run(None, feeds)
+    np.testing.assert_allclose(out.ravel(), reg.predict(M), rtol=1e-5, atol=1e-5)
+
+
+def test_categories_equal_as_numbers_refuse_a_numeric_input():
+    """True and 1 are two categories as text, one number: a numeric input cannot
+    tell them apart, so the converter says so instead of summing their codes."""
+    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "c": np.array([True, 1, 5] * 20, object)})
+    reg = TabularMLPRegressor(categorical_features=["c"], **FAST).fit(X, np.arange(60.0))
+    types = [("a", FloatTensorType([None, 1])), ("c", FloatTensorType([None, 1]))]
+    with pytest.raises(ValueError, match="not distinct as numbers"):
+        skl2onnx.to_onnx(reg, initial_types=types)
+
+
+def test_an_opset_without_float64_equal_is_refused_clearly():
+    X, signal = _table(n=60)
+    reg = TabularMLPRegressor(**FAST).fit(X[["size"]], signal)
+    with pytest.raises(ValueError, match="target_opset >= 12"):
+        skl2onnx.to_onnx(reg, X[["size"]][:1], target_opset=11)
