@@ -234,8 +234,9 @@ class TrainingLog:
         The score goes to this fit's last record, replaced by an updated copy:
         records are shared with the logs of earlier fits (see :meth:`resumed`)
         and never change. A fit that ran no iteration (already at its optimum)
-        has no record of its own: one is added for its final model, with a NaN
-        loss (none was computed) and no epoch counted.
+        has no record of its own: one is added for its final model, with the
+        previous record's loss (the model has not changed; NaN in a first fit)
+        and no epoch counted.
 
         Parameters
         ----------
@@ -246,8 +247,9 @@ class TrainingLog:
         scored = {"validation_score": score, "validation_loss": loss}
         if self.n_iter > 0:
             self.history[-1] = {**self.history[-1], **scored}
-        else:
-            self.history.append({"epoch": len(self.history) + 1, "loss": math.nan, **scored,
+        else:  # the model is the previous record's: its loss, if there is one
+            loss_before = self.history[-1]["loss"] if self.history else math.nan
+            self.history.append({"epoch": len(self.history) + 1, "loss": loss_before, **scored,
                                  "learning_rate": math.nan, "seconds": 0.0})
         self.best_validation_score = max(self.best_validation_score, score)
 
@@ -270,7 +272,7 @@ class TrainingLog:
         self.n_iter -= 1
         self.t -= n_samples
         self.history.pop()
-        self.best_loss = min(self.loss_curve, default=math.inf)
+        self.best_loss = min((v for v in self.loss_curve if v == v), default=math.inf)
         self.best_validation_score = max(self.validation_scores, default=-math.inf)
 
 

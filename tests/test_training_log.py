@@ -109,7 +109,18 @@ def test_a_fit_with_no_iteration_scores_its_final_model_in_a_record_of_its_own()
     after.record_validation(0.1, 3.0)
     assert after.validation_scores == [0.9, 0.1]
     assert after.history[1] is before.history[1] and len(after.history) == 3
-    assert math.isnan(after.history[-1]["loss"]) and after.n_iter == 0
+    assert after.history[-1]["loss"] == 1.0 and after.n_iter == 0
     fresh = TrainingLog()
     fresh.record_validation(0.5, 1.0)
     assert fresh.validation_scores == [0.5] and fresh.best_validation_score == 0.5
+
+
+def test_a_record_without_iteration_keeps_the_loss_of_the_unchanged_model():
+    log = _log([(2.0, None), (1.0, 0.9)]).resumed()
+    log.record_validation(0.5, 3.0)
+    assert log.loss_curve == [2.0, 1.0, 1.0]
+    fresh = TrainingLog()
+    fresh.record_validation(0.5, 1.0)
+    fresh.record(4.0, None, 0.1, 0.0, 10)
+    fresh.drop_last(10)
+    assert math.isinf(fresh.best_loss)  # a NaN first loss does not stick
