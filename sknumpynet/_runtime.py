@@ -120,8 +120,10 @@ def blas_threads(n_threads, work=None):
       task threads, any thread pool) shares the cores among the worker threads:
       ``max(1, cpu_count() // n_workers)`` BLAS threads, never more than the BLAS
       had, where ``n_workers`` counts the live threads that have fitted or
-      predicted with ``n_threads=None`` (a search's pool threads live as long as
-      the search, so a worker between two fits still counts). Worker processes
+      predicted with ``n_threads=None`` and products large enough for threads
+      (a small fit's thread counts only while it runs; a search's pool threads
+      live as long as the search, so a worker between two fits still counts).
+      Worker processes
       need nothing here: joblib's loky workers start with ``cpu_count() //
       n_jobs`` BLAS threads and Dask's nanny-spawned workers with one (both
       through environment variables), and being never raised, those limits stay.

@@ -45,3 +45,17 @@ def test_every_results_table_parses(name):
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / f"{name}.md"
     header, align, rows = mdtable.parse(path.read_text())
     assert rows and all(len(r) == len(header) for r in rows)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("| a | b |\n| 1 | 2 |\n| 3 | 4 |\n", "not the alignment row"),
+    ("intro\n| a |\n|---|\n| 1 |\n", "text before the table"),
+])
+def test_a_malformed_table_is_an_error_not_a_lost_row(text, message):
+    with pytest.raises(ValueError, match=message):
+        mdtable.parse(text)
+
+
+def test_a_second_table_is_text_after_the_first():
+    header, _, rows = mdtable.parse("| a |\n|---|\n| 1 |\n\n| b |\n|---|\n| 2 |\n")
+    assert header == ["a"] and rows == [["1"]]

@@ -18,11 +18,13 @@ from docutils.statemachine import StringList
 
 def parse(text):
     """Header, alignments ("left"/"right") and rows of a pipe-markdown table."""
-    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
+    lines = _table_lines(text)
     if len(lines) < 2:
         raise ValueError("not a markdown table: fewer than two '|' lines")
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
     header, rule, rows = cells[0], cells[1], cells[2:]
+    if not all(re.fullmatch(r":?-{3,}:?", c) for c in rule) or len(rule) != len(header):
+        raise ValueError(f"the second line is not the alignment row of the header: {lines[1]}")
     align = ["right" if c.endswith(":") and not c.startswith(":") else "left" for c in rule]
     for row in rows:
         if len(row) != len(header):
@@ -30,11 +32,23 @@ def parse(text):
     return header, align, rows
 
 
+def _table_lines(text):
+    """The table: the first run of ``|`` lines (text before it is refused by the caller)."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
+    if any(lines[:start]):
+        raise ValueError("text before the table")
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
 def trailing(text):
     """The lines after the table, markdown's `code` made reStructuredText's ``code``."""
     lines = text.splitlines()
-    last = max(i for i, line in enumerate(lines) if line.strip().startswith("|"))
-    return [re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line) for line in lines[last + 1:]]
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip().startswith("|")),
+               len(lines))
+    return [re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line) for line in lines[end:]]
 
 
 def _cell(text, align, bold):
