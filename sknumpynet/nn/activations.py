@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import erfc, expit
 
 from ._module import Module
+from ._registry import lookup
 from .layers import Identity
 
 __all__ = [
@@ -462,9 +463,5 @@ def get_activation(name, *, inplace=False):
     -------
     activation : Module
     """
-    try:
-        cls = ACTIVATIONS[name]
-    except KeyError:
-        choices = sorted(ACTIVATIONS)
-        raise ValueError(f"Unknown activation {name!r}; choose one of {choices}.") from None
+    cls = lookup(ACTIVATIONS, name, "activation")
     return cls() if cls is Identity else cls(inplace=inplace)

@@ -17,6 +17,8 @@ Glorot (Xavier) keeps the activation variance steady for tanh and sigmoid; He
 
 import numpy as np
 
+from ._registry import lookup
+
 __all__ = [
     "get_initializer",
     "glorot_normal",
@@ -182,9 +184,4 @@ def get_initializer(name):
     """
     if callable(name):
         return name
-    try:
-        return _INITIALIZERS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown initialiser {name!r}; choose one of {sorted(_INITIALIZERS)}."
-        ) from None
+    return lookup(_INITIALIZERS, name, "initialiser")

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 from scipy.special import expit
 
+from ._registry import lookup
 from .activations import log_softmax
 
 __all__ = [
@@ -628,8 +629,4 @@ def get_loss(name, **kwargs):
     -------
     loss : Loss
     """
-    try:
-        cls = LOSSES[name]
-    except KeyError:
-        raise ValueError(f"Unknown loss {name!r}; choose one of {sorted(LOSSES)}.") from None
-    return cls(**kwargs)
+    return lookup(LOSSES, name, "loss")(**kwargs)

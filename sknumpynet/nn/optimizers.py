@@ -28,6 +28,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._module import pack_parameters
+from ._registry import lookup
 
 __all__ = [
     "OPTIMIZERS", "SGD", "Adam", "Momentum", "Nadam", "Optimizer", "RMSProp", "get_optimizer",
@@ -653,9 +654,4 @@ def get_optimizer(name, params, **kwargs):
     -------
     optimizer : Optimizer
     """
-    try:
-        cls = OPTIMIZERS[name]
-    except KeyError:
-        choices = sorted(OPTIMIZERS)
-        raise ValueError(f"Unknown optimizer {name!r}; choose one of {choices}.") from None
-    return cls(params, **kwargs)
+    return lookup(OPTIMIZERS, name, "optimizer")(params, **kwargs)

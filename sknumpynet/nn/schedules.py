@@ -12,6 +12,8 @@ epochs. :class:`Plateau` is the no-improvement count that
 import math
 import numbers
 
+from ._registry import lookup
+
 __all__ = [
     "SCHEDULES",
     "ConstantLR",
@@ -391,9 +393,4 @@ def get_schedule(name, lr, **kwargs):
     -------
     schedule : LRSchedule
     """
-    try:
-        cls = SCHEDULES[name]
-    except KeyError:
-        choices = sorted(SCHEDULES)
-        raise ValueError(f"Unknown schedule {name!r}; choose one of {choices}.") from None
-    return cls(lr, **kwargs)
+    return lookup(SCHEDULES, name, "schedule")(lr, **kwargs)
