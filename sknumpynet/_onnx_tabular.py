@@ -18,7 +18,7 @@ from skl2onnx.proto import onnx_proto
 
 from ._tabular_data import CLIP
 
-__all__ = ["emit_table"]
+__all__ = ["OnnxGraph", "emit_table"]
 
 _DOUBLE = onnx_proto.TensorProto.DOUBLE
 _INT64 = onnx_proto.TensorProto.INT64
@@ -43,7 +43,7 @@ def emit_table(scope, operator, container, plan, embedding, names=None):
     name : str
         A float64 tensor of shape (N, n_dense + sum of the embedding widths).
     """
-    g = _Graph(scope, container)
+    g = OnnxGraph(scope, container)
     columns = _input_columns(g, operator.inputs, plan.n_columns, names)
     parts = []
     if plan.numeric:
@@ -58,20 +58,30 @@ def emit_table(scope, operator, container, plan, embedding, names=None):
     return out[0] if len(out) == 1 else g.node("Concat", out, axis=1)
 
 
-class _Graph:
-    """Adds nodes and constants with unique names."""
+class OnnxGraph:
+    """Adds nodes and constants with unique names to a skl2onnx graph.
 
-    def __init__(self, scope, container):
-        self.scope, self.container = scope, container
+    Parameters
+    ----------
+    scope, container : skl2onnx conversion objects
+    dtype : onnx TensorProto type, default=DOUBLE
+        The type of the constants, unless ``const`` is given another.
+    """
+
+    def __init__(self, scope, container, dtype=_DOUBLE):
+        self.scope, self.container, self.dtype = scope, container, dtype
 
     def node(self, op, inputs, domain="", **attrs):
+        """Add an ``op`` node on ``inputs``; returns its output's name."""
         out = self.scope.get_unique_variable_name(op.lower())
         version = 2 if domain else None  # ai.onnx.ml's LabelEncoder with float keys
         self.container.add_node(op, inputs, out, op_domain=domain, op_version=version,
                                 name=self.scope.get_unique_operator_name(op), **attrs)
         return out
 
-    def const(self, array, dtype=_DOUBLE):
+    def const(self, array, dtype=None):
+        """Add a constant (an initializer); returns its name."""
+        dtype = self.dtype if dtype is None else dtype
         array = np.asarray(array)
         name = self.scope.get_unique_variable_name("const")
         values = array.ravel().tolist()

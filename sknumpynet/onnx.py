@@ -67,7 +67,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from . import nn
 from ._linear_svm import LinearSVM, LinearSVR
 from ._mlp import MLPClassifier, MLPRegressor
-from ._onnx_tabular import emit_table
+from ._onnx_tabular import OnnxGraph, emit_table
 from ._tabular import BaseTabularMLP, TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
@@ -164,61 +164,45 @@ def _emit_module(scope, container, m, x, proto_dtype):
         scale, shift = _batch_norm_affine(m)
         return _affine(scope, container, x, np.diag(scale), shift, proto_dtype)
     if isinstance(m, nn.Scale):
-        node = _Nodes(scope, container, proto_dtype)
-        return node("Mul", [x, node.const([m.scale.value])])
+        g = OnnxGraph(scope, container, proto_dtype)
+        return g.node("Mul", [x, g.const([m.scale.value])])
     emit = _ACTIVATIONS.get(type(m))
     if emit is None:
         raise NotImplementedError(
             f"No ONNX conversion for the module {type(m).__name__} of the network."
         )
-    return emit(_Nodes(scope, container, proto_dtype), m, x)
+    return emit(OnnxGraph(scope, container, proto_dtype), m, x)
 
 
-class _Nodes:
-    """Adds nodes of the default domain, and scalar constants, to a graph."""
-
-    def __init__(self, scope, container, proto_dtype):
-        self.scope, self.container, self.proto_dtype = scope, container, proto_dtype
-
-    def __call__(self, op, inputs, **attrs):
-        out = self.scope.get_unique_variable_name(op.lower())
-        self.container.add_node(op, inputs, out,
-                                name=self.scope.get_unique_operator_name(op), **attrs)
-        return out
-
-    def const(self, value):
-        return _initializer(self.scope, self.container, "constant", value, self.proto_dtype)
-
-
-def _gelu(node, m, x):
+def _gelu(g, m, x):
     """Exact GELU: ``0.5 x (1 + erf(x / sqrt(2)))``, as :class:`~sknumpynet.nn.GELU`."""
-    erf = node("Erf", [node("Mul", [x, node.const(0.5**0.5)])])
-    return node("Mul", [node("Mul", [x, node.const(0.5)]), node("Add", [erf, node.const(1.0)])])
+    erf = g.node("Erf", [g.node("Mul", [x, g.const(0.5**0.5)])])
+    return g.node("Mul", [g.node("Mul", [x, g.const(0.5)]), g.node("Add", [erf, g.const(1.0)])])
 
 
-def _selu(node, m, x):
+def _selu(g, m, x):
     """``scale (max(x, 0) + alpha (exp(min(x, 0)) - 1))``: onnxruntime lacks Selu-22."""
-    negative = node("Sub", [node("Exp", [node("Min", [x, node.const(0.0)])]), node.const(1.0)])
-    total = node("Add", [node("Relu", [x]), node("Mul", [negative, node.const(m.alpha)])])
-    return node("Mul", [total, node.const(m.scale)])
+    negative = g.node("Sub", [g.node("Exp", [g.node("Min", [x, g.const(0.0)])]), g.const(1.0)])
+    total = g.node("Add", [g.node("Relu", [x]), g.node("Mul", [negative, g.const(m.alpha)])])
+    return g.node("Mul", [total, g.const(m.scale)])
 
 
-def _mish(node, m, x):
+def _mish(g, m, x):
     """``x tanh(softplus(x))``, softplus as ``max(x, 0) + log(1 + exp(-|x|))`` (no overflow)."""
-    decay = node("Exp", [node("Neg", [node("Abs", [x])])])
-    tail = node("Log", [node("Add", [node.const(1.0), decay])])
-    softplus = node("Add", [node("Relu", [x]), tail])
-    return node("Mul", [x, node("Tanh", [softplus])])
+    decay = g.node("Exp", [g.node("Neg", [g.node("Abs", [x])])])
+    tail = g.node("Log", [g.node("Add", [g.const(1.0), decay])])
+    softplus = g.node("Add", [g.node("Relu", [x]), tail])
+    return g.node("Mul", [x, g.node("Tanh", [softplus])])
 
 
-#: Each activation's nodes: ``emit(node, module, x)`` returns the output's name.
+#: Each activation's nodes: ``emit(graph, module, x)`` returns the output's name.
 _ACTIVATIONS = {
-    nn.ReLU: lambda node, m, x: node("Relu", [x]),
-    nn.Tanh: lambda node, m, x: node("Tanh", [x]),
-    nn.Sigmoid: lambda node, m, x: node("Sigmoid", [x]),
-    nn.LeakyReLU: lambda node, m, x: node("LeakyRelu", [x], alpha=float(m.negative_slope)),
+    nn.ReLU: lambda g, m, x: g.node("Relu", [x]),
+    nn.Tanh: lambda g, m, x: g.node("Tanh", [x]),
+    nn.Sigmoid: lambda g, m, x: g.node("Sigmoid", [x]),
+    nn.LeakyReLU: lambda g, m, x: g.node("LeakyRelu", [x], alpha=float(m.negative_slope)),
     nn.SELU: _selu,
-    nn.SiLU: lambda node, m, x: node("Mul", [x, node("Sigmoid", [x])]),
+    nn.SiLU: lambda g, m, x: g.node("Mul", [x, g.node("Sigmoid", [x])]),
     nn.Mish: _mish,
     nn.GELU: _gelu,
 }
@@ -432,9 +416,9 @@ def _convert_mlp_regressor(scope, operator, container):
 def _convert_tabular_regressor(scope, operator, container):
     model = operator.raw_operator
     out, hidden, proto_dtype = _network_outputs(scope, operator, container, model.network_)
-    node = _Nodes(scope, container, proto_dtype)
-    scaled = node("Mul", [out, node.const([model.y_scale_])])
-    _identity(scope, container, node("Add", [scaled, node.const([model.y_mean_])]),
+    g = OnnxGraph(scope, container, proto_dtype)
+    scaled = g.node("Mul", [out, g.const([model.y_scale_])])
+    _identity(scope, container, g.node("Add", [scaled, g.const([model.y_mean_])]),
               operator.outputs[0].full_name)
     if len(operator.outputs) > 1:
         _emit_embeddings(scope, container, model, hidden, operator.outputs[1].full_name)
