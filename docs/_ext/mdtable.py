@@ -18,7 +18,7 @@ from docutils.statemachine import StringList
 
 def parse(text):
     """Header, alignments ("left"/"right") and rows of a pipe-markdown table."""
-    lines = _table_lines(text)
+    lines = _split(text)[0]
     if len(lines) < 2:
         raise ValueError("not a markdown table: fewer than two '|' lines")
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
@@ -32,23 +32,20 @@ def parse(text):
     return header, align, rows
 
 
-def _table_lines(text):
-    """The table: the first run of ``|`` lines (text before it is refused by the caller)."""
-    lines = [line.strip() for line in text.splitlines()]
-    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
-    if any(lines[:start]):
+def _split(text):
+    """The table (the first run of ``|`` lines, stripped) and the lines after it."""
+    lines = text.splitlines()
+    table = [line.strip().startswith("|") for line in lines]
+    start = table.index(True) if True in table else len(lines)
+    if any(line.strip() for line in lines[:start]):
         raise ValueError("text before the table")
-    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    return lines[start:end]
+    end = table.index(False, start) if False in table[start:] else len(lines)
+    return [line.strip() for line in lines[start:end]], lines[end:]
 
 
 def trailing(text):
     """The lines after the table, markdown's `code` made reStructuredText's ``code``."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith("|"))
-    end = next((i for i in range(start, len(lines)) if not lines[i].strip().startswith("|")),
-               len(lines))
-    return [re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line) for line in lines[end:]]
+    return [re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line) for line in _split(text)[1]]
 
 
 def _cell(text, align, bold):
