@@ -466,17 +466,19 @@ class MLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseMLP):
         ``40e6`` multiply-adds (the batch size times the sum of ``n_in *
         n_out`` over the layers; for a prediction, a chunk's rows times it),
         one thread, since a second core bought little there on a quiet
-        machine and cost several times over on a busy one; larger products
-        leave the BLAS as it is (all cores) in the main thread, and in other
-        threads (joblib's threading backend, Dask worker threads) share the
-        cores among the fits running at once, ``max(1, cpu_count //
-        n_running)`` threads, never more than the BLAS had, so parallel
-        searches do not oversubscribe (joblib's loky and Dask's worker
-        processes start already limited). The rule ignores the machine's
-        load, so that fits stay repeatable bit for bit (the BLAS's products
-        differ in their last bits between thread counts): on a machine busy
-        with other work, ``n_threads=1`` is faster for large networks too
-        (``benchmarks/bench_threads.py``).
+        machine and cost several times over on a busy one. Larger products
+        use every core in the main thread, as row blocks that one-thread BLAS
+        calls compute side by side (:mod:`sknumpynet.nn.products`): a busy
+        machine slows them far less than BLAS's own threads, and the blocks
+        depend on the shapes and the number of cores, never on the load, so
+        fits stay repeatable bit for bit (``benchmarks/bench_threads.py``).
+        In other threads (joblib's threading backend, Dask worker threads)
+        larger products share the cores among the fits running at once,
+        ``max(1, cpu_count // n_running)`` BLAS threads, never more than the
+        BLAS had, so parallel searches do not oversubscribe (joblib's loky
+        and Dask's worker processes start already limited). An int uses
+        BLAS's own threads, whose products differ in their last bits between
+        thread counts.
 
     Attributes
     ----------

@@ -115,7 +115,13 @@ def blas_threads(n_threads, work=None):
     - an int caps the BLAS at that many threads;
     - None with ``work`` below :data:`SMALL_WORK` is one thread (or, in a
       worker thread beside fits of large products, the share below);
-    - None in the main thread leaves the BLAS as it is;
+    - None in the main thread, with ``work`` at least :data:`SMALL_WORK`, is
+      every core, through :func:`sknumpynet.nn.products.split_products`: the
+      BLAS on one thread and each large product cut into row blocks, one per
+      core, on a thread pool. BLAS's own threads stalled each other on a busy
+      machine (a default fit took 1.7x the time of a one-thread fit); the
+      blocks also give the same bits whatever the load;
+    - None in the main thread with ``work`` unknown leaves the BLAS as it is;
     - None outside the main thread (joblib's threading backend, a Dask worker's
       task threads, any thread pool) shares the cores among the worker threads:
       ``max(1, cpu_count() // n_workers)`` BLAS threads, never more than the BLAS
@@ -141,8 +147,20 @@ def blas_threads(n_threads, work=None):
     if n_threads is None and work is not None and work < SMALL_WORK:
         return limit_blas(_SMALL)
     if n_threads is None and threading.current_thread() is threading.main_thread():
-        return contextlib.nullcontext()
+        return contextlib.nullcontext() if work is None else _split_on_cores()
     return limit_blas(n_threads)
+
+
+@contextlib.contextmanager
+def _split_on_cores():
+    """One BLAS thread, and large products in row blocks over the cores."""
+    if _blas["cpus"] is None:
+        _blas["cpus"] = cpu_count()
+    if _blas["cpus"] < 2:
+        yield
+        return
+    with limit_blas(_SMALL), nn.products.split_products(_blas["cpus"]):
+        yield
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sknumpynet import LinearSVM, MLPClassifier, _runtime
-from sknumpynet.nn import Linear
+from sknumpynet.nn import Linear, products
 
 
 def _blas_threads():
@@ -164,17 +164,58 @@ def test_matmul_work_is_rows_times_the_weights():
     assert _runtime.matmul_work(network, 40) == 40 * (8 * 6 + 6 * 5 + 5 * 1)
 
 
-@pytest.mark.parametrize("small_work, expect_one", [(10**12, True), (0, False)])
-def test_the_default_chooses_threads_by_work(monkeypatch, small_work, expect_one):
-    """Small products run on one thread, large ones keep the BLAS as found;
-    the BLAS is as found again after the fit and the prediction."""
+def _blocks_seen_in_forward(monkeypatch):
+    seen, original = [], Linear.forward
+
+    def forward(self, x):
+        seen.append(getattr(products._local, "n_blocks", 1))
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", forward)
+    return seen
+
+
+@pytest.mark.parametrize("small_work, large", [(10**12, False), (0, True)])
+def test_the_default_chooses_threads_by_work(monkeypatch, small_work, large):
+    """Small products run on one thread; large ones too, but split in row blocks
+    over every core (nn.products); the BLAS is as found again after the fit and
+    the prediction, and nothing is split outside them."""
     found = _found()
     monkeypatch.setattr(_runtime, "SMALL_WORK", small_work)
+    monkeypatch.setitem(_runtime._blas, "cpus", 3)
     seen = _threads_seen_in_forward(monkeypatch)
+    blocks = _blocks_seen_in_forward(monkeypatch)
     model = _mlp().fit(X, Y)
     model.predict(X)  # 120 rows: above SMALL_ROWS, so it sets a limit
-    assert seen and all(t == ([1] * len(found) if expect_one else found) for t in seen), seen
+    assert seen and all(t == [1] * len(found) for t in seen), seen
+    assert blocks and all(b == (3 if large else 1) for b in blocks), blocks
     assert _blas_threads() == found
+    assert getattr(products._local, "n_blocks", 1) == 1
+
+
+def test_large_products_of_a_default_fit_equal_their_blocks_bit_for_bit(monkeypatch):
+    """A default fit of large products is the same with one core as with three:
+    the blocks, not the free cores, decide the arithmetic."""
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    monkeypatch.setattr(products, "MIN_SPLIT_WORK", 0)
+    monkeypatch.setattr(products, "MIN_BLOCK_ROWS", 8)
+    Xl = np.random.default_rng(1).standard_normal((240, 30))
+    Yl = (Xl[:, :2].sum(1) > 0).astype(int)
+    fits = []
+    for workers in (1, 3):
+        monkeypatch.setattr(products, "_executor", _executor_of(workers))
+        monkeypatch.setitem(_runtime._blas, "cpus", 3)
+        fits.append(MLPClassifier((40,), max_iter=3, batch_size=120, random_state=0).fit(Xl, Yl))
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+def _executor_of(n_workers):
+    """A pool of exactly ``n_workers`` threads, whatever the blocks ask for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(n_workers)
+    return lambda _: pool
 
 
 def test_explicit_n_threads_wins_over_small_work(monkeypatch):

@@ -4,7 +4,7 @@ Nothing here imports scikit-learn, so the engine can be read and used on its
 own. See :class:`Module` for the contract every block follows.
 """
 
-from . import init
+from . import init, products
 from ._module import Module, Parameter, Sequential, pack_parameters
 from .activations import (
     ACTIVATIONS,
@@ -111,6 +111,7 @@ __all__ = [
     "get_optimizer",
     "get_schedule",
     "init",
+    "products",
     "log_softmax",
     "pack_parameters",
     "softmax",

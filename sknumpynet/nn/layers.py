@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from . import products
 from ._module import Module, Parameter
 from .init import get_initializer
 
@@ -181,6 +182,8 @@ class Linear(Module):
             # position in the block; einsum gives every row the same result whatever
             # batch it comes in, so chunked prediction equals one big batch exactly.
             out = np.einsum("ij,jk->ik", x, self.weight.value)
+        elif isinstance(x, np.ndarray):
+            out = products.matmul(x, self.weight.value)
         else:
             out = x @ self.weight.value
         if self._ntk_factor is not None:
@@ -195,7 +198,7 @@ class Linear(Module):
         x = self._x
         dense = isinstance(x, np.ndarray)  # else a scipy sparse matrix
         if dense:
-            np.matmul(x.T, grad_output, out=self.weight.grad)
+            products.matmul(x.T, grad_output, out=self.weight.grad)
         else:
             self.weight.grad[...] = x.T @ grad_output
         factor = self._ntk_factor
@@ -205,10 +208,9 @@ class Linear(Module):
             np.add.reduce(grad_output, axis=0, out=self.bias.grad)
         if not self.needs_input_grad or not dense:
             return None
-        if factor is None:
-            return grad_output @ self.weight.value.T
-        grad_input = grad_output @ self.weight.value.T
-        grad_input *= factor
+        grad_input = products.matmul(grad_output, self.weight.value.T)
+        if factor is not None:
+            grad_input *= factor
         return grad_input
 
     def extra_repr(self):
