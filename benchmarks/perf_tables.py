@@ -302,8 +302,8 @@ TABLES = {
     "mlp_before_after": ("mlp_before_after.json", mlp_before_after),
     "threads": ("threads.json", threads),
     "threads_sweep": ("threads.json", threads_sweep),
-    # the same benchmark while other work loaded the shared machine (load 5-6)
-    "threads_loaded": ("threads_loaded.json", threads),
+    # the BLAS-thread sweep while other work loaded the shared machine (load 5-6);
+    # its default-vs-best rows measured the code before nn.products and are not shown
     "threads_loaded_sweep": ("threads_loaded.json", threads_sweep),
     "memory": ("memory.json", memory),
     "inference": ("inference.json", inference),
