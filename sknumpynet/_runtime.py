@@ -116,9 +116,10 @@ def blas_threads(n_threads, work=None):
     - None with ``work`` below :data:`SMALL_WORK` is one thread (or, in a
       worker thread beside fits of large products, the share below);
     - None in the main thread, with ``work`` at least :data:`SMALL_WORK`, is
-      every core, through :func:`sknumpynet.nn.products.split_products`: the
-      BLAS on one thread and each large product cut into row blocks, one per
-      core, on a thread pool. BLAS's own threads stalled each other on a busy
+      the threads the BLAS had (every core, unless limited around the fit),
+      through :func:`sknumpynet.nn.products.split_products`: the BLAS on one
+      thread and each large product cut into row blocks, one per thread, on a
+      thread pool. BLAS's own threads stalled each other on a busy
       machine (a default fit took 1.7x the time of a one-thread fit); the
       blocks also give the same bits whatever the load;
     - None in the main thread with ``work`` unknown leaves the BLAS as it is;
@@ -153,14 +154,16 @@ def blas_threads(n_threads, work=None):
 
 @contextlib.contextmanager
 def _split_on_cores():
-    """One BLAS thread, and large products in row blocks over the cores."""
-    if _blas["cpus"] is None:
-        _blas["cpus"] = cpu_count()
-    if _blas["cpus"] < 2:
-        yield
-        return
-    with limit_blas(_SMALL), nn.products.split_products(_blas["cpus"]):
-        yield
+    """One BLAS thread, and large products in row blocks over the threads the BLAS had.
+
+    The blocks take the place of BLAS's threads: as many as the BLAS was
+    allowed (by default one per core; a ``threadpool_limits(1)`` around the
+    fit keeps it on one core), never more than the cores.
+    """
+    with limit_blas(_SMALL):
+        allowed = max(_blas["found"], default=_blas["cpus"])
+        with nn.products.split_products(max(1, min(allowed, _blas["cpus"]))):
+            yield
 
 
 @contextlib.contextmanager

@@ -188,9 +188,19 @@ def test_the_default_chooses_threads_by_work(monkeypatch, small_work, large):
     model = _mlp().fit(X, Y)
     model.predict(X)  # 120 rows: above SMALL_ROWS, so it sets a limit
     assert seen and all(t == [1] * len(found) for t in seen), seen
-    assert blocks and all(b == (3 if large else 1) for b in blocks), blocks
+    want = min(max(found), 3) if large else 1  # as many blocks as the BLAS had threads
+    assert blocks and all(b == want for b in blocks), blocks
     assert _blas_threads() == found
     assert getattr(products._local, "n_blocks", 1) == 1
+
+
+def test_a_limit_around_a_large_fit_keeps_it_on_one_thread(monkeypatch):
+    """threadpool_limits(1) around a default fit: no blocks either (a benchmark's one core)."""
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    blocks = _blocks_seen_in_forward(monkeypatch)
+    with threadpool_limits(1):
+        _mlp().fit(X, Y)
+    assert blocks and set(blocks) == {1}
 
 
 def test_large_products_of_a_default_fit_equal_their_blocks_bit_for_bit(monkeypatch):
