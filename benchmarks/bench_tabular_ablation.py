@@ -1,7 +1,8 @@
 """Ablation of the tabular recipe: each ingredient of TabularMLP's defaults taken out in turn.
 
 Each variant is ``TabularMLPClassifier``/``TabularMLPRegressor`` with one
-parameter changed from the published RealMLP-TD-S default; the table gives
+parameter changed from the published RealMLP-TD-S default (or, for
+``pbld``, one ingredient of the fuller RealMLP-TD added); the table gives
 the mean test score per table (accuracy or R^2, means over seeds of 75/25
 splits, the same splits as ``bench_tabular.py``) and, per variant, the mean
 change against the full recipe, the number of tables it loses on, and fit
@@ -26,6 +27,8 @@ from bench_tabular import DEFAULT_DATA, half_of, load_table, table_names  # noqa
 #: name -> (parameters changed from the defaults, what is taken out)
 VARIANTS = {
     "recipe": ({}, "RealMLP-TD-S as published (the defaults)"),
+    "pbld": ({"numeric_embedding": "pbld"},
+             "added: RealMLP-TD's periodic embeddings of the numeric columns"),
     "no_ntk": ({"parametrization": "standard"}, "standard parametrisation, He init"),
     "relu": ({"activation": "relu"}, "ReLU instead of SELU / Mish"),
     "no_scale_lr": ({"scale_lr_factor": 1.0}, "scale layer at the base rate (not 6x)"),

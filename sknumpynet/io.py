@@ -65,7 +65,7 @@ _FORMER_PATHS = ("sknumpynet._svm.LinearSVM",)
 #: and the optimizers (nn.OPTIMIZERS').
 _MODULES = (
     "Sequential", "Linear", "Dropout", "BatchNorm1d", "Softmax",
-    "Scale", "Embedding", "CategoricalEmbedding",
+    "Scale", "Embedding", "CategoricalEmbedding", "PeriodicEmbedding",
     *sorted({cls.__name__ for cls in nn.ACTIVATIONS.values()}),
 )
 _OPTIMIZERS = tuple(cls.__name__ for cls in nn.OPTIMIZERS.values())
@@ -456,7 +456,18 @@ def _declared_shapes(name, args):
             raise ValueError(f"{name} has {len(cards)} cardinalities but {len(dims)} "
                              "embedding_dims")
         return list(zip(cards, dims)), []
+    if name == "PeriodicEmbedding":
+        c = len(_periodic_columns(args))
+        f, d = _size(args, "n_frequencies", name), _size(args, "embedding_dim", name)
+        return [(c, f), (c, f), (c, f, d), (c, d)], []
     return [], []  # the activations, Dropout, Identity and Sequential own no arrays
+
+
+def _periodic_columns(args):
+    columns = args.get("columns")
+    if not isinstance(columns, (list, tuple)) or not columns:
+        raise ValueError("PeriodicEmbedding columns is not a non-empty list")
+    return columns
 
 
 def _check_declared(owner, shapes, encoded, decoder, what):
@@ -496,6 +507,10 @@ def _check_module_tree(state, decoder):
         if not isinstance(columns, (list, tuple)) or len(columns) != len(params):
             raise ValueError(f"{name} needs one column per embedding")
         width = n_features - len(columns) + sum(d for _, d in params)
+        return (n_features, False), (width, False)
+    if name == "PeriodicEmbedding":
+        n_features = _size(args, "n_features", name)
+        width = n_features + params[3][0] * params[3][1]
         return (n_features, False), (width, False)
     if name != "Sequential":
         return None, None

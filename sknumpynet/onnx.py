@@ -58,6 +58,7 @@ try:
     from ._compat import skl2onnx_private
 
     _private = skl2onnx_private()
+    _INT64 = onnx_proto.TensorProto.INT64
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "sknumpynet.onnx needs skl2onnx and onnx: pip install skl2onnx onnx, or "
@@ -143,6 +144,23 @@ def _emit_block(scope, container, block, x, proto_dtype):
     return x
 
 
+def _emit_periodic(g, m, x):
+    """PeriodicEmbedding: cos(2 pi x w + b) @ V + c per column, after the input.
+
+    MatMul broadcasts: (n, c, 1, f) @ (c, f, d) is each column's (1, f) @ (f, d).
+    """
+    c, f, d = len(m.columns), m.n_frequencies, m.embedding_dim
+    picked = g.node("Gather", [x, g.const(np.asarray(m.columns, np.int64), _INT64)], axis=1)
+    angle = g.node("Mul", [g.node("Reshape", [picked, g.const(np.array([-1, c, 1]), _INT64)]),
+                           g.const(2 * np.pi * m.frequencies.value.astype(np.float64)[None])])
+    cos = g.node("Cos", [g.node("Add", [angle, g.const(m.phases.value[None])])])
+    cos = g.node("Reshape", [cos, g.const(np.array([-1, c, 1, f]), _INT64)])
+    emb = g.node("Add", [g.node("MatMul", [cos, g.const(m.weight.value)]),
+                         g.const(m.bias.value[:, None, :])])
+    emb = g.node("Reshape", [emb, g.const(np.array([-1, c * d]), _INT64)])
+    return g.node("Concat", [x, emb], axis=1)
+
+
 def _emit_linear(scope, container, linear, bn, x, proto_dtype):
     """A Linear layer (NTK factor and a BatchNorm1d after it folded in) as MatMul, Add."""
     weight = linear.weight.value.astype(np.float64)
@@ -166,6 +184,8 @@ def _emit_module(scope, container, m, x, proto_dtype):
     if isinstance(m, nn.Scale):
         g = OnnxGraph(scope, container, proto_dtype)
         return g.node("Mul", [x, g.const([m.scale.value])])
+    if isinstance(m, nn.PeriodicEmbedding):
+        return _emit_periodic(OnnxGraph(scope, container, proto_dtype), m, x)
     emit = _ACTIVATIONS.get(type(m))
     if emit is None:
         raise NotImplementedError(

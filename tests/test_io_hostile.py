@@ -199,7 +199,8 @@ def tabular(tmp_path_factory):
     frame = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
                           "c": pd.Categorical(rng.integers(0, 12, 40).astype(str))})
     est = sknumpynet.TabularMLPClassifier(
-        hidden_layer_sizes=(4,), max_onehot=2, embedding_dim=3, max_iter=2, random_state=0
+        hidden_layer_sizes=(4,), max_onehot=2, embedding_dim=3, max_iter=2, random_state=0,
+        numeric_embedding="pbld",
     ).fit(frame, (frame.a > 0).astype(int))
     path = tmp_path_factory.mktemp("tabular") / "model.skn"
     sknumpynet.save(est, path)
@@ -213,6 +214,10 @@ def tabular(tmp_path_factory):
     ("CategoricalEmbedding", {"embedding_dims": {"kind": "list", "items": [10**6]}},
      r"declares .*1000000"),
     ("CategoricalEmbedding", {"n_features": 3 * 10**6}, "width"),
+    ("PeriodicEmbedding", {"n_frequencies": 3 * 10**6}, r"declares .*3000000"),
+    ("PeriodicEmbedding", {"n_features": 3 * 10**6}, "width"),
+    ("PeriodicEmbedding", {"columns": {"kind": "list", "items": [0, 0]}},
+     "columns must be distinct"),
 ])
 def test_huge_declared_tabular_layers_are_refused_before_allocation(
         tabular, tmp_path, type_name, args, match):
@@ -241,6 +246,7 @@ def test_every_module_with_arrays_has_its_shapes_declared():
         "BatchNorm1d": nn.BatchNorm1d(3), "Scale": nn.Scale(3),
         "Embedding": nn.Embedding(4, 2, rng=np.random.default_rng(0)),
         "CategoricalEmbedding": nn.CategoricalEmbedding(3, [1], [4], [2]),
+        "PeriodicEmbedding": nn.PeriodicEmbedding(3, [0, 2], n_frequencies=5, embedding_dim=2),
     }
     for name in skio._MODULES:
         if name not in examples:  # a module without arrays of its own

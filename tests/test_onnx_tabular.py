@@ -97,6 +97,23 @@ def test_every_activation_of_the_recipe_exports(activation):
     np.testing.assert_allclose(out.ravel(), reg.predict(M), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_periodic_embeddings_export(dtype):
+    """numeric_embedding="pbld": Gather, cos and a per-column MatMul in the graph."""
+    X, signal = _table()
+    y = signal > np.median(signal)
+    clf = TabularMLPClassifier(numeric_embedding="pbld", **FAST).fit(X, y)
+    test = _unseen(X)
+    label, proba = _run(clf, test, X[:1], zipmap=False)
+    np.testing.assert_allclose(proba, clf.predict_proba(test), atol=1e-5)
+    np.testing.assert_array_equal(label, clf.predict(test))
+    M = X[["size", "weight", "rooms"]].to_numpy(dtype)
+    reg = TabularMLPRegressor(numeric_embedding="pbld", **FAST).fit(M, signal)
+    (out,) = ort.InferenceSession(skl2onnx.to_onnx(reg, M[:1]).SerializeToString()).run(
+        None, {"X": M})
+    np.testing.assert_allclose(out.ravel(), reg.predict(M), rtol=1e-5, atol=1e-5)
+
+
 def test_embeddings_output_is_transform():
     X, signal = _table()
     reg = TabularMLPRegressor(embedding_layer=0, **FAST).fit(X, signal)

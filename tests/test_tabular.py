@@ -68,6 +68,21 @@ def test_the_published_recipe_is_the_default_network():
     assert isinstance(list(reg.network_)[2][1], nn.Mish)
 
 
+def test_periodic_embeddings_of_the_numeric_columns_are_an_option():
+    X, score = _table(n=80)
+    clf = TabularMLPClassifier(max_iter=1, random_state=0, numeric_embedding="pbld")
+    modules = list(clf.fit(X, score > 0).network_)
+    assert isinstance(modules[0], nn.CategoricalEmbedding)
+    periodic = modules[1]  # RealMLP-TD's "PBLD", of the one numeric column, after the codes
+    assert isinstance(periodic, nn.PeriodicEmbedding) and periodic.columns == [0]
+    assert (periodic.n_frequencies, periodic.embedding_dim, periodic.sigma) == (16, 3, 0.1)
+    assert all(p.lr_scale == 0.1 for p in periodic.parameters())
+    assert isinstance(modules[2], nn.Scale)
+    assert modules[2].num_features == modules[0].n_features_out + 3
+    encoded = clf.set_params(embedding_layer="input").transform(X)
+    assert encoded.shape == (len(X), clf.column_plan_.n_dense + 8 + 3)
+
+
 def test_output_layer_starts_at_zero():
     X, score = _table(n=80)
     reg = TabularMLPRegressor(max_iter=1, random_state=0, learning_rate_init=1e-12)

@@ -40,6 +40,7 @@ from .losses import (
 )
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Nadam, Optimizer, RMSProp, get_optimizer
 from .penalties import L2Penalty
+from .periodic import PeriodicEmbedding
 from .schedules import (
     SCHEDULES,
     ConstantLR,
@@ -87,6 +88,7 @@ __all__ = [
     "Momentum",
     "MultiClassHinge",
     "Nadam",
+    "PeriodicEmbedding",
     "Optimizer",
     "Parameter",
     "Plateau",
