@@ -10,6 +10,9 @@ seconds. Run on half A (the tables looked at while building) by default;
 ``--half B`` confirms on the held-out half.
 
     python benchmarks/bench_tabular_ablation.py --half A --seeds 3
+
+``--variants pbld --add-to results/tabular_ablation_A.json`` adds one variant
+to an earlier run (the recipe is fitted again and must score the same).
 """
 
 import argparse
@@ -76,6 +79,24 @@ def run(tables, variants, seeds, data, log=print):
     return results
 
 
+def add_variants(earlier, new):
+    """``earlier``'s results with ``new``'s variants (other than the recipe) in their place.
+
+    The recipe must score the same on every split in both: the same code, so
+    the variants compare with the same baseline.
+    """
+    base = {(r["table"], r["seed"]): r["score"] for r in earlier if r["variant"] == "recipe"}
+    for r in new:
+        if r["variant"] == "recipe" and base.get((r["table"], r["seed"])) != r["score"]:
+            raise ValueError(
+                f"The recipe scores {r['score']} on {r['table']} seed {r['seed']}, the earlier "
+                f"run {base.get((r['table'], r['seed']))}: the code changed, rerun every variant."
+            )
+    added = {r["variant"] for r in new} - {"recipe"}
+    return [r for r in earlier if r["variant"] not in added] + [
+        r for r in new if r["variant"] in added]
+
+
 def summarise(results, variants):
     """Markdown: mean score per table and variant, then mean change vs the recipe."""
     tables = list(dict.fromkeys(r["table"] for r in results))
@@ -110,6 +131,9 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="JSON of every per-seed result")
     parser.add_argument("--from-json", default=None)
     parser.add_argument("--markdown", default=None, help="also write the table to this file")
+    parser.add_argument("--add-to", default=None,
+                        help="a JSON of an earlier run: add this run's variants to it, after "
+                        "checking that the recipe scores the same on every split")
     args = parser.parse_args(argv)
     variants = ["recipe"] + [v for v in args.variants if v != "recipe"]
     if args.from_json:
@@ -122,6 +146,11 @@ def main(argv=None):
             results = run(tables, variants, args.seeds, args.data)
         if args.out:
             Path(args.out).write_text(json.dumps({"results": results}, indent=1))
+        if args.add_to:
+            results = add_variants(json.loads(Path(args.add_to).read_text())["results"], results)
+            Path(args.add_to).write_text(json.dumps({"results": results}, indent=1))
+            present = {r["variant"] for r in results}
+            variants = [v for v in VARIANTS if v in present]
     table = summarise(results, variants)
     print(table)
     if args.markdown:
