@@ -197,6 +197,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
     the parameters that shape the network.
     """
 
+    #: Whether large default fits compute their products in row blocks
+    #: (``_runtime.blas_threads``): the layers' products go through
+    #: ``nn.products``; a solver with products of its own says False.
+    _splits_products = True
+
     _parameter_constraints = {
         "solver": [StrOptions(set(_SOLVERS))],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -608,7 +613,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
 
         See ``_runtime.blas_threads`` for the rule.
         """
-        return blas_threads(self.n_threads, work)
+        return blas_threads(self.n_threads, work, split=self._splits_products)
 
     def _sample_weight(self, sample_weight, X, y_enc, target_attrs, partial):
         if sample_weight is not None:

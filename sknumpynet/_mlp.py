@@ -466,14 +466,16 @@ class MLPClassifier(NetworkLabelsMixin, NetworkClassifierMixin, BaseMLP):
         ``40e6`` multiply-adds (the batch size times the sum of ``n_in *
         n_out`` over the layers; for a prediction, a chunk's rows times it),
         one thread, since a second core bought little there on a quiet
-        machine and cost several times over on a busy one. Larger products
-        use every core in the main thread, as row blocks that one-thread BLAS
-        calls compute side by side (:mod:`sknumpynet.nn.products`): a busy
-        machine slows them far less than BLAS's own threads, and the blocks
-        depend on the shapes and the number of cores, never on the load, so
-        fits stay repeatable bit for bit (``benchmarks/bench_threads.py``).
-        In other threads (joblib's threading backend, Dask worker threads)
-        larger products share the cores among the fits running at once,
+        machine and cost several times over on a busy one. In the main
+        thread, larger products keep the BLAS as it is (all cores), and steps
+        of at least ``150e6`` multiply-adds compute their products in row
+        blocks that one-thread BLAS calls compute side by side, one per BLAS
+        thread (:mod:`sknumpynet.nn.products`): a busy machine slows them far
+        less than BLAS's own threads, and the blocks depend on the shapes and
+        the number of threads, never on the load, so fits stay repeatable bit
+        for bit (``benchmarks/bench_threads.py``). In other threads (joblib's
+        threading backend, Dask worker threads) larger products share the
+        cores among the fits running at once,
         ``max(1, cpu_count // n_running)`` BLAS threads, never more than the
         BLAS had, so parallel searches do not oversubscribe (joblib's loky
         and Dask's worker processes start already limited). An int uses

@@ -45,6 +45,17 @@ SMALL_ROWS = 64
 #: --sweep``, ``benchmarks/results/threads.json``).
 SMALL_WORK = 40_000_000
 
+#: Multiply-adds per step from which a default fit or prediction in the main
+#: thread computes its large products in row blocks on a thread pool
+#: (:mod:`sknumpynet.nn.products`) instead of on BLAS's own threads. Handing a
+#: block to another thread costs tens of microseconds, and one-thread blocks
+#: are less efficient than BLAS's threads on a quiet machine: on a 2-core
+#: machine products of about 50 M multiply-adds (the MLP benchmark's first
+#: layer, a 60 M step) ran slower in blocks and products of 160 M (the large
+#: network of ``bench_threads.py``, a 372 M step) faster. BLAS's threads stall
+#: each other on a busy machine, the blocks do not.
+SPLIT_WORK = 150_000_000
+
 #: The request of a fit whose products are small (see :func:`blas_threads`).
 _SMALL = "small"
 
@@ -107,7 +118,7 @@ def matmul_work(network, rows):
     return int(rows) * sum(m.in_features * m.out_features for m in _linears([network]))
 
 
-def blas_threads(n_threads, work=None):
+def blas_threads(n_threads, work=None, split=True):
     """The BLAS thread limit of one fit or predict, as a context manager.
 
     The rule the estimators' ``n_threads`` documents:
@@ -115,14 +126,16 @@ def blas_threads(n_threads, work=None):
     - an int caps the BLAS at that many threads;
     - None with ``work`` below :data:`SMALL_WORK` is one thread (or, in a
       worker thread beside fits of large products, the share below);
-    - None in the main thread, with ``work`` at least :data:`SMALL_WORK`, is
-      the threads the BLAS had (every core, unless limited around the fit),
-      through :func:`sknumpynet.nn.products.split_products`: the BLAS on one
-      thread and each large product cut into row blocks, one per thread, on a
-      thread pool. BLAS's own threads stalled each other on a busy
-      machine (a default fit took 1.7x the time of a one-thread fit); the
-      blocks also give the same bits whatever the load;
-    - None in the main thread with ``work`` unknown leaves the BLAS as it is;
+    - None in the main thread, with ``work`` at least :data:`SPLIT_WORK`
+      and ``split`` true, is the threads the BLAS had (every core, unless
+      limited around the fit), through
+      :func:`sknumpynet.nn.products.split_products`: the BLAS on one thread
+      and each large product cut into row blocks, one per thread, on a thread
+      pool. BLAS's own threads stalled each other on a busy machine (a
+      default fit of such a network took 1.7x the time of a one-thread fit);
+      the blocks also give the same bits whatever the load. (Not with an
+      OpenMP BLAS, whose thread limit is per thread: there, as below.)
+    - None in the main thread otherwise leaves the BLAS as it is;
     - None outside the main thread (joblib's threading backend, a Dask worker's
       task threads, any thread pool) shares the cores among the worker threads:
       ``max(1, cpu_count() // n_workers)`` BLAS threads, never more than the BLAS
@@ -140,16 +153,37 @@ def blas_threads(n_threads, work=None):
     n_threads : int or None
     work : int or None, default=None
         Multiply-adds per step (:func:`matmul_work`); None for unknown (as large).
+    split : bool, default=True
+        Whether the products of this fit go through :mod:`sknumpynet.nn.products`
+        (the layers' do; a solver with products of its own passes False).
 
     Returns
     -------
     context : context manager
     """
     if n_threads is None and work is not None and work < SMALL_WORK:
-        return limit_blas(_SMALL)
+        return _whole(limit_blas(_SMALL))
     if n_threads is None and threading.current_thread() is threading.main_thread():
-        return contextlib.nullcontext() if work is None else _split_on_cores()
-    return limit_blas(n_threads)
+        if split and work is not None and work >= SPLIT_WORK and not _openmp_blas():
+            return _split_on_cores()
+        return contextlib.nullcontext() if work is None else _whole(contextlib.nullcontext())
+    return _whole(limit_blas(n_threads))
+
+
+@contextlib.contextmanager
+def _whole(context):
+    """``context``, with this thread's products whole (a small predict inside a large fit)."""
+    with context, nn.products.split_products(1):
+        yield
+
+
+def _openmp_blas():
+    """Whether a BLAS runs on OpenMP, whose thread limit holds only in the thread that set it."""
+    with _BLAS_LOCK:
+        if _blas["controller"] is None:
+            _blas["controller"] = ThreadpoolController().select(user_api="blas")
+    return any(lib.info().get("threading_layer") == "openmp"
+               for lib in _blas["controller"].lib_controllers)
 
 
 @contextlib.contextmanager

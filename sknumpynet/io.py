@@ -465,8 +465,10 @@ def _declared_shapes(name, args):
 
 def _periodic_columns(args):
     columns = args.get("columns")
-    if not isinstance(columns, (list, tuple)) or not columns:
-        raise ValueError("PeriodicEmbedding columns is not a non-empty list")
+    if not isinstance(columns, (list, tuple)) or not columns or not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in columns
+    ):
+        raise ValueError("PeriodicEmbedding columns is not a non-empty list of integers")
     return columns
 
 

@@ -7,12 +7,14 @@ more than the BLAS had. The thread counts are read with threadpoolctl from insid
 """
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import sknumpynet._base
 from sknumpynet import LinearSVM, MLPClassifier, _runtime
 from sknumpynet.nn import Linear, products
 
@@ -175,28 +177,69 @@ def _blocks_seen_in_forward(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("small_work, large", [(10**12, False), (0, True)])
-def test_the_default_chooses_threads_by_work(monkeypatch, small_work, large):
-    """Small products run on one thread; large ones too, but split in row blocks
-    over every core (nn.products); the BLAS is as found again after the fit and
-    the prediction, and nothing is split outside them."""
+@pytest.mark.parametrize("regime", ["small", "medium", "large"])
+def test_the_default_chooses_threads_by_work(monkeypatch, regime):
+    """Small steps run on one BLAS thread; medium ones keep the BLAS as found;
+    large ones run on one BLAS thread with their products in row blocks over
+    the threads the BLAS had (nn.products). The BLAS is as found again after
+    the fit and the prediction, and nothing is split outside them."""
     found = _found()
-    monkeypatch.setattr(_runtime, "SMALL_WORK", small_work)
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 10**12 if regime == "small" else 0)
+    monkeypatch.setattr(_runtime, "SPLIT_WORK", 0 if regime == "large" else 10**12)
     monkeypatch.setitem(_runtime._blas, "cpus", 3)
     seen = _threads_seen_in_forward(monkeypatch)
     blocks = _blocks_seen_in_forward(monkeypatch)
     model = _mlp().fit(X, Y)
     model.predict(X)  # 120 rows: above SMALL_ROWS, so it sets a limit
-    assert seen and all(t == [1] * len(found) for t in seen), seen
-    want = min(max(found), 3) if large else 1  # as many blocks as the BLAS had threads
-    assert blocks and all(b == want for b in blocks), blocks
+    want_threads = found if regime == "medium" else [1] * len(found)
+    assert seen and all(t == want_threads for t in seen), seen
+    want_blocks = min(max(found), 3) if regime == "large" else 1
+    assert blocks and all(b == want_blocks for b in blocks), blocks
     assert _blas_threads() == found
     assert getattr(products._local, "n_blocks", 1) == 1
+
+
+def test_an_openmp_blas_is_not_split(monkeypatch):
+    """OpenMP's thread limit holds only in the thread that set it: no blocks there."""
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    monkeypatch.setattr(_runtime, "SPLIT_WORK", 0)
+    monkeypatch.setattr(_runtime, "_openmp_blas", lambda: True)
+    blocks = _blocks_seen_in_forward(monkeypatch)
+    _mlp().fit(X, Y)
+    assert blocks and set(blocks) == {1}
+
+
+def test_a_small_step_inside_a_large_fit_is_not_split():
+    with products.split_products(3):
+        with _runtime.blas_threads(None, work=1):
+            assert products._local.n_blocks == 1
+        with _runtime.blas_threads(2, work=10**12):
+            assert products._local.n_blocks == 1
+        assert products._local.n_blocks == 3
+
+
+def test_linear_svms_keep_blas_threads(monkeypatch):
+    """Their full-batch solvers multiply X themselves (Gram matrices): no blocks."""
+    found = _found()
+    monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    monkeypatch.setattr(_runtime, "SPLIT_WORK", 0)
+    seen = []
+    original = _runtime.blas_threads
+
+    def spy(n_threads, work=None, split=True):
+        seen.append(split)
+        return original(n_threads, work, split)
+
+    monkeypatch.setattr(sknumpynet._base, "blas_threads", spy)
+    LinearSVM(random_state=0).fit(X, Y)
+    assert seen and not any(seen)
+    assert _blas_threads() == found
 
 
 def test_a_limit_around_a_large_fit_keeps_it_on_one_thread(monkeypatch):
     """threadpool_limits(1) around a default fit: no blocks either (a benchmark's one core)."""
     monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    monkeypatch.setattr(_runtime, "SPLIT_WORK", 0)
     blocks = _blocks_seen_in_forward(monkeypatch)
     with threadpool_limits(1):
         _mlp().fit(X, Y)
@@ -204,28 +247,27 @@ def test_a_limit_around_a_large_fit_keeps_it_on_one_thread(monkeypatch):
 
 
 def test_large_products_of_a_default_fit_equal_their_blocks_bit_for_bit(monkeypatch):
-    """A default fit of large products is the same with one core as with three:
-    the blocks, not the free cores, decide the arithmetic."""
+    """A default fit of large products is the same with one pool thread as with
+    three: the blocks, not the free cores, decide the arithmetic."""
     monkeypatch.setattr(_runtime, "SMALL_WORK", 0)
+    monkeypatch.setattr(_runtime, "SPLIT_WORK", 0)
     monkeypatch.setattr(products, "MIN_SPLIT_WORK", 0)
     monkeypatch.setattr(products, "MIN_BLOCK_ROWS", 8)
+    monkeypatch.setitem(_runtime._blas, "cpus", 3)
+    blocks = _blocks_seen_in_forward(monkeypatch)
     Xl = np.random.default_rng(1).standard_normal((240, 30))
     Yl = (Xl[:, :2].sum(1) > 0).astype(int)
     fits = []
     for workers in (1, 3):
-        monkeypatch.setattr(products, "_executor", _executor_of(workers))
-        monkeypatch.setitem(_runtime._blas, "cpus", 3)
-        fits.append(MLPClassifier((40,), max_iter=3, batch_size=120, random_state=0).fit(Xl, Yl))
+        pool = ThreadPoolExecutor(workers)
+        monkeypatch.setattr(products, "_executor", lambda _, pool=pool: pool)
+        with threadpool_limits(3):  # the BLAS had 3 threads: 3 blocks
+            model = MLPClassifier((40,), max_iter=3, batch_size=120, random_state=0)
+            fits.append(model.fit(Xl, Yl))
+        pool.shutdown()
+    assert set(blocks) == {3}
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_array_equal(a, b)
-
-
-def _executor_of(n_workers):
-    """A pool of exactly ``n_workers`` threads, whatever the blocks ask for."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(n_workers)
-    return lambda _: pool
 
 
 def test_explicit_n_threads_wins_over_small_work(monkeypatch):

@@ -218,6 +218,8 @@ def tabular(tmp_path_factory):
     ("PeriodicEmbedding", {"n_features": 3 * 10**6}, "width"),
     ("PeriodicEmbedding", {"columns": {"kind": "list", "items": [0, 0]}},
      "columns must be distinct"),
+    ("PeriodicEmbedding", {"columns": {"kind": "list", "items": [0, 0.5]}},
+     "columns is not a non-empty list of integers"),
 ])
 def test_huge_declared_tabular_layers_are_refused_before_allocation(
         tabular, tmp_path, type_name, args, match):

@@ -46,6 +46,9 @@ class LinearSVMBase:
     """
 
     _solver_constraint = [StrOptions(set(SOLVERS) | {"auto"})]
+    # the full-batch solvers multiply X themselves (Gram matrices, Hessian
+    # products): they keep BLAS's own threads
+    _splits_products = False
 
     def _newton_applies(self):
         raise NotImplementedError

@@ -202,9 +202,8 @@ class LinearSVM(LinearSVMBase, NetworkClassifierMixin, NetworkTransformerMixin, 
         chooses by work, as :class:`~sknumpynet.MLPClassifier` does: one
         thread where a step's products are under ``40e6`` multiply-adds (the
         rows of a step, the batch or for the full-batch solvers every row,
-        times ``n_features * n_outputs``); above, every core in the main
-        thread, as row blocks of one-thread BLAS calls
-        (:mod:`sknumpynet.nn.products`), and in other threads (joblib's threading backend, Dask
+        times ``n_features * n_outputs``); above, the BLAS as it is in the
+        main thread, and in other threads (joblib's threading backend, Dask
         worker threads) a share of the cores among the fits running at once,
         ``max(1, cpu_count // n_running)`` threads, never more than the BLAS
         had, so parallel searches do not oversubscribe (joblib's loky and

@@ -17,8 +17,6 @@ and its Hessian-vector products. Newton (:mod:`.newton`) and L-BFGS
 
 import numpy as np
 
-from ..nn.products import matmul
-
 __all__ = ["LinearObjective", "Packing", "overflow_error"]
 
 
@@ -138,11 +136,11 @@ class LinearObjective:
 
     def _times_X(self, W):
         X = self.X
-        return np.asarray(matmul(X, W.astype(X.dtype, copy=False)), dtype=np.float64)
+        return np.asarray(X @ W.astype(X.dtype, copy=False), dtype=np.float64)
 
     def _times_XT(self, G):
         X = self.X
-        return np.asarray(matmul(X.T, G.astype(X.dtype, copy=False)), dtype=np.float64)
+        return np.asarray(X.T @ G.astype(X.dtype, copy=False), dtype=np.float64)
 
     def scores(self, x):
         """``X @ W + b`` of the vector ``x``, shape (n_samples, n_columns)."""
@@ -213,7 +211,7 @@ class LinearObjective:
         return hessp, packing.pack_grad(dW * scale, D.sum(axis=0) * scale + self.DAMPING)
 
     def _times_XT_of(self, A, G):
-        return np.asarray(matmul(A.T, G.astype(A.dtype, copy=False)), dtype=np.float64)
+        return np.asarray(A.T @ G.astype(A.dtype, copy=False), dtype=np.float64)
 
     def exact(self, x):
         """The objective ``F`` itself (not the mean form, no smoothing) at ``x``.

@@ -31,8 +31,9 @@ __all__ = ["MIN_BLOCK_ROWS", "MIN_SPLIT_WORK", "matmul", "split_products"]
 MIN_BLOCK_ROWS = 64
 
 #: Products of fewer multiply-adds run whole: a block handed to another thread
-#: costs tens of microseconds.
-MIN_SPLIT_WORK = 2_000_000
+#: costs tens of microseconds, and products of 8 M multiply-adds ran no faster
+#: in two blocks than whole on one thread.
+MIN_SPLIT_WORK = 20_000_000
 
 _local = threading.local()  # this thread's n_blocks (a search's worker threads split nothing)
 _pool = {"executor": None, "size": 0}
@@ -74,7 +75,8 @@ def matmul(a, b, out=None):
         A sparse ``a`` is multiplied whole.
     b : ndarray of shape (k, n)
     out : ndarray of shape (m, n), optional
-        Written in place (C-contiguous rows, as ``np.matmul``'s ``out``).
+        Written in place, as ``np.matmul``'s ``out``; one that shares memory
+        with ``a`` or ``b`` is multiplied whole.
 
     Returns
     -------
@@ -83,7 +85,7 @@ def matmul(a, b, out=None):
         with ``b``: the same blocks, and so the same bits, with any number
         of free cores.
     """
-    edges = _row_blocks(a, b)
+    edges = _row_blocks(a, b, out)
     if edges is None:
         return a @ b if out is None else np.matmul(a, b, out=out)  # a may be sparse
     if out is None:
@@ -93,8 +95,10 @@ def matmul(a, b, out=None):
         lo, hi = edges[i], edges[i + 1]
         np.matmul(a[lo:hi], b, out=out[lo:hi])
 
-    pending = [_executor(len(edges) - 2).submit(block, i) for i in range(1, len(edges) - 1)]
+    pool, pending = _executor(len(edges) - 2), []
     try:
+        for i in range(1, len(edges) - 1):
+            pending.append(pool.submit(block, i))
         block(0)  # this thread takes the first block instead of waiting idle
         for future in pending:
             future.result()
@@ -104,12 +108,19 @@ def matmul(a, b, out=None):
     return out
 
 
-def _row_blocks(a, b):
-    """The row edges of ``a``'s blocks, or None to multiply whole."""
+def _row_blocks(a, b, out):
+    """The row edges of ``a``'s blocks, or None to multiply whole.
+
+    Whole: outside :func:`split_products`, for other types than plain
+    ndarrays (sparse matrices, subclasses), other shapes, small products, and
+    an ``out`` sharing memory with ``a`` or ``b`` (which np.matmul copies).
+    """
     n_blocks = getattr(_local, "n_blocks", 1)
-    if n_blocks < 2 or not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+    if n_blocks < 2 or not (type(a) is np.ndarray and type(b) is np.ndarray):
         return None
     if a.ndim != 2 or b.ndim != 2:
+        return None
+    if out is not None and (np.may_share_memory(out, a) or np.may_share_memory(out, b)):
         return None
     m = a.shape[0]
     n_blocks = min(n_blocks, m // MIN_BLOCK_ROWS)
@@ -119,11 +130,14 @@ def _row_blocks(a, b):
 
 
 def _executor(n_workers):
-    """The process's pool, with at least ``n_workers`` threads."""
+    """A pool of at least ``n_workers`` threads.
+
+    Grown by replacing it with a larger one; the smaller one is never shut
+    down, since another thread may be submitting to it (its idle threads end
+    with the process).
+    """
     with _pool_lock:
         if _pool["size"] < n_workers:
-            if _pool["executor"] is not None:
-                _pool["executor"].shutdown(wait=False)
             _pool["executor"] = ThreadPoolExecutor(n_workers, thread_name_prefix="sknumpynet")
             _pool["size"] = n_workers
         return _pool["executor"]

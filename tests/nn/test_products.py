@@ -1,5 +1,9 @@
 """nn.products: row-block products on a thread pool equal their blocks and np.matmul's shape."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -54,12 +58,18 @@ def test_small_products_are_not_split(monkeypatch):
 
 
 def test_the_setting_is_restored_and_per_thread():
+    seen = []
     with products.split_products(3):
         assert products._local.n_blocks == 3
+        other = threading.Thread(target=lambda: seen.append(getattr(products._local,
+                                                                    "n_blocks", 1)))
+        other.start()
+        other.join()
         with products.split_products(1):
             assert products._local.n_blocks == 1
         assert products._local.n_blocks == 3
     assert products._local.n_blocks == 1
+    assert seen == [1]  # another thread splits nothing
 
 
 def test_n_blocks_below_one_is_refused():
@@ -69,10 +79,36 @@ def test_n_blocks_below_one_is_refused():
 
 
 def test_a_failing_block_raises_after_every_block_is_done(monkeypatch):
+    """A block failing in a pool thread is raised here, once no block still runs."""
     monkeypatch.setattr(products, "MIN_SPLIT_WORK", 0)
-    bad = np.ones((300, 70), np.float32)
-    with products.split_products(3), pytest.raises(ValueError):
-        products.matmul(bad, B, out=np.empty((300, 49), np.float32))  # wrong out shape
+    pool, finished = ThreadPoolExecutor(2), []
+
+    class Failing:
+        def submit(self, fn, i):
+            def run():
+                time.sleep(0.05 * i)
+                try:
+                    if i == 1:
+                        raise ArithmeticError("block 1")
+                    return fn(i)
+                finally:
+                    finished.append(i)
+            return pool.submit(run)
+
+    monkeypatch.setattr(products, "_executor", lambda n: Failing())
+    with products.split_products(4), pytest.raises(ArithmeticError, match="block 1"):
+        products.matmul(A, B)
+    assert sorted(finished) == [1, 2, 3]
+    pool.shutdown()
+
+
+def test_an_out_sharing_memory_with_an_input_is_multiplied_whole(monkeypatch):
+    monkeypatch.setattr(products, "MIN_SPLIT_WORK", 0)
+    square = RNG.standard_normal((300, 300)).astype(np.float32)
+    want = square @ square
+    with products.split_products(3):
+        got = products.matmul(square, square, out=square)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_a_sparse_left_factor_is_multiplied_whole():
