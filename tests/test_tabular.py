@@ -264,7 +264,8 @@ def test_blas_threads_by_work_unless_asked(monkeypatch):
     asked = []
     real = _base.blas_threads
     monkeypatch.setattr(
-        _base, "blas_threads", lambda n, work=None: asked.append((n, work)) or real(n, work)
+        _base, "blas_threads",
+        lambda n, work=None, split=True: asked.append((n, work)) or real(n, work, split),
     )
     X, score = _table(n=60)
     TabularMLPRegressor(**FAST).fit(X, score)
