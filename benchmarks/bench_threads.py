@@ -1,10 +1,11 @@
 """BLAS threads chosen by work: the default ``n_threads`` against one thread and all cores.
 
-Two workloads, each on a quiet and on a busy machine:
+Three workloads, each on a quiet and on a busy machine:
 
 - small: the digits network, 64-100-10, batch 200 (``load_digits`` / 16);
-- large: 784-1024-1024-10, batch 200, on Fashion-MNIST-sized random data (or
-  the first rows of the real Fashion-MNIST with ``--data``).
+- medium: 784-256-128-10 (the MLP benchmark's network), batch 200, and
+- large: 784-1024-1024-10, batch 200, both on Fashion-MNIST-sized random data
+  (or the first rows of the real Fashion-MNIST with ``--data``).
 
 Each is fitted with ``n_threads=None`` (the default), ``n_threads=1`` and
 ``n_threads=<all cores>``, interleaved in a rotating order (default, one,
@@ -44,7 +45,8 @@ import perf_tables  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 200
 #: hidden layers, epochs and rows of each workload
-WORKLOADS = {"small": ((100,), 30, None), "large": ((1024, 1024), 1, 6000)}
+WORKLOADS = {"small": ((100,), 30, None), "medium": ((256, 128), 1, 12000),
+             "large": ((1024, 1024), 1, 6000)}
 SWEEP_WIDTHS = (16, 64, 128, 256, 512, 1024, 2048)
 
 
@@ -184,8 +186,10 @@ def sweep(cores, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="Fashion-MNIST folder for the large net")
-    parser.add_argument("--rows", type=int, default=None, help="rows of the large workload")
+    parser.add_argument("--data", default=None,
+                        help="Fashion-MNIST folder for the medium and large nets")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows of the medium and large workloads")
     parser.add_argument("--busy", type=int, default=None, help="busy processes (all cores)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", action="store_true", help="also time widths for the threshold")
