@@ -180,10 +180,8 @@ def _whole(context):
 def _openmp_blas():
     """Whether a BLAS runs on OpenMP, whose thread limit holds only in the thread that set it."""
     with _BLAS_LOCK:
-        if _blas["controller"] is None:
-            _blas["controller"] = ThreadpoolController().select(user_api="blas")
-    return any(lib.info().get("threading_layer") == "openmp"
-               for lib in _blas["controller"].lib_controllers)
+        libraries = _controller().lib_controllers
+    return any(lib.info().get("threading_layer") == "openmp" for lib in libraries)
 
 
 @contextlib.contextmanager
@@ -233,9 +231,15 @@ def limit_blas(n_threads):
             _blas_apply()
 
 
-def _blas_found():
+def _controller():
+    """threadpoolctl's controller of the BLAS libraries (under the lock)."""
     if _blas["controller"] is None:  # finding the libraries takes ~0.4 ms: once
         _blas["controller"] = ThreadpoolController().select(user_api="blas")
+    return _blas["controller"]
+
+
+def _blas_found():
+    _controller()
     if _blas["cpus"] is None:  # ~0.1 ms (it reads the cgroup files): once
         _blas["cpus"] = cpu_count()
     counts = [lib.num_threads for lib in _blas["controller"].lib_controllers]

@@ -31,9 +31,9 @@ from ._tabular_data import checkable_table, fit_column_plan, table_columns
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 _ACTIVATIONS = ("selu", "mish", "gelu", "silu", "relu")  # names of nn.ACTIVATIONS
-# lr_schedule: the per-step schedule of nn.SCHEDULES and its settings ("constant": none)
 #: RealMLP-TD's learning-rate multiplier of the periodic embeddings' parameters
 _PBLD_LR_FACTOR = 0.1
+# lr_schedule: the per-step schedule of nn.SCHEDULES and its settings ("constant": none)
 _SCHEDULES = {"coslog4": ("coslog", {"n_cycles": 4}), "flat_cos": ("flat_cos", {}),
               "constant": None}
 

@@ -149,15 +149,20 @@ def test_a_worker_between_fits_still_counts(monkeypatch):
     assert _blas_threads() == found
 
 
-def _threads_seen_in_forward(monkeypatch):
+def _seen_in_forward(monkeypatch, read):
+    """What ``read()`` gives at every Linear.forward from now on."""
     seen, original = [], Linear.forward
 
     def forward(self, x):
-        seen.append(_blas_threads())
+        seen.append(read())
         return original(self, x)
 
     monkeypatch.setattr(Linear, "forward", forward)
     return seen
+
+
+def _threads_seen_in_forward(monkeypatch):
+    return _seen_in_forward(monkeypatch, _blas_threads)
 
 
 def test_matmul_work_is_rows_times_the_weights():
@@ -167,14 +172,7 @@ def test_matmul_work_is_rows_times_the_weights():
 
 
 def _blocks_seen_in_forward(monkeypatch):
-    seen, original = [], Linear.forward
-
-    def forward(self, x):
-        seen.append(getattr(products._local, "n_blocks", 1))
-        return original(self, x)
-
-    monkeypatch.setattr(Linear, "forward", forward)
-    return seen
+    return _seen_in_forward(monkeypatch, lambda: getattr(products._local, "n_blocks", 1))
 
 
 @pytest.mark.parametrize("regime", ["small", "medium", "large"])

@@ -182,10 +182,8 @@ class Linear(Module):
             # position in the block; einsum gives every row the same result whatever
             # batch it comes in, so chunked prediction equals one big batch exactly.
             out = np.einsum("ij,jk->ik", x, self.weight.value)
-        elif isinstance(x, np.ndarray):
+        else:  # row blocks inside nn.products.split_products; a sparse x whole
             out = products.matmul(x, self.weight.value)
-        else:
-            out = x @ self.weight.value
         if self._ntk_factor is not None:
             out *= self._ntk_factor
         if self.bias is not None:
