@@ -50,13 +50,10 @@ import os
 import platform
 import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
@@ -66,6 +63,9 @@ from sknumpynet import LinearSVM
 from sknumpynet._linear_svm.losses import MulticlassHinge
 from sknumpynet._linear_svm.objective import LinearObjective
 from sknumpynet.datasets import fetch_fashion_mnist
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import timed_fit  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "fashion-mnist"
@@ -111,17 +111,6 @@ def load(data_dir, max_samples):
         X_train, y_train = X_train[:max_samples], y_train[:max_samples]
     scale = np.float32(1 / 255)
     return X_train.astype(np.float32) * scale, y_train, X_test.astype(np.float32) * scale, y_test
-
-
-def timed_fit(estimator, X, y):
-    """Fit, and return the seconds and whether a ConvergenceWarning was raised."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        seconds = time.perf_counter() - start
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return seconds, converged
 
 
 def svm_objective(W, b, X, y_index, C, kind, loss):

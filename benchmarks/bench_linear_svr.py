@@ -37,8 +37,6 @@ import os
 import platform
 import statistics
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +44,6 @@ import pandas as pd
 import sklearn
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_diabetes
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVR as SklearnLinearSVR
@@ -54,6 +51,9 @@ from threadpoolctl import threadpool_limits
 
 import sknumpynet
 from sknumpynet import LinearSVR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import timed_fit  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TABULAR = REPO_ROOT / ".." / "shared" / "data" / "tabular"
@@ -111,15 +111,6 @@ def objective(model, X, y, C, loss):
     residual = np.abs(y - X @ w - float(np.ravel(model.intercept_)[0]))
     excess = np.maximum(residual - model.epsilon, 0.0)
     return float(0.5 * w @ w + C * np.sum(excess**2 if loss.startswith("squared") else excess))
-
-
-def timed_fit(model, X, y):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        model.fit(X, y)
-        seconds = time.perf_counter() - start
-    return seconds, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
 def one_setting(name, data, loss, args):

@@ -43,12 +43,12 @@ Usage::
 
 import argparse
 import json
+import sys
 import time
-import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
@@ -57,6 +57,9 @@ from sknumpynet import LinearSVM
 from sknumpynet._linear_svm.full_batch import solve_full_batch
 from sknumpynet._linear_svm.losses import MulticlassHinge
 from sknumpynet._linear_svm.objective import LinearObjective
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import timed_fit  # noqa: E402
 
 DATASETS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer,
             "digits": load_digits}
@@ -67,16 +70,6 @@ INTERCEPT_SCALING = 100.0
 #: (multi_class, loss) pairs both libraries solve: liblinear's Crammer-Singer is
 #: the plain hinge only (LinearSVC ignores ``loss`` with it).
 PROBLEMS = [("ovr", "hinge"), ("ovr", "squared_hinge"), ("crammer_singer", "hinge")]
-
-
-def timed_fit(model, X, y):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        model.fit(X, y)
-        seconds = time.perf_counter() - start
-    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return seconds, warned
 
 
 def columns(coef, intercept, kind):
@@ -104,14 +97,14 @@ def one_setting(X, y, multi_class, loss, fit_intercept, repeats):
     scaling = dict(intercept_scaling=INTERCEPT_SCALING) if fit_intercept else {}
     for _ in range(repeats):  # interleaved, so that load drifts hit both alike
         ours = LinearSVM(multi_class=multi_class, loss=loss, fit_intercept=fit_intercept)
-        seconds, warned = timed_fit(ours, X, y)
+        seconds, converged = timed_fit(ours, X, y)
         ours_t.append(seconds)
-        ours_warn |= warned
+        ours_warn |= not converged
         theirs = LinearSVC(multi_class=multi_class, loss=loss, fit_intercept=fit_intercept,
                            **scaling)
-        seconds, warned = timed_fit(theirs, X, y)
+        seconds, converged = timed_fit(theirs, X, y)
         theirs_t.append(seconds)
-        theirs_warn |= warned
+        theirs_warn |= not converged
     y_index = np.searchsorted(ours.classes_, y)
     tight = solve_full_batch(X, y_index, None, C=1.0, kind=multi_class,
                              squared=loss == "squared_hinge", fit_intercept=fit_intercept,
