@@ -104,7 +104,8 @@ class PeriodicEmbedding(Module):
         n = x.shape[0]
         out = np.empty((n, self.n_features_out), dtype=self.dtype)
         out[:, : self.n_features] = x
-        out[:, self.n_features:] = emb.transpose(2, 0, 1).reshape(n, -1)
+        # (n, c * d) spelled out: reshape cannot infer -1 for an empty batch
+        out[:, self.n_features:] = emb.transpose(2, 0, 1).reshape(n, emb.shape[0] * emb.shape[1])
         self._x, self._angle, self._cos = xc, angle, cos
         return out
 

@@ -80,3 +80,11 @@ def test_bad_sizes_are_refused():
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="before forward"):
         _layer().backward(np.ones((2, 14)))
+
+
+def test_an_empty_batch_gives_an_empty_output_and_gradient():
+    layer = _layer()
+    out = layer.forward(np.zeros((0, 5)))
+    assert out.shape == (0, layer.n_features_out)
+    assert layer.backward(np.zeros((0, layer.n_features_out))).shape == (0, 5)
+    assert not layer.frequencies.grad.any()
