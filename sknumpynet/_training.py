@@ -439,38 +439,28 @@ def batch_bounds(n_samples, batch_size):
 
 
 class _Snapshot:
-    """The network's state arrays, the optimizer's state and the Generator's at one moment.
+    """The network's state arrays, the optimizer's rate and the Generator's state at one moment.
 
-    Restoring all three makes the model exactly what it was, so the next
-    ``partial_fit`` continues as if the epochs after the snapshot never ran.
+    The optimizer's moments are not copied: each would cost as much memory as
+    the weights (Adam's two would make a fit 8 copies of its parameters instead
+    of 6). Restoring puts the weights, the rate and the Generator back and
+    restarts the optimizer (:meth:`~sknumpynet.nn.Optimizer.restart`), which
+    is exact when the snapshot was taken before the optimizer's first step.
     """
 
-    def __init__(self, network, optimizer, rng, reuse=None, reuse_state=None):
-        """``reuse``: a snapshot no longer needed, whose arrays this one overwrites;
-        ``reuse_state``: an optimizer snapshot to overwrite instead of reuse's."""
+    def __init__(self, network, optimizer, rng, reuse=None):
+        """``reuse``: a snapshot no longer needed, whose arrays this one overwrites."""
         arrays = network.state_arrays()
         old = reuse.arrays if reuse is not None else [None] * len(arrays)
         self.arrays = [copy_into(a, out) for a, out in zip(arrays, old)]
-        if reuse_state is None and reuse is not None:
-            reuse_state = reuse.optimizer
-        self.optimizer = None if optimizer is None else optimizer.snapshot(reuse=reuse_state)
+        self.lr = None if optimizer is None else optimizer.lr
         self.rng = copy.deepcopy(rng.bit_generator.state)
-
-    def forget_optimizer_state(self):
-        """Keep the weights only: restoring then restarts the optimizer's moments.
-
-        Returns the optimizer snapshot given up (its arrays, for a new snapshot).
-        """
-        held = self.optimizer
-        if held is not None:
-            self.optimizer = {"t": 0, "lr": held["lr"], "state": dict.fromkeys(held["state"])}
-        return held
 
     def restore(self, network, optimizer, rng):
         for dst, src in zip(network.state_arrays(), self.arrays):
             np.copyto(dst, src)
-        if self.optimizer is not None:
-            optimizer.restore(self.optimizer)
+        if optimizer is not None:
+            optimizer.restart(self.lr)
         rng.bit_generator.state = self.rng
 
 
@@ -604,13 +594,9 @@ class MinibatchSolver:
             for hook in self.hooks:
                 hook.on_epoch_begin(run)
             # two snapshots, not three: the new one overwrites the arrays of the
-            # one it replaces (the start of the epoch before last), and the
-            # optimizer state of the last start, which keeps its weights only
-            # (going back two epochs is rare; the moments then restart)
-            held = None if self._last is None else self._last.forget_optimizer_state()
+            # one it replaces (the start of the epoch before last)
             self._previous, self._last = self._last, _Snapshot(
-                problem.network, self.optimizer, self.rng, reuse=self._previous,
-                reuse_state=held,
+                problem.network, self.optimizer, self.rng, reuse=self._previous
             )
             start = time.perf_counter()
             try:
@@ -645,8 +631,7 @@ class MinibatchSolver:
         epoch = len(run.log.history) + 1
         self._last.restore(network, self.optimizer, self.rng)
         if self._previous is not None and not usable_weights(run.problem):
-            # this epoch's starting weights overflow already: one epoch back,
-            # with the optimizer's moments restarted (see _epochs)
+            # this epoch's starting weights overflow already: one epoch back
             self._previous.restore(network, self.optimizer, self.rng)
             run.log.drop_last(n)
             epoch -= 1

@@ -374,7 +374,11 @@ def test_batch_norm_with_a_huge_constant_column_predicts_as_it_trained():
     assert warned or est.score(X, Y_IRIS) > 0.8
 
 
-def test_partial_fit_after_ctrl_c_equals_an_uninterrupted_twin(monkeypatch):
+def test_ctrl_c_keeps_the_last_epoch_and_restarts_the_optimizer(monkeypatch):
+    """Ctrl-C keeps the weights of the last completed epoch exactly; the
+    optimizer's moments restart (issue 25: a copy of them would make a fit 8
+    copies of its parameters), so a following partial_fit equals a twin's whose
+    optimizer restarted after that epoch."""
     from sknumpynet._training import Trainer
 
     est = mlp_classifier(batch_size=50, max_iter=3, shuffle=False)
@@ -393,11 +397,14 @@ def test_partial_fit_after_ctrl_c_equals_an_uninterrupted_twin(monkeypatch):
     monkeypatch.setattr(Trainer, "train_batch", original)
     twin.fit(X_IRIS, Y_IRIS)
     for a, b in zip(est.coefs_, twin.coefs_):
-        np.testing.assert_array_equal(a, b)  # the weights of epoch 2: holds today
+        np.testing.assert_array_equal(a, b)  # the weights of epoch 2
+    assert est.n_iter_ == twin.n_iter_ == 2 and est.loss_curve_ == twin.loss_curve_
+    assert est._optimizer.t == 0 and twin._optimizer.t > 0
+    twin._optimizer.restart()
     est.partial_fit(X_IRIS, Y_IRIS)
     twin.partial_fit(X_IRIS, Y_IRIS)
     for a, b in zip(est.coefs_, twin.coefs_):
-        np.testing.assert_array_equal(a, b)  # the optimizer's moments too: item 10
+        np.testing.assert_array_equal(a, b)
 
 
 # -- faults in subprocesses: signals and memory limits ---------------------------------

@@ -220,6 +220,10 @@ def test_solver_rolls_back_a_diverging_epoch_to_the_one_before(monkeypatch, bad)
     outcome, log, optimizer, rng = solve(problem)
     assert outcome.reason == "diverged" and "epoch 3" in outcome.message
     assert log.n_iter == 2 and log.loss_curve == twin_log.loss_curve
+    # no snapshot keeps the optimizer's moments (two copies of the parameters
+    # less in every Adam fit): they restart from zero
+    assert twin_opt.t > 0 and optimizer.t == 0
+    twin_opt.restart()
     assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
 
 
@@ -266,7 +270,7 @@ def test_solver_refuses_when_no_epoch_gives_finite_outputs(monkeypatch):
         solve(problem)
 
 
-def test_solver_interruption_restores_weights_optimizer_and_generator(monkeypatch):
+def test_solver_interruption_restores_weights_and_generator_and_restarts_the_optimizer(monkeypatch):
     twin = make_problem()
     _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=2)
     scripted(monkeypatch, [None, None, "interrupt"])
@@ -274,6 +278,8 @@ def test_solver_interruption_restores_weights_optimizer_and_generator(monkeypatc
     outcome, log, optimizer, rng = solve(problem)
     assert outcome.reason == "interrupted" and "epoch 3" in outcome.message
     assert log.loss_curve == twin_log.loss_curve
+    assert twin_opt.t > 0 and optimizer.t == 0  # the moments restart, as above
+    twin_opt.restart()
     assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
 
 

@@ -115,17 +115,23 @@ def pack_parameters(params):
         return packed
     dtype = dtypes.pop()
     total = sum(p.value.size for p in params)
-    flat_value = np.empty(total, dtype=dtype)
-    flat_grad = np.zeros(total, dtype=dtype)
+    # values first, then gradients: each parameter's own array is freed as it
+    # moves, so packing holds one extra copy at most, not two
+    return _move_into(params, "value", np.empty(total, dtype)), _move_into(
+        params, "grad", np.empty(total, dtype)
+    )
+
+
+def _move_into(params, name, flat):
+    """Copy each parameter's ``name`` array into ``flat`` and make it a view of it."""
     start = 0
     for p in params:
-        stop = start + p.value.size
-        flat_value[start:stop] = p.value.ravel()
-        flat_grad[start:stop] = p.grad.ravel()
-        p.value = flat_value[start:stop].reshape(p.value.shape)
-        p.grad = flat_grad[start:stop].reshape(p.grad.shape)
+        old = getattr(p, name)
+        stop = start + old.size
+        flat[start:stop] = old.ravel()
+        setattr(p, name, flat[start:stop].reshape(old.shape))
         start = stop
-    return flat_value, flat_grad
+    return flat
 
 
 def _packed_buffers(params):

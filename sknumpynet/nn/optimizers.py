@@ -275,6 +275,25 @@ class Optimizer:
             else:
                 np.copyto(self._state[name], array)
 
+    def restart(self, lr=None):
+        """Zero the state and the step count in place, as a fresh optimizer's.
+
+        The parameters are left alone; Adam's bias correction starts again
+        from the first step. The fits roll back to an epoch's start with it,
+        instead of keeping a copy of the state (as large as the parameters,
+        per state array).
+
+        Parameters
+        ----------
+        lr : float, default=None
+            The rate to set; None keeps the current one.
+        """
+        self.t = 0
+        if lr is not None:
+            self.lr = lr
+        for array in self._state.values():
+            array.fill(0)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         # the parameters pickle with the network and the blocks are views of

@@ -117,6 +117,25 @@ def test_steps_match_the_docstring_formula(name):
 
 
 @pytest.mark.parametrize("name", CASES)
+def test_restart_steps_as_a_fresh_optimizer_from_the_current_weights(name):
+    cls, hyper = CASES[name]
+    params = make_params()
+    grads = gradient_sequence(4)
+    opt = cls(params, **hyper)
+    run(opt, params, grads[:2])
+    opt.restart(lr=hyper["lr"] / 2)
+    assert opt.t == 0 and opt.lr == hyper["lr"] / 2
+    middle = [p.value.copy() for p in params]
+    run(opt, params, grads[2:])
+    # the formula from step 1 again (bias corrections and all), at the new rate
+    expected = reference_run(name, {**hyper, "lr": hyper["lr"] / 2}, middle, grads[2:], 0.0)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.value, e, rtol=1e-12, atol=1e-14)
+    opt.restart()
+    assert opt.lr == hyper["lr"] / 2  # None keeps the rate
+
+
+@pytest.mark.parametrize("name", CASES)
 def test_l2_penalty_then_step_skips_undecayed_parameters_and_may_change(name):
     # a bias-like parameter (decay=False) between two decayed ones, and a
     # penalty scale that changes between steps (as the trainer's per-batch L2):
