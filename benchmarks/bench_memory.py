@@ -2,7 +2,9 @@
 
 A wide network (``--features`` inputs, one hidden layer of ``--hidden``
 units, 3 classes) fitted on ``--rows`` rows of float32 data for 5 epochs,
-with each solver; peak memory is the most bytes of numpy arrays alive at once
+with each solver; by default on 64 rows (one batch of 64 is the whole data, so
+the batch the trainer gathers is as large as the data) and on 256 (four
+batches); peak memory is the most bytes of numpy arrays alive at once
 during ``fit``, above what was alive before it (``tracemalloc``: numpy reports
 every array's buffer to it, so the figure counts exactly the arrays the fit
 makes, whatever the allocator keeps or returns to the system, and not the
@@ -85,14 +87,14 @@ def worker(args):
     )
 
 
-def run_child(solver, args, tree):
+def run_child(solver, rows, args, tree):
     cmd = [
         sys.executable,
         __file__,
         "--worker",
         solver,
         "--rows",
-        str(args.rows),
+        str(rows),
         "--features",
         str(args.features),
         "--hidden",
@@ -121,19 +123,15 @@ def _commit(tree):
 def expected_copies(solver, code):
     """What each copy is, for the code ``before`` or ``after`` this benchmark's change."""
     live = ACCOUNT[solver]
-    state = live[2:]  # the optimizer's
-    if code == "before":
-        snapshots = [f"snapshot 1 of {n}" for n in ["parameters", *state]]
-        snapshots += [f"snapshot 2 of {n}" for n in ["parameters", *state]]
-    else:
-        snapshots = ["snapshot 1 of parameters", "snapshot 2 of parameters"]
-        snapshots += [f"snapshot 1 of {n}" for n in state]
+    snapshots = ["snapshot 1 of parameters", "snapshot 2 of parameters"]
+    if code == "before":  # the last epoch's snapshot held the optimizer's state too
+        snapshots += [f"snapshot 1 of {n}" for n in live[2:]]
     return live + snapshots
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=64)
+    parser.add_argument("--rows", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--features", type=int, default=100_000)
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=5)
@@ -143,15 +141,17 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        args.rows = args.rows[0]
         return worker(args)
     trees = ([("before", args.before)] if args.before else []) + [("after", REPO)]
     rows = []
-    for solver in SOLVERS:
+    for n_rows, solver in [(n, s) for n in args.rows for s in SOLVERS]:
         for code, tree in trees:  # interleaved: before, after, per solver
-            r = run_child(solver, args, tree)
+            r = run_child(solver, n_rows, args, tree)
             # the batch the trainer gathers its rows into is a copy of (part of) the data
-            batch_bytes = min(args.batch, args.rows) * args.features * 4
+            batch_bytes = min(args.batch, n_rows) * args.features * 4
             r.update(
+                rows=n_rows,
                 code=code,
                 commit=_commit(tree),
                 copies=r["peak_bytes"] / r["parameter_bytes"],
@@ -161,7 +161,7 @@ def main(argv=None):
             )
             rows.append(r)
             print(
-                f"{code:6s} {solver:5s} peak {r['peak_bytes'] / 2**20:8.1f} MiB = "
+                f"{n_rows:5d} rows {code:6s} {solver:5s} peak {r['peak_bytes'] / 2**20:8.1f} MiB = "
                 f"{r['copies']:.2f} x parameters ({r['copies_beside_batch']:.2f} beside the "
                 f"batch; expected {len(r['expected'])}); ru_maxrss growth "
                 f"{r['rss_growth_bytes'] / 2**20:.1f} MiB",

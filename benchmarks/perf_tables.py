@@ -167,6 +167,7 @@ def memory(report):
         [
             f"{r['code']} ({r['commit']})",
             r["solver"],
+            str(r.get("rows", report["settings"]["rows"])),
             f"{r['parameter_bytes'] / MIB:.1f}",
             f"{r['data_bytes'] / MIB:.1f}",
             f"{r['peak_bytes'] / MIB:.1f}",
@@ -181,6 +182,7 @@ def memory(report):
         [
             "code",
             "solver",
+            "rows",
             "parameters (MiB)",
             "data (MiB)",
             "peak (MiB)",
