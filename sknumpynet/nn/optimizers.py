@@ -236,45 +236,6 @@ class Optimizer:
     def _update(self, block):
         raise NotImplementedError
 
-    def snapshot(self, reuse=None):
-        """A copy of everything a step changes: the step count, the rate and the state.
-
-        Before the first step the state is zero and recorded as None, not
-        copied (a fresh optimizer's snapshot costs no memory).
-
-        Parameters
-        ----------
-        reuse : dict, default=None
-            An earlier snapshot of this optimizer that is no longer needed: its
-            arrays are overwritten instead of new ones allocated.
-
-        Returns
-        -------
-        snapshot : dict
-            Pass it to :meth:`restore` to put this optimizer back as it was.
-        """
-        old = {} if reuse is None else reuse["state"]
-        state = {
-            name: None if self.t == 0 and not array.any() else copy_into(array, old.get(name))
-            for name, array in self._state.items()
-        }
-        return {"t": self.t, "lr": self.lr, "state": state}
-
-    def restore(self, snapshot):
-        """Put back the step count, rate and state of a :meth:`snapshot`, in place.
-
-        Parameters
-        ----------
-        snapshot : dict
-            Taken from this optimizer (or one built on the same parameters).
-        """
-        self.t, self.lr = snapshot["t"], snapshot["lr"]
-        for name, array in snapshot["state"].items():
-            if array is None:  # zero, see snapshot
-                self._state[name].fill(0)
-            else:
-                np.copyto(self._state[name], array)
-
     def restart(self, lr=None):
         """Zero the state and the step count in place, as a fresh optimizer's.
 
