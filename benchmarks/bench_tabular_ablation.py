@@ -40,11 +40,51 @@ VARIANTS = {
                     "constant rate 0.01 instead of coslog4"),
     "beta2_999": ({"beta_2": 0.999}, "Adam beta_2 0.999 instead of 0.95"),
     "last_epoch": ({"early_stopping": False}, "last epoch on all rows, no best-epoch choice"),
+    "bag5": ({}, "added: 5 networks, each fitted on 4 of 5 folds of the training rows with "
+                 "the fifth as X_val (its best epoch), their predictions averaged"),
 }
+#: variants that are cross-fitted ensembles of the recipe: number of folds
+CROSS_FIT = {"bag5": 5}
 
 
-def fit_score(X, y, task, params, seed):
-    """Test score and fit seconds of one variant on one 75/25 split."""
+def cross_fit(cls, X, y, folds, seed, classification, **params):
+    """``folds`` members, member j fitted on every fold but the j-th, which is its X_val.
+
+    Every training row trains all members but one and picks one member's best
+    epoch, where a single network holds a fifth of the rows out for that.
+
+    Returns
+    -------
+    members : list of fitted estimators
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    split = (StratifiedKFold if classification else KFold)(folds, shuffle=True,
+                                                           random_state=seed)
+    rows = X.iloc if hasattr(X, "iloc") else X
+    y = np.asarray(y)
+    return [
+        cls(random_state=seed * folds + j, n_threads=1, **params).fit(
+            rows[fit], y[fit], X_val=rows[val], y_val=y[val])
+        for j, (fit, val) in enumerate(split.split(np.zeros(len(y)), y))
+    ]
+
+
+def ensemble_score(members, X, y, classification):
+    """Accuracy of the averaged probabilities, or R^2 of the averaged predictions."""
+    from sklearn.metrics import accuracy_score, r2_score
+
+    if classification:
+        classes = members[0].classes_
+        if any(not np.array_equal(m.classes_, classes) for m in members):
+            raise ValueError("A fold lacks a class: the members' classes differ.")
+        mean = np.mean([m.predict_proba(X) for m in members], axis=0)
+        return float(accuracy_score(y, classes[mean.argmax(axis=1)]))
+    return float(r2_score(y, np.mean([m.predict(X) for m in members], axis=0)))
+
+
+def fit_score(X, y, task, params, seed, folds=None):
+    """Test score and fit seconds of one variant (``folds``: cross-fitted) on one 75/25 split."""
     from sklearn.model_selection import train_test_split
 
     from sknumpynet import TabularMLPClassifier, TabularMLPRegressor
@@ -58,6 +98,10 @@ def fit_score(X, y, task, params, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
+        if folds:
+            members = cross_fit(cls, X_tr, y_tr, folds, seed, classification, **params)
+            seconds = time.perf_counter() - start
+            return ensemble_score(members, X_te, np.asarray(y_te), classification), seconds
         model = cls(random_state=seed, n_threads=1, **params).fit(X_tr, y_tr)
         seconds = time.perf_counter() - start
     return float(model.score(X_te, y_te)), seconds
@@ -72,7 +116,7 @@ def run(tables, variants, seeds, data, log=print):
                 params = VARIANTS[name][0]
                 if name == "no_smoothing" and task != "classification":
                     continue
-                score, seconds = fit_score(X, y, task, params, seed)
+                score, seconds = fit_score(X, y, task, params, seed, CROSS_FIT.get(name))
                 results.append({"table": table, "task": task, "variant": name, "seed": seed,
                                 "score": score, "fit_seconds": seconds})
                 log(f"{table:14s} seed {seed} {name:13s} {score:.4f} {seconds:6.2f}s", flush=True)
