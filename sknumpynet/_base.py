@@ -459,10 +459,14 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator):
         batch_size = self._batch_size(problem.X.shape[0], data.partial)
         max_epochs = 1 if data.partial else self.max_iter
         n_steps = max_epochs * len(batch_bounds(problem.X.shape[0], batch_size))
+        # partial_fit trains a copy of the estimator's optimizer, which stays as it
+        # was: a rollback in its one epoch takes the moments back from it
+        resumed = data.partial and data.resume
         return MinibatchSolver(
             model.optimizer, batch_size=batch_size, max_epochs=max_epochs, rng=model.rng,
             shuffle=self.shuffle, hooks=hooks, advice=self._divergence_advice(),
             step_schedule=self._step_schedule(n_steps),
+            start_state=self.__dict__.get("_optimizer") if resumed else None,
         )
 
     def _warns_at_max_iter(self):

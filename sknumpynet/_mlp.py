@@ -127,15 +127,17 @@ def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm
     Raises
     ------
     ValueError
-        If the parameters, their gradients, a snapshot and the optimizer's
-        moments need more bytes than the physical memory (or the address-space
+        If the parameters, their gradients, the snapshots and the solver's
+        state (moments or history) need more bytes than the physical memory (or the address-space
         limit set with ``resource.setrlimit``); the message names
         ``hidden_layer_sizes``, the parameter count and the bytes needed.
     """
     widths = [int(n_features), *sizes, int(n_outputs)]
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     n_params += 4 * sum(sizes) if batch_norm else 0
-    n_arrays = 3 + _solver_arrays(solver)
+    # weights, gradients and snapshots (two rollback ones for the minibatch
+    # solvers, L-BFGS's best weights), and the solver's own arrays
+    n_arrays = (3 if solver == "lbfgs" else 4) + _solver_arrays(solver)
     needed = n_params * n_arrays * np.dtype(dtype).itemsize
     available = _available_memory()
     if available is not None and needed > available:
@@ -143,8 +145,8 @@ def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm
             f"hidden_layer_sizes={tuple(sizes)} with {n_features} features and "
             f"{n_outputs} outputs makes a network of {n_params:,} parameters, which "
             f"needs about {needed / 2**30:,.1f} GiB ({n_arrays} arrays of "
-            f"{np.dtype(dtype).name}: weights, gradients, a snapshot and the "
-            f"{solver} optimizer's moments), more than the {available / 2**30:,.1f} GiB "
+            f"{np.dtype(dtype).name}: weights, gradients, snapshots and the "
+            f"{solver} solver's state), more than the {available / 2**30:,.1f} GiB "
             "of memory available; use smaller hidden layers."
         )
 

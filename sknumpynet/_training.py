@@ -444,23 +444,27 @@ class _Snapshot:
     The optimizer's moments are not copied: each would cost as much memory as
     the weights (Adam's two would make a fit 8 copies of its parameters instead
     of 6). Restoring puts the weights, the rate and the Generator back and
-    restarts the optimizer (:meth:`~sknumpynet.nn.Optimizer.restart`), which
-    is exact when the snapshot was taken before the optimizer's first step.
+    restarts the optimizer (:meth:`~sknumpynet.nn.Optimizer.restart`): from
+    zero, which is exact when the snapshot was taken before the optimizer's
+    first step, or from ``like``, an untouched optimizer whose state is the
+    one at the snapshot (the estimator's own, kept while ``partial_fit``
+    trains a copy).
     """
 
-    def __init__(self, network, optimizer, rng, reuse=None):
+    def __init__(self, network, optimizer, rng, reuse=None, like=None):
         """``reuse``: a snapshot no longer needed, whose arrays this one overwrites."""
         arrays = network.state_arrays()
         old = reuse.arrays if reuse is not None else [None] * len(arrays)
         self.arrays = [copy_into(a, out) for a, out in zip(arrays, old)]
         self.lr = None if optimizer is None else optimizer.lr
+        self.like = like
         self.rng = copy.deepcopy(rng.bit_generator.state)
 
     def restore(self, network, optimizer, rng):
         for dst, src in zip(network.state_arrays(), self.arrays):
             np.copyto(dst, src)
         if optimizer is not None:
-            optimizer.restart(self.lr)
+            optimizer.restart(self.lr, like=self.like)
         rng.bit_generator.state = self.rng
 
 
@@ -548,16 +552,21 @@ class MinibatchSolver:
         Appended to divergence messages (what the user can change).
     step_schedule : sknumpynet.nn.LRSchedule, default=None
         Stepped once per batch (see :class:`Trainer`).
+    start_state : Optimizer, default=None
+        An optimizer left untouched during the fit whose step count and state
+        are ``optimizer``'s at the start (the estimator's own, when
+        ``partial_fit`` trains a copy of it): a rollback to the first epoch's
+        start takes them from it instead of restarting the moments.
     """
 
     def __init__(
         self, optimizer, *, batch_size, max_epochs, rng, shuffle=True, hooks=(), advice="",
-        step_schedule=None,
+        step_schedule=None, start_state=None,
     ):
         self.optimizer, self.batch_size = optimizer, batch_size
         self.max_epochs, self.rng, self.shuffle = max_epochs, rng, shuffle
         self.hooks, self.advice = list(hooks), advice
-        self.step_schedule = step_schedule
+        self.step_schedule, self.start_state = step_schedule, start_state
 
     def solve(self, problem, log):
         """Train ``problem.network`` in place; record every epoch in ``log``.
@@ -595,8 +604,9 @@ class MinibatchSolver:
                 hook.on_epoch_begin(run)
             # two snapshots, not three: the new one overwrites the arrays of the
             # one it replaces (the start of the epoch before last)
+            like = self.start_state if self._last is None else None
             self._previous, self._last = self._last, _Snapshot(
-                problem.network, self.optimizer, self.rng, reuse=self._previous
+                problem.network, self.optimizer, self.rng, reuse=self._previous, like=like
             )
             start = time.perf_counter()
             try:

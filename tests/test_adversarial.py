@@ -407,6 +407,36 @@ def test_ctrl_c_keeps_the_last_epoch_and_restarts_the_optimizer(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_ctrl_c_in_partial_fit_keeps_the_moments_of_the_earlier_calls(monkeypatch):
+    """A partial_fit is one epoch: Ctrl-C in it goes back to the estimator as it
+    was, moments included (taken from the estimator's own optimizer, which the
+    call leaves untouched, not from a copy)."""
+    from sknumpynet._training import Trainer
+
+    est = mlp_classifier(batch_size=50, max_iter=2, shuffle=False).fit(X_IRIS, Y_IRIS)
+    twin = clone(est).fit(X_IRIS, Y_IRIS)
+    moments = [a.copy() for a in est._optimizer._state.values()]
+    steps = est._optimizer.t
+    assert steps > 0 and all(m.any() for m in moments)
+    original = Trainer.train_batch
+
+    def train_batch(self, *args, **kwargs):  # Ctrl-C after the first batch's step
+        original(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train_batch", train_batch)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.partial_fit(X_IRIS, Y_IRIS)
+    monkeypatch.setattr(Trainer, "train_batch", original)
+    assert est._optimizer.t == steps
+    for kept, before in zip(est._optimizer._state.values(), moments):
+        np.testing.assert_array_equal(kept, before)
+    est.partial_fit(X_IRIS, Y_IRIS)
+    twin.partial_fit(X_IRIS, Y_IRIS)
+    for a, b in zip(est.coefs_, twin.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 # -- faults in subprocesses: signals and memory limits ---------------------------------
 
 _LONG_FIT = textwrap.dedent("""

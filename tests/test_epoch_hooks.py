@@ -270,7 +270,7 @@ def test_solver_refuses_when_no_epoch_gives_finite_outputs(monkeypatch):
         solve(problem)
 
 
-def test_solver_interruption_restores_weights_and_generator_and_restarts_the_optimizer(monkeypatch):
+def test_solver_interruption_restores_weights_and_generator_and_restarts_optimizer(monkeypatch):
     twin = make_problem()
     _, twin_log, twin_opt, twin_rng = solve(twin, max_epochs=2)
     scripted(monkeypatch, [None, None, "interrupt"])
@@ -281,6 +281,33 @@ def test_solver_interruption_restores_weights_and_generator_and_restarts_the_opt
     assert twin_opt.t > 0 and optimizer.t == 0  # the moments restart, as above
     twin_opt.restart()
     assert_same(state(problem, optimizer, rng), state(twin, twin_opt, twin_rng))
+
+
+def test_solver_interruption_puts_back_the_rate_the_epoch_began_with(monkeypatch):
+    # a per-step schedule moves the rate every batch: the rollback restores the
+    # rate of the epoch's start, with the moments restarted at it
+    problem = make_problem()
+    optimizer = nn.Adam(problem.network.parameters(), lr=0.01)
+    schedule = nn.get_schedule("coslog", 0.01, total_steps=25, n_cycles=4)
+    solver = MinibatchSolver(optimizer, batch_size=8, max_epochs=5,
+                             rng=np.random.default_rng(0), step_schedule=schedule)
+    rates = []
+
+    class Watch:
+        def on_epoch_begin(self, run):
+            rates.append(run.optimizer.lr)
+
+        def on_epoch_end(self, run, record):
+            return None
+
+        def on_fit_end(self, run, outcome):
+            pass
+
+    solver.hooks = [Watch()]
+    scripted(monkeypatch, [None, None, "interrupt"])
+    outcome = solver.solve(problem, TrainingLog())
+    assert outcome.reason == "interrupted" and len(rates) == 3
+    assert rates[2] != rates[1] and optimizer.lr == rates[2] and optimizer.t == 0
 
 
 def test_solver_stops_when_a_hook_says_so():

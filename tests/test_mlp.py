@@ -922,12 +922,13 @@ def test_memory_check_follows_the_dtype_and_the_optimizer():
     from sknumpynet._mlp import check_network_memory
 
     available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    # (n + 1) * h + (h + 1) parameters, 5 arrays (adam) of 8 bytes: just above the memory
-    h = available // (5 * 8 * 4) + 1
-    with pytest.raises(ValueError, match=r"\(5 arrays of float64"):
+    # (n + 1) * h + (h + 1) parameters, 6 arrays (adam: weights, gradients, two
+    # snapshots, two moments) of 8 bytes: just above the memory
+    h = available // (6 * 8 * 4) + 1
+    with pytest.raises(ValueError, match=r"\(6 arrays of float64"):
         check_network_memory(2, [h], 1, np.float64, "adam", False)
     check_network_memory(2, [h], 1, np.float32, "adam", False)  # half: fits
-    check_network_memory(2, [h], 1, np.float64, "sgd", False)  # 3 arrays: fits
+    check_network_memory(2, [h], 1, np.float64, "sgd", False)  # 5 arrays: fits
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="resource.setrlimit is POSIX")

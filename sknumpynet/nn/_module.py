@@ -89,7 +89,7 @@ def pack_parameters(params):
 
     Afterwards every ``p.value`` and ``p.grad`` is a view into the returned flat
     arrays, so an optimizer can update all parameters with a handful of
-    vectorised operations. Values are preserved. Calling it again on parameters
+    vectorised operations. Values and gradients are preserved. Calling it again on parameters
     that are already packed together returns the existing buffers.
 
     Parameters

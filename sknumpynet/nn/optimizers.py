@@ -62,7 +62,7 @@ class Optimizer:
     Attributes
     ----------
     t : int
-        Number of steps taken.
+        Number of steps taken since construction or the last :meth:`restart`.
 
     Notes
     -----
@@ -236,7 +236,7 @@ class Optimizer:
     def _update(self, block):
         raise NotImplementedError
 
-    def restart(self, lr=None):
+    def restart(self, lr=None, like=None):
         """Zero the state and the step count in place, as a fresh optimizer's.
 
         The parameters are left alone; Adam's bias correction starts again
@@ -247,13 +247,20 @@ class Optimizer:
         Parameters
         ----------
         lr : float, default=None
-            The rate to set; None keeps the current one.
+            The rate to set, non-negative; None keeps the current one.
+        like : Optimizer, default=None
+            An optimizer of the same kind on parameters of the same shapes
+            whose step count and state to take instead of zeros (copied into
+            this one's arrays).
         """
-        self.t = 0
         if lr is not None:
-            self.lr = lr
-        for array in self._state.values():
-            array.fill(0)
+            self.lr = _check_number(lr, "lr", 0.0)
+        self.t = 0 if like is None else like.t
+        for name, array in self._state.items():
+            if like is None:
+                array.fill(0)
+            else:
+                np.copyto(array, like._state[name])
 
     def __getstate__(self):
         state = self.__dict__.copy()

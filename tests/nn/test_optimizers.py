@@ -133,6 +133,29 @@ def test_restart_steps_as_a_fresh_optimizer_from_the_current_weights(name):
         np.testing.assert_allclose(p.value, e, rtol=1e-12, atol=1e-14)
     opt.restart()
     assert opt.lr == hyper["lr"] / 2  # None keeps the rate
+    with pytest.raises(ValueError, match="lr"):
+        opt.restart(lr=-1.0)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_restart_like_another_takes_its_step_count_and_state(name):
+    cls, hyper = CASES[name]
+    params, twin_params = make_params(), make_params()
+    grads = gradient_sequence(3)
+    opt, twin = cls(params, **hyper), cls(twin_params, **hyper)
+    run(twin, twin_params, grads[:2])
+    run(opt, params, grads[:1])
+    opt.restart(like=twin)
+    assert opt.t == twin.t == 2
+    for name_, array in opt._state.items():
+        np.testing.assert_array_equal(array, twin._state[name_])
+        assert array is not twin._state[name_]
+    for p, q in zip(params, twin_params):  # parameters left alone: bring them level
+        p.value[...] = q.value
+    run(opt, params, grads[2:])
+    run(twin, twin_params, grads[2:])
+    for p, q in zip(params, twin_params):
+        np.testing.assert_array_equal(p.value, q.value)
 
 
 @pytest.mark.parametrize("name", CASES)
