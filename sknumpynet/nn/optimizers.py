@@ -253,6 +253,13 @@ class Optimizer:
             whose step count and state to take instead of zeros (copied into
             this one's arrays).
         """
+        if like is not None and {n: a.shape for n, a in like._state.items()} != {
+            n: a.shape for n, a in self._state.items()
+        }:
+            raise ValueError(
+                f"restart(like=...) needs an optimizer of the same kind on parameters of "
+                f"the same sizes; got {type(like).__name__} for this {type(self).__name__}."
+            )
         if lr is not None:
             self.lr = _check_number(lr, "lr", 0.0)
         self.t = 0 if like is None else like.t

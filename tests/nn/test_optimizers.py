@@ -135,6 +135,9 @@ def test_restart_steps_as_a_fresh_optimizer_from_the_current_weights(name):
     assert opt.lr == hyper["lr"] / 2  # None keeps the rate
     with pytest.raises(ValueError, match="lr"):
         opt.restart(lr=-1.0)
+    other = Adam(make_params()[:1], lr=0.1)  # fewer parameters (and Adam's two moments)
+    with pytest.raises(ValueError, match="same kind"):
+        opt.restart(like=other)
 
 
 @pytest.mark.parametrize("name", CASES)
