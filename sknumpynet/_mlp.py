@@ -128,8 +128,8 @@ def check_network_memory(n_features, sizes, n_outputs, dtype, solver, batch_norm
     ------
     ValueError
         If the parameters, their gradients, the snapshots and the solver's
-        state (moments or history) need more bytes than the physical memory (or the address-space
-        limit set with ``resource.setrlimit``); the message names
+        state (moments or history) need more bytes than the physical memory
+        (or the address-space limit set with ``resource.setrlimit``); the message names
         ``hidden_layer_sizes``, the parameter count and the bytes needed.
     """
     widths = [int(n_features), *sizes, int(n_outputs)]

@@ -237,10 +237,10 @@ class Optimizer:
         raise NotImplementedError
 
     def restart(self, lr=None, like=None):
-        """Zero the state and the step count in place, as a fresh optimizer's.
+        """Set the state and the step count in place: zero, as a fresh optimizer's, or another's.
 
-        The parameters are left alone; Adam's bias correction starts again
-        from the first step. The fits roll back to an epoch's start with it,
+        The parameters are left alone; after a restart to zero, Adam's bias
+        correction starts again from the first step. The fits roll back to an epoch's start with it,
         instead of keeping a copy of the state (as large as the parameters,
         per state array).
 
