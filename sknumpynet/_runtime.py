@@ -166,7 +166,8 @@ def blas_threads(n_threads, work=None, split=True):
     if n_threads is None and threading.current_thread() is threading.main_thread():
         if split and work is not None and work >= SPLIT_WORK and not _openmp_blas():
             return _split_on_cores()
-        return contextlib.nullcontext() if work is None else _whole(contextlib.nullcontext())
+        # BLAS as it is; a known medium step also keeps its products whole
+        return contextlib.nullcontext() if work is None else nn.products.split_products(1)
     return _whole(limit_blas(n_threads))
 
 
