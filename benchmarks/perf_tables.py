@@ -167,7 +167,7 @@ def memory(report):
         [
             f"{r['code']} ({r['commit']})",
             r["solver"],
-            str(r.get("rows", report["settings"]["rows"])),
+            str(r["rows"]),
             f"{r['parameter_bytes'] / MIB:.1f}",
             f"{r['data_bytes'] / MIB:.1f}",
             f"{r['peak_bytes'] / MIB:.1f}",
